@@ -1,0 +1,44 @@
+# The two commands: `make run` (set up, migrate, seed, serve) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+SHARED_DIR ?= ../shared
+AMAP_FILE := $(SHARED_DIR)/data/hangzhou_amap_poi.geojson
+FLASK := $(VENV)/bin/flask --app wsgi
+export PORT
+
+.PHONY: run test install install-dev lint schema clean-db
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) seed demo $(if $(wildcard $(AMAP_FILE)),--amap-file $(AMAP_FILE))
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
+		--access-logfile - wsgi:app
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+# Reprint graphql/schema.graphql from the code (the snapshot test fails when they drift).
+schema: install
+	$(VENV)/bin/python -m backend.schema.print > graphql/schema.graphql
+
+clean-db:
+	rm -f instance/servicemap.sqlite3 instance/servicemap.sqlite3-wal instance/servicemap.sqlite3-shm

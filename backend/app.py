@@ -1,0 +1,62 @@
+"""The application factory: wires settings, database, the GraphQL view, health checks, CLI."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.config import Settings
+from backend.db import make_engine, make_session_factory
+from backend.places.store import SpatialStore, store_for
+from backend.schema.context import RequestContext
+from backend.schema.schema import schema
+from mobile_api.graphql_view import ServiceMapGraphQLView
+from mobile_api.health import health
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    store: SpatialStore
+
+    def request_context(self) -> RequestContext:
+        return RequestContext(self.session_factory, self.store)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    settings.validate()
+    logging.basicConfig(level=logging.INFO)
+
+    app = Flask(__name__, instance_relative_config=True)
+    engine = make_engine(settings.database_url)
+    services = Services(settings, engine, make_session_factory(engine), store_for(engine))
+    app.extensions["servicemap"] = services
+
+    app.add_url_rule(
+        "/graphql",
+        view_func=ServiceMapGraphQLView.as_view(
+            "graphql",
+            schema=schema.graphql_schema,
+            context_factory=services.request_context,
+            graphiql=settings.graphiql_enabled,
+        ),
+    )
+    app.register_blueprint(health)
+
+    @app.teardown_request
+    def _close_graphql_context(_exc: BaseException | None) -> None:
+        context = g.pop("graphql_context", None)
+        if context is not None:
+            context.close()
+
+    from backend.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,119 @@
+"""Loading places and regions: idempotent upserts keyed by (source, external_id), GeoJSON I/O."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from backend.errors import InvalidInput
+from backend.places.models import Place
+from backend.places.records import PlaceKind, PlaceRecord
+from backend.places.regions import region_codes_at, store_regions
+from geodata.regions import load_yrd_regions
+
+RECORD_FIELDS = [f.name for f in fields(PlaceRecord)]
+GEOJSON_PROPERTIES = [name for name in RECORD_FIELDS if name not in ("lat", "lon")]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def validate_record(record: PlaceRecord) -> None:
+    if not record.name.strip():
+        raise InvalidInput(f"{record.external_id}：名称不能为空", "name")
+    if not (math.isfinite(record.lat) and -90 <= record.lat <= 90):
+        raise InvalidInput(f"{record.external_id}：纬度超出范围", "lat")
+    if not (math.isfinite(record.lon) and -180 <= record.lon <= 180):
+        raise InvalidInput(f"{record.external_id}：经度超出范围", "lon")
+    if record.beds is not None and record.available_beds is not None and not (
+        0 <= record.available_beds <= record.beds
+    ):
+        raise InvalidInput(f"{record.external_id}：空余床位应在 0 到总床位之间", "availableBeds")
+
+
+def _row(session: Session, record: PlaceRecord) -> dict:
+    row = {name: getattr(record, name) for name in RECORD_FIELDS}
+    row["kind"] = PlaceKind(record.kind).value
+    row["care_levels"] = list(record.care_levels) or None
+    row.update(region_codes_at(session, record.lat, record.lon))
+    return row
+
+
+def upsert_places(session: Session, records: Sequence[PlaceRecord]) -> ImportResult:
+    """Insert new records, update changed ones; validates everything before writing anything."""
+    for record in records:
+        validate_record(record)
+    keys = [(r.source, r.external_id) for r in records]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("导入数据中存在重复的 (source, external_id)", "externalId")
+
+    compared = [*RECORD_FIELDS, "county_code", "city_code", "province_code"]
+    existing = {
+        (place.source, place.external_id): place
+        for place in session.scalars(
+            select(Place).where(Place.source.in_({source for source, _ in keys}))
+        )
+    }
+    new_rows, changed_rows, unchanged = [], [], 0
+    for record in records:
+        row = _row(session, record)
+        place = existing.get((record.source, record.external_id))
+        if place is None:
+            new_rows.append(row)
+        elif any(getattr(place, name) != row[name] for name in compared):
+            changed_rows.append({"id": place.id, **row})
+        else:
+            unchanged += 1
+    if new_rows:
+        session.execute(insert(Place), new_rows)
+    if changed_rows:
+        session.execute(update(Place), changed_rows)
+    session.flush()
+    return ImportResult(created=len(new_rows), updated=len(changed_rows), unchanged=unchanged)
+
+
+def seed_regions(session: Session) -> int:
+    return store_regions(session, load_yrd_regions())
+
+
+def read_geojson_places(path: Path) -> list[PlaceRecord]:
+    """Places from a GeoJSON FeatureCollection in the format `export_geojson` writes (WGS-84)."""
+    try:
+        collection = json.loads(Path(path).read_text(encoding="utf-8"))
+        records = []
+        for feature in collection["features"]:
+            lon, lat = feature["geometry"]["coordinates"][:2]
+            properties = dict(feature["properties"])
+            properties["kind"] = PlaceKind(properties["kind"])
+            properties["care_levels"] = tuple(properties.get("care_levels") or ())
+            unknown = set(properties) - set(GEOJSON_PROPERTIES)
+            if unknown:
+                raise ValueError(f"unknown properties {sorted(unknown)}")
+            records.append(PlaceRecord(lat=float(lat), lon=float(lon), **properties))
+        return records
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"无法读取 GeoJSON 文件 {path}：{exc}", "file") from exc
+
+
+def export_geojson(places: Iterable[Place]) -> dict:
+    features = []
+    for place in places:
+        properties = {name: getattr(place, name) for name in GEOJSON_PROPERTIES}
+        properties["care_levels"] = place.care_levels or []
+        features.append({
+            "type": "Feature",
+            "id": place.id,
+            "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
+            "properties": properties,
+        })
+    return {"type": "FeatureCollection", "features": features}

@@ -1,0 +1,105 @@
+"""Administrative regions: stored in the database, answered point-in-polygon by geodata."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import shapely
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from backend.errors import InvalidInput
+from backend.places.models import Region
+from geodata.regions import RegionIndex, RegionLevel, RegionRecord
+
+_index_lock = threading.Lock()
+# Regions are reference data loaded by `seed`; the index is derived from the table, per engine.
+_indexes: dict[str, RegionIndex] = {}
+
+
+def get_region(session: Session, code: str) -> Region | None:
+    return session.get(Region, code)
+
+
+def list_regions(
+    session: Session, level: str | None = None, parent_code: str | None = None
+) -> list[Region]:
+    statement = select(Region).order_by(Region.code)
+    if level is not None:
+        statement = statement.where(Region.level == RegionLevel(level).value)
+    if parent_code is not None:
+        if get_region(session, parent_code) is None:
+            raise InvalidInput(f"未知的行政区划代码：{parent_code}", "parentCode")
+        statement = statement.where(Region.parent_code == parent_code)
+    return list(session.scalars(statement))
+
+
+def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, Region]:
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    return {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(wanted)))}
+
+
+def region_index(session: Session) -> RegionIndex:
+    engine = session.get_bind()
+    key = str(getattr(engine, "url", engine))
+    index = _indexes.get(key)
+    if index is None:
+        with _index_lock:
+            index = _indexes.get(key)
+            if index is None:
+                index = RegionIndex(_records(session))
+                _indexes[key] = index
+    return index
+
+
+def forget_region_index(engine: Engine) -> None:
+    """Drop the derived index after the region table changed (seeding)."""
+    _indexes.pop(str(engine.url), None)
+
+
+def _records(session: Session) -> list[RegionRecord]:
+    return [
+        RegionRecord(
+            code=region.code,
+            name=region.name,
+            level=RegionLevel(region.level),
+            parent_code=region.parent_code,
+            geometry=shapely.from_wkb(region.boundary_wkb),
+        )
+        for region in session.scalars(select(Region))
+    ]
+
+
+def region_chain_at(session: Session, lat: float, lon: float) -> list[Region]:
+    """County, city, province containing a WGS-84 point, most specific first."""
+    codes = [record.code for record in region_index(session).at(lat, lon)]
+    found = regions_by_code(session, codes)
+    return [found[code] for code in codes if code in found]
+
+
+def region_codes_at(session: Session, lat: float, lon: float) -> dict[str, str | None]:
+    """The county/city/province columns a place at this point gets."""
+    columns = {"county_code": None, "city_code": None, "province_code": None}
+    for record in region_index(session).at(lat, lon):
+        columns[f"{record.level.value.lower()}_code"] = record.code
+    return columns
+
+
+def store_regions(session: Session, records: Iterable[RegionRecord]) -> int:
+    """Insert or update the region table from records (parents before children)."""
+    order = {RegionLevel.PROVINCE: 0, RegionLevel.CITY: 1, RegionLevel.COUNTY: 2}
+    count = 0
+    for record in sorted(records, key=lambda r: (order[r.level], r.code)):
+        region = session.get(Region, record.code) or Region(code=record.code)
+        region.name = record.name
+        region.level = record.level.value
+        region.parent_code = record.parent_code
+        region.boundary_wkb = shapely.to_wkb(record.geometry)
+        session.add(region)
+        session.flush()
+        count += 1
+    forget_region_index(session.get_bind())
+    return count

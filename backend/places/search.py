@@ -1,0 +1,243 @@
+"""Searching places: validate the request, ask the spatial store, cut a page with a cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.errors import InvalidInput
+from backend.places.models import Place
+from backend.places.records import PlaceKind
+from backend.places.regions import get_region
+from backend.places.store import (
+    MAX_EARTH_DISTANCE_M,
+    DistanceKey,
+    PlaceFilters,
+    SpatialStore,
+    ids_in_order,
+)
+from geodata.crs import CRS, to_wgs84
+from geodata.geodesic import BBox
+
+MAX_RADIUS_M = 50_000.0
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+# Without a radius, the nearest-first search widens its circle by this factor until a page is full.
+FIRST_SEARCH_RADIUS_M = 2_000.0
+SEARCH_RADIUS_GROWTH = 4.0
+
+REGION_COLUMNS = {"COUNTY": "county_code", "CITY": "city_code", "PROVINCE": "province_code"}
+
+
+@dataclass(frozen=True)
+class GeoPoint:
+    lat: float
+    lon: float
+    crs: CRS = CRS.WGS84
+
+
+@dataclass(frozen=True)
+class BBoxQuery:
+    south: float
+    west: float
+    north: float
+    east: float
+    crs: CRS = CRS.WGS84
+
+
+@dataclass(frozen=True)
+class PlaceHit:
+    place: Place
+    distance_m: float | None
+    cursor: str
+
+
+@dataclass(frozen=True)
+class PlacePage:
+    hits: list[PlaceHit]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def validate_point(point: GeoPoint, field: str) -> tuple[float, float]:
+    """The point in WGS-84, or InvalidInput when it is not a coordinate on Earth."""
+    if not (math.isfinite(point.lat) and math.isfinite(point.lon)):
+        raise InvalidInput(f"{field} 的经纬度必须是有限数值", field)
+    if not -90.0 <= point.lat <= 90.0:
+        raise InvalidInput(f"{field}.lat 超出范围：纬度应在 -90 到 90 之间", field)
+    if not -180.0 <= point.lon <= 180.0:
+        raise InvalidInput(f"{field}.lon 超出范围：经度应在 -180 到 180 之间", field)
+    return to_wgs84(point.lat, point.lon, CRS(point.crs))
+
+
+def validate_bbox(box: BBoxQuery) -> BBox:
+    """The WGS-84 envelope of a bbox given in any datum."""
+    corners = []
+    for lat, lon in ((box.south, box.west), (box.north, box.east)):
+        corners.append(validate_point(GeoPoint(lat, lon, box.crs), "bbox"))
+    if box.south > box.north:
+        raise InvalidInput("bbox 无效：south 不能大于 north", "bbox")
+    if box.west > box.east:
+        raise InvalidInput("bbox 无效：west 不能大于 east（不支持跨越 180° 经线）", "bbox")
+    if CRS(box.crs) is CRS.WGS84:
+        return BBox(box.south, box.west, box.north, box.east)
+    # A datum shift is smooth and differs by centimetres across a city, so the envelope of the
+    # converted corners and edge midpoints is the box in WGS-84.
+    mid_lat, mid_lon = (box.south + box.north) / 2, (box.west + box.east) / 2
+    points = [
+        to_wgs84(lat, lon, CRS(box.crs))
+        for lat in (box.south, mid_lat, box.north)
+        for lon in (box.west, mid_lon, box.east)
+    ]
+    lats = [p[0] for p in points]
+    lons = [p[1] for p in points]
+    return BBox(min(lats), min(lons), max(lats), max(lons))
+
+
+def validate_page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise InvalidInput(f"first 必须在 1 到 {MAX_PAGE_SIZE} 之间", "first")
+    return first
+
+
+def encode_cursor(key: dict) -> str:
+    raw = json.dumps(key, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, order: str) -> dict:
+    """The key inside a cursor this search made; InvalidInput for anything else."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if not isinstance(key, dict) or key.get("o") != order:
+            raise ValueError("cursor of another ordering")
+        if not isinstance(key.get("i"), int) or isinstance(key.get("i"), bool):
+            raise ValueError("cursor without an id")
+        if order == "d" and not (
+            isinstance(key.get("d"), int | float) and math.isfinite(key["d"]) and key["d"] >= 0
+        ):
+            raise ValueError("cursor without a distance")
+        return key
+    except (ValueError, UnicodeError, binascii.Error, json.JSONDecodeError, TypeError) as exc:
+        raise InvalidInput("after 游标无效：请使用上一页返回的 cursor", "after") from exc
+
+
+def build_filters(
+    session: Session,
+    kinds: Sequence[str] | None,
+    region_code: str | None,
+    bbox: BBoxQuery | None,
+) -> PlaceFilters:
+    region_column = None
+    if region_code is not None:
+        region = get_region(session, region_code)
+        if region is None:
+            raise InvalidInput(f"未知的行政区划代码：{region_code}", "regionCode")
+        region_column = REGION_COLUMNS[region.level]
+    if kinds is not None:
+        kinds = tuple(dict.fromkeys(PlaceKind(kind).value for kind in kinds))
+    return PlaceFilters(
+        kinds=kinds,
+        region_column=region_column,
+        region_code=region_code,
+        bbox=validate_bbox(bbox) if bbox is not None else None,
+    )
+
+
+def search_places(
+    session: Session,
+    store: SpatialStore,
+    *,
+    near: GeoPoint | None = None,
+    radius_m: float | None = None,
+    bbox: BBoxQuery | None = None,
+    region_code: str | None = None,
+    kinds: Sequence[str] | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> PlacePage:
+    """One page of places matching every filter: nearest first with `near`, else by id."""
+    limit = validate_page_size(first)
+    if radius_m is not None:
+        if near is None:
+            raise InvalidInput("radiusMeters 需要同时提供 near", "radiusMeters")
+        if not (math.isfinite(radius_m) and 0 < radius_m <= MAX_RADIUS_M):
+            raise InvalidInput(
+                f"radiusMeters 必须大于 0 且不超过 {int(MAX_RADIUS_M)} 米", "radiusMeters"
+            )
+    center = validate_point(near, "near") if near is not None else None
+    filters = build_filters(session, kinds, region_code, bbox)
+
+    if center is None:
+        after_id = decode_cursor(after, "i")["i"] if after is not None else None
+        ids = ids_in_order(session, filters, after_id, limit + 1)
+        keys: list[tuple[float | None, int]] = [(None, place_id) for place_id in ids]
+    else:
+        after_key = None
+        if after is not None:
+            decoded = decode_cursor(after, "d")
+            after_key = (float(decoded["d"]), decoded["i"])
+        keys = list(_nearest(session, store, center, radius_m, filters, after_key, limit + 1))
+
+    has_next = len(keys) > limit
+    keys = keys[:limit]
+    places = _load_places(session, [place_id for _, place_id in keys])
+    hits = [
+        PlaceHit(
+            place=places[place_id],
+            distance_m=distance,
+            cursor=encode_cursor(
+                {"o": "i", "i": place_id} if distance is None
+                else {"o": "d", "d": distance, "i": place_id}
+            ),
+        )
+        for distance, place_id in keys
+    ]
+    return PlacePage(hits=hits, has_next_page=has_next, has_previous_page=after is not None)
+
+
+def _nearest(
+    session: Session,
+    store: SpatialStore,
+    center: tuple[float, float],
+    radius_m: float | None,
+    filters: PlaceFilters,
+    after: DistanceKey | None,
+    limit: int,
+) -> list[DistanceKey]:
+    lat, lon = center
+    if radius_m is not None:
+        return store.nearest(session, lat, lon, radius_m, filters, after, limit)
+    # Everything inside a circle is nearer than everything outside it, so a full page found
+    # within some radius is exactly the next page; widen until full or the whole Earth.
+    search_radius = max(FIRST_SEARCH_RADIUS_M, 2.0 * after[0] if after else 0.0)
+    while True:
+        search_radius = min(search_radius, MAX_EARTH_DISTANCE_M)
+        keys = store.nearest(session, lat, lon, search_radius, filters, after, limit)
+        if len(keys) >= limit or search_radius >= MAX_EARTH_DISTANCE_M:
+            return keys
+        search_radius *= SEARCH_RADIUS_GROWTH
+
+
+def _load_places(session: Session, ids: list[int]) -> dict[int, Place]:
+    if not ids:
+        return {}
+    return {place.id: place for place in session.scalars(select(Place).where(Place.id.in_(ids)))}
+
+
+def get_place(session: Session, place_id: str | int) -> Place | None:
+    try:
+        key = int(place_id)
+    except (TypeError, ValueError):
+        return None
+    return session.get(Place, key)

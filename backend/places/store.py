@@ -1,0 +1,145 @@
+"""The spatial store: one interface, an SQLite (R*Tree) and a PostGIS implementation.
+
+Both answer the same question the same way: the places within an exact geodesic radius
+(WGS-84 spheroid), ordered by (distance, id), strictly after a (distance, id) key.
+Everything else (filters, paging by id) is plain SQL shared by both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from sqlalchemy import Engine, func, literal_column, select, text, tuple_
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from backend.places.models import Place
+from geodata.geodesic import BBox, bbox_around, distances_m
+
+# Half the equatorial circumference: no two points on Earth are farther apart than this.
+MAX_EARTH_DISTANCE_M = 20_040_000.0
+
+
+@dataclass(frozen=True)
+class PlaceFilters:
+    """Filters every query applies before it cuts a page."""
+
+    kinds: tuple[str, ...] | None = None
+    region_column: str | None = None  # "county_code" | "city_code" | "province_code"
+    region_code: str | None = None
+    bbox: BBox | None = None  # WGS-84
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.kinds is not None:
+            conditions.append(Place.kind.in_(self.kinds))
+        if self.region_column is not None:
+            conditions.append(getattr(Place, self.region_column) == self.region_code)
+        if self.bbox is not None:
+            conditions.append(Place.lat.between(self.bbox.south, self.bbox.north))
+            conditions.append(Place.lon.between(self.bbox.west, self.bbox.east))
+        return conditions
+
+
+DistanceKey = tuple[float, int]
+
+
+class SpatialStore(Protocol):
+    name: str
+
+    def nearest(
+        self,
+        session: Session,
+        lat: float,
+        lon: float,
+        radius_m: float,
+        filters: PlaceFilters,
+        after: DistanceKey | None,
+        limit: int,
+    ) -> list[DistanceKey]:
+        """(distance_m, id) of the places within radius_m, in order, after `after`."""
+        ...
+
+
+def ids_in_order(
+    session: Session, filters: PlaceFilters, after_id: int | None, limit: int
+) -> list[int]:
+    """Place ids ascending, after `after_id`: the order of a listing without `near`."""
+    conditions = filters.conditions()
+    if after_id is not None:
+        conditions.append(Place.id > after_id)
+    statement = select(Place.id).where(*conditions).order_by(Place.id).limit(limit)
+    return list(session.scalars(statement))
+
+
+class SqliteStore:
+    """R*Tree bounding-box prefilter, then exact geodesic refinement in numpy."""
+
+    name = "sqlite"
+
+    def nearest(self, session, lat, lon, radius_m, filters, after, limit):
+        # A circle near the antimeridian gives a box in two parts.
+        parts = bbox_around(lat, lon, radius_m).parts()
+        ranges = " OR ".join(
+            f"(min_lat <= :n{i} AND max_lat >= :s{i} AND min_lon <= :e{i} AND max_lon >= :w{i})"
+            for i in range(len(parts))
+        )
+        params = {}
+        for i, part in enumerate(parts):
+            params.update({f"n{i}": part.north, f"s{i}": part.south,
+                           f"e{i}": part.east, f"w{i}": part.west})
+        rtree = text(f"place.id IN (SELECT id FROM place_rtree WHERE {ranges})").bindparams(
+            **params
+        )
+        statement = select(Place.id, Place.lat, Place.lon).where(rtree, *filters.conditions())
+        rows = session.execute(statement).all()
+        if not rows:
+            return []
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        lats = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
+        lons = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
+        distances = distances_m(lat, lon, lats, lons)
+        keep = distances <= radius_m
+        if after is not None:
+            after_distance, after_id = after
+            keep &= (distances > after_distance) | (
+                (distances == after_distance) & (ids > after_id)
+            )
+        ids, distances = ids[keep], distances[keep]
+        order = np.lexsort((ids, distances))[:limit]
+        return [(float(distances[i]), int(ids[i])) for i in order]
+
+
+class PostgisStore:
+    """ST_DWithin on the sphere as an index prefilter, exact ST_Distance on the spheroid."""
+
+    name = "postgis"
+
+    # The sphere and the spheroid differ by < 0.6 %; the prefilter radius must cover both.
+    PREFILTER_FACTOR = 1.01
+
+    def nearest(self, session, lat, lon, radius_m, filters, after, limit):
+        geog = literal_column("place.geog")
+        point = func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
+        inner = select(Place.id, func.ST_Distance(geog, point).label("distance_m")).where(
+            *filters.conditions()
+        )
+        prefilter_m = radius_m * self.PREFILTER_FACTOR + 1.0
+        if prefilter_m < MAX_EARTH_DISTANCE_M:
+            inner = inner.where(func.ST_DWithin(geog, point, prefilter_m, False))
+        candidates = inner.subquery("candidates")
+        outer = select(candidates.c.distance_m, candidates.c.id).where(
+            candidates.c.distance_m <= radius_m
+        )
+        if after is not None:
+            outer = outer.where(
+                tuple_(candidates.c.distance_m, candidates.c.id) > tuple_(after[0], after[1])
+            )
+        outer = outer.order_by(candidates.c.distance_m, candidates.c.id).limit(limit)
+        return [(float(d), int(i)) for d, i in session.execute(outer).all()]
+
+
+def store_for(engine: Engine) -> SpatialStore:
+    return SqliteStore() if engine.dialect.name == "sqlite" else PostgisStore()

@@ -1,0 +1,1 @@
+"""GraphQL schema (graphene), one module per domain; resolvers stay thin."""

@@ -1,0 +1,54 @@
+"""Per-request context: one database session, the spatial store, and batch loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.places.regions import regions_by_code
+from backend.places.store import SpatialStore
+
+
+class BatchLoader:
+    """A synchronous DataLoader: keys announced with `want` are fetched in one batch on the
+    first `load`, so a page of results costs one query per relation, not one per row."""
+
+    def __init__(self, batch: Callable[[set], dict]) -> None:
+        self._batch = batch
+        self._cache: dict[Hashable, Any] = {}
+        self._pending: set[Hashable] = set()
+
+    def want(self, keys: Iterable[Hashable]) -> None:
+        self._pending.update(key for key in keys if key is not None and key not in self._cache)
+
+    def load(self, key: Hashable) -> Any:
+        if key is None:
+            return None
+        if key not in self._cache:
+            wanted = self._pending | {key}
+            found = self._batch(wanted)
+            for wanted_key in wanted:
+                self._cache[wanted_key] = found.get(wanted_key)
+            self._pending.clear()
+        return self._cache[key]
+
+
+class RequestContext:
+    def __init__(self, session_factory: sessionmaker[Session], store: SpatialStore) -> None:
+        self._session_factory = session_factory
+        self._session: Session | None = None
+        self.store = store
+        self.regions = BatchLoader(lambda codes: regions_by_code(self.session, codes))
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._session_factory()
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None

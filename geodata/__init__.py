@@ -1,0 +1,1 @@
+"""Pure geospatial helpers: map datums, geodesic distances, administrative regions."""

@@ -1,0 +1,174 @@
+"""Administrative regions (province → city → county) of the Yangtze River Delta, point lookup."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from geodata.crs import gcj02_to_wgs84
+
+__all__ = ["DATA_DIR", "RegionIndex", "RegionLevel", "RegionRecord", "load_yrd_regions"]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+CITIES_FILE = "yrd_prefecture_cities.geojson"
+COUNTIES_FILE = "yrd_county_level_districts.geojson"
+
+
+class RegionLevel(StrEnum):
+    PROVINCE = "PROVINCE"
+    CITY = "CITY"
+    COUNTY = "COUNTY"
+
+
+@dataclass(frozen=True)
+class RegionRecord:
+    """One region; `geometry` is a WGS-84 (Multi)Polygon in lon/lat axis order."""
+
+    code: str  # 6-digit adcode
+    name: str
+    level: RegionLevel
+    parent_code: str | None
+    # Regions are identified by code; comparing or printing outlines would only cost time.
+    geometry: BaseGeometry = field(compare=False, repr=False)
+
+
+def _read_features(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as fh:
+        return json.load(fh)["features"]
+
+
+def _gcj_coords_to_wgs(coords: np.ndarray) -> np.ndarray:
+    lat, lon = gcj02_to_wgs84(coords[:, 1], coords[:, 0])
+    return np.column_stack([lon, lat])
+
+
+def _to_wgs84_polygons(features: list[dict]) -> list[BaseGeometry]:
+    geoms = np.array([shape(f["geometry"]) for f in features], dtype=object)
+    # One vectorized call over the vertices of all geometries.
+    geoms = shapely.transform(geoms, _gcj_coords_to_wgs)
+    # Some source outlines self-intersect; containment tests need valid polygons.
+    invalid = ~shapely.is_valid(geoms)
+    geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+    return list(geoms)
+
+
+def _city_code_for_municipality(province_code: str) -> str:
+    # A municipality (直辖市) has one city-level unit, conventionally xx0100 (上海市 → 310100).
+    return province_code[:2] + "0100"
+
+
+def load_yrd_regions(data_dir: Path = DATA_DIR) -> list[RegionRecord]:
+    """Provinces, cities and counties from the bundled GCJ-02 files, converted to WGS-84.
+
+    Sorted by level (province, city, county), then code.
+    """
+    city_features = _read_features(data_dir / CITIES_FILE)
+    county_features = _read_features(data_dir / COUNTIES_FILE)
+    city_geoms = _to_wgs84_polygons(city_features)
+    county_geoms = _to_wgs84_polygons(county_features)
+
+    provinces: dict[str, str] = {}
+    province_parts: dict[str, list[BaseGeometry]] = defaultdict(list)
+    cities: list[RegionRecord] = []
+    municipality_city: dict[str, str] = {}  # province-level record code → its city-level code
+    for feature, geom in zip(city_features, city_geoms, strict=True):
+        props = feature["properties"]
+        province_code = str(props["province_adcode"])
+        provinces[province_code] = props["province_name"]
+        province_parts[province_code].append(geom)
+        code = str(props["adcode"])
+        if props["level"] == "province":
+            municipality_city[code] = _city_code_for_municipality(code)
+            code = municipality_city[code]
+        cities.append(RegionRecord(code, props["name"], RegionLevel.CITY, province_code, geom))
+
+    province_records = [
+        RegionRecord(
+            code, name, RegionLevel.PROVINCE, None, shapely.union_all(province_parts[code])
+        )
+        for code, name in provinces.items()
+    ]
+    counties = []
+    for feature, geom in zip(county_features, county_geoms, strict=True):
+        props = feature["properties"]
+        city_code = str(props["city_adcode"])
+        parent = municipality_city.get(city_code, city_code)
+        counties.append(
+            RegionRecord(str(props["adcode"]), props["name"], RegionLevel.COUNTY, parent, geom)
+        )
+
+    def by_code(records: list[RegionRecord]) -> list[RegionRecord]:
+        return sorted(records, key=lambda r: r.code)
+
+    return by_code(province_records) + by_code(cities) + by_code(counties)
+
+
+class _LevelIndex:
+    """An STRtree over one level's prepared polygons, ordered by code."""
+
+    def __init__(self, records: list[RegionRecord]) -> None:
+        self.records = sorted(records, key=lambda r: r.code)
+        self.geoms = np.array([r.geometry for r in self.records], dtype=object)
+        shapely.prepare(self.geoms)
+        self.tree = shapely.STRtree(self.geoms)
+
+    def first_containing(self, point: shapely.Point, lat: float, lon: float) -> str | None:
+        candidates = self.tree.query(point)
+        if candidates.size == 0:
+            return None
+        hits = candidates[shapely.intersects_xy(self.geoms[candidates], lon, lat)]
+        # On a shared border both neighbours match: the smallest code wins, deterministically.
+        return self.records[hits.min()].code if hits.size else None
+
+
+class RegionIndex:
+    """Point → region chain lookup over a set of region records."""
+
+    def __init__(self, records: Iterable[RegionRecord]) -> None:
+        self._by_code: dict[str, RegionRecord] = {}
+        for record in records:
+            if record.code in self._by_code:
+                raise ValueError(f"duplicate region code {record.code}")
+            self._by_code[record.code] = record
+        self._chains = {code: self._chain(code) for code in self._by_code}
+        # Counties first; the coarser levels catch points in slivers between county outlines.
+        self._levels = []
+        for level in (RegionLevel.COUNTY, RegionLevel.CITY, RegionLevel.PROVINCE):
+            level_records = [r for r in self._by_code.values() if r.level is level]
+            if level_records:
+                self._levels.append(_LevelIndex(level_records))
+
+    def _chain(self, code: str) -> tuple[RegionRecord, ...]:
+        chain: list[RegionRecord] = []
+        current: str | None = code
+        while current is not None:
+            record = self._by_code.get(current)
+            if record is None:
+                raise ValueError(f"region {chain[-1].code} has unknown parent {current}")
+            if record in chain:
+                raise ValueError(f"parent cycle through region {current}")
+            chain.append(record)
+            current = record.parent_code
+        return tuple(chain)
+
+    def at(self, lat: float, lon: float) -> list[RegionRecord]:
+        """The regions containing the point, most specific first; [] outside every region."""
+        point = shapely.Point(lon, lat)
+        for level in self._levels:
+            code = level.first_containing(point, lat, lon)
+            if code is not None:
+                return list(self._chains[code])
+        return []
+
+    def get(self, code: str) -> RegionRecord | None:
+        return self._by_code.get(code)

@@ -1,0 +1,1 @@
+"""The HTTP surface for phones and consoles: /graphql, health checks, REST helpers."""

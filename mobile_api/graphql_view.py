@@ -1,0 +1,121 @@
+"""The /graphql endpoint: graphql-server's Flask view with our context and error codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+
+from flask import g
+from graphql_server.exceptions import GraphQLValidationError, InvalidOperationTypeError
+from graphql_server.flask.views import FlaskHTTPRequestAdapter, GraphQLView
+from graphql_server.http.exceptions import HTTPException
+from graphql_server.runtime import _get_operation_type
+
+from backend.schema.context import RequestContext
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    execute,
+    parse,
+    validate,
+)
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_CACHE_SIZE = 512
+
+
+class _RequestAdapter(FlaskHTTPRequestAdapter):
+    @property
+    def body(self) -> str:
+        try:
+            return self.request.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, "请求体不是 UTF-8 编码的 JSON") from exc
+
+
+def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+    error.extensions = {**(error.extensions or {}), "code": code}
+    return error
+
+
+class ServiceMapGraphQLView(GraphQLView):
+    request_adapter_class = _RequestAdapter
+
+    def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool) -> None:
+        super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None)
+        self.context_factory = context_factory
+        # Parsing and validating a document costs more than the query itself; both depend
+        # only on the text and the schema, so they are done once per distinct document.
+        self._prepare = functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(self._parse_and_validate)
+
+    def get_context(self, request, response) -> RequestContext:
+        context = self.context_factory()
+        g.graphql_context = context  # closed in the app's teardown
+        return context
+
+    def decode_json(self, data):
+        return json.loads(data)
+
+    def encode_json(self, data) -> str:
+        return json.dumps(data, ensure_ascii=False)
+
+    def get_graphql_request_data(self, request, context, data, protocol):
+        if not isinstance(data, dict):
+            raise HTTPException(400, "请求体必须是 JSON 对象")
+        return super().get_graphql_request_data(request, context, data, protocol)
+
+    def _parse_and_validate(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return None, [_with_code(error, "GRAPHQL_PARSE_FAILED")]
+        errors = validate(self.schema, document)
+        return document, [_with_code(error, "GRAPHQL_VALIDATION_FAILED") for error in errors]
+
+    def execute_operation(self, request_adapter, request_data, context, root_value,
+                          allowed_operation_types):
+        query = request_data.query
+        if not isinstance(query, str) or not query.strip():
+            raise HTTPException(400, "请求中没有 GraphQL 查询（query）")
+        document, errors = self._prepare(query)
+        if errors:
+            raise GraphQLValidationError(errors)
+        operation_type = _get_operation_type(document, request_data.operation_name)
+        if operation_type not in allowed_operation_types:
+            raise InvalidOperationTypeError(operation_type, allowed_operation_types)
+        result = execute(
+            self.schema,
+            document,
+            root_value=root_value,
+            context_value=context,
+            variable_values=request_data.variables,
+            operation_name=request_data.operation_name,
+        )
+        if result.errors and result.data is None and all(e.path is None for e in result.errors):
+            # Errors before execution are variable values that do not fit their types.
+            for error in result.errors:
+                _with_code(error, "BAD_USER_INPUT")
+        return result
+
+    def process_result(self, request, result: ExecutionResult, strict: bool = False):
+        if result.errors:
+            result.errors = [self._mask(error) for error in result.errors]
+        return super().process_result(request, result, strict)
+
+    @staticmethod
+    def _mask(error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None or isinstance(original, GraphQLError):
+            return error
+        # A bug, not a user error: log it, and tell the client nothing about the internals.
+        log.error("unexpected error in %s", error.path, exc_info=original)
+        return GraphQLError(
+            "服务器内部错误，请稍后重试",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR"},
+        )

@@ -1,0 +1,47 @@
+"""Shared test helpers: GraphQL calls over the Flask test client, operations, data paths."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
+OPERATIONS_DIR = ROOT / "graphql" / "operations"
+
+
+def amap_file() -> Path:
+    path = SHARED_DIR / "data" / "hangzhou_amap_poi.geojson"
+    if not path.is_file():
+        pytest.fail(f"Amap test data not found: {path} (set SHARED_DIR)")
+    return path
+
+
+def operation(name: str) -> str:
+    """A document the apps send, from graphql/operations/<name>.graphql."""
+    return (OPERATIONS_DIR / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+def gql(client, query: str, variables: dict | None = None, status: int = 200) -> dict:
+    """POST a GraphQL request as a phone does; returns the decoded JSON body."""
+    response = client.post(
+        "/graphql",
+        data=json.dumps({"query": query, "variables": variables or {}}),
+        content_type="application/json",
+    )
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def gql_data(client, query: str, variables: dict | None = None) -> dict:
+    """Like gql, but the request must succeed without errors."""
+    body = gql(client, query, variables)
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def error_codes(body: dict) -> list[str]:
+    return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
