@@ -1,0 +1,119 @@
+"""Loading places: idempotent seeding, upserts by (source, external_id), refusals change nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.db import session_scope
+from backend.errors import InvalidInput
+from backend.places.importing import upsert_places
+from backend.places.models import Place
+from backend.places.records import PlaceKind, PlaceRecord
+
+
+def count_places(app, **where) -> int:  # noqa: ANN001
+    with session_scope(app.extensions["servicemap"].session_factory) as session:
+        statement = select(func.count()).select_from(Place).filter_by(**where)
+        return session.scalar(statement)
+
+
+def hall(external_id: str, **changes) -> PlaceRecord:  # noqa: ANN003
+    values = {"kind": PlaceKind.SERVICE_HALL, "name": "测试政务服务中心", "lat": 31.23,
+              "lon": 121.47, "source": "test", "external_id": external_id}
+    return PlaceRecord(**{**values, **changes})
+
+
+def test_seed_demo__run_twice__changes_nothing(demo_app):
+    # given: the demo data already seeded once by the fixture
+    before = count_places(demo_app)
+    # when
+    result = demo_app.test_cli_runner().invoke(args=["seed", "demo"])
+    # then
+    assert result.exit_code == 0, result.output
+    assert "0 created, 0 updated" in result.output
+    assert count_places(demo_app) == before
+
+
+def test_seed_demo__generated_set__every_place_marked_generated(demo_app):
+    assert 4_000 <= count_places(demo_app, source="generated") <= 6_000
+    assert count_places(demo_app, kind="SERVICE_HALL", source="generated") == 308
+
+
+def test_upsert__changed_record__updates_in_place(scratch_app):
+    factory = scratch_app.extensions["servicemap"].session_factory
+    with session_scope(factory) as session:
+        assert upsert_places(session, [hall("a")]).created == 1
+    with session_scope(factory) as session:
+        result = upsert_places(session, [hall("a", name="新名称", lat=30.27, lon=120.15)])
+    assert (result.created, result.updated, result.unchanged) == (0, 1, 0)
+    with session_scope(factory) as session:
+        place = session.scalars(select(Place)).one()
+        assert place.name == "新名称"
+        # the region follows the point: Hangzhou now, not Shanghai
+        assert place.city_code == "330100" and place.province_code == "330000"
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        (hall("x", name="  "), "name"),
+        (hall("x", lat=91.0), "lat"),
+        (hall("x", lat=float("nan")), "lat"),
+        (hall("x", lon=float("inf")), "lon"),
+        (hall("x", kind=PlaceKind.ELDERLY_CARE, beds=10, available_beds=11), "availableBeds"),
+    ],
+    ids=["blank-name", "lat-out-of-range", "lat-nan", "lon-infinite", "more-free-beds-than-beds"],
+)
+def test_upsert__bad_record__refused_and_nothing_written(scratch_app, bad, field):
+    factory = scratch_app.extensions["servicemap"].session_factory
+    with pytest.raises(InvalidInput) as refused, session_scope(factory) as session:
+        upsert_places(session, [hall("good"), bad])
+    assert refused.value.field == field
+    assert count_places(scratch_app) == 0
+
+
+def test_upsert__duplicate_keys__refused(scratch_app):
+    factory = scratch_app.extensions["servicemap"].session_factory
+    with pytest.raises(InvalidInput), session_scope(factory) as session:
+        upsert_places(session, [hall("same"), hall("same", name="另一个")])
+    assert count_places(scratch_app) == 0
+
+
+def test_places_cli__export_then_import__round_trip(demo_app, scratch_app, tmp_path):
+    # given: Huangpu's places exported from the demo database
+    exported = tmp_path / "huangpu.geojson"
+    result = demo_app.test_cli_runner().invoke(
+        args=["places", "export", "--region", "310101", "--output", str(exported)]
+    )
+    assert result.exit_code == 0, result.output
+    features = json.loads(exported.read_text(encoding="utf-8"))["features"]
+    assert features and all(f["properties"]["source"] == "generated" for f in features)
+
+    # when: imported into an empty database, twice
+    runner = scratch_app.test_cli_runner()
+    first = runner.invoke(args=["places", "import", str(exported)])
+    second = runner.invoke(args=["places", "import", str(exported)])
+
+    # then: the same places, once
+    assert first.exit_code == 0 and f"{len(features)} created" in first.output
+    assert second.exit_code == 0 and f"0 created, 0 updated, {len(features)} unchanged" in (
+        second.output
+    )
+    assert count_places(scratch_app, county_code="310101") == len(features)
+
+
+def test_places_cli__import_malformed_file__refused_nothing_written(scratch_app, tmp_path):
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [{"geometry": {}}]}')
+    result = scratch_app.test_cli_runner().invoke(args=["places", "import", str(broken)])
+    assert result.exit_code != 0
+    assert "无法读取" in result.output
+    assert count_places(scratch_app) == 0
+
+
+def test_places_cli__export_unknown_region__refused(demo_app):
+    result = demo_app.test_cli_runner().invoke(args=["places", "export", "--region", "999999"])
+    assert result.exit_code != 0 and "未知的行政区划代码" in result.output

@@ -1,0 +1,39 @@
+"""Settings from the environment: defaults, validation, and production safety."""
+
+import pytest
+
+from backend.config import DEFAULT_SQLITE_PATH, ConfigError, Settings
+
+
+def test_settings__empty_environment__sqlite_development_defaults():
+    settings = Settings.from_env({})
+    assert settings.database_url == f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    assert (settings.app_env, settings.port, settings.push_provider) == ("development", 8000, "log")
+    assert settings.graphiql_enabled
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"APP_ENV": "staging"}, "APP_ENV"),
+        ({"PORT": "eighty"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"PUSH_PROVIDER": "carrier-pigeon"}, "PUSH_PROVIDER"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
+          "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}, "FIREBASE_AUTH_EMULATOR_HOST"),
+        ({"APP_ENV": "production"}, "DATABASE_URL"),
+    ],
+    ids=["unknown-env", "port-not-int", "port-range", "push-provider", "db-scheme",
+         "production-with-auth-emulator", "production-without-database-url"],
+)
+def test_settings__bad_environment__refuses_to_start(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(environ)
+
+
+def test_settings__production__no_graphiql():
+    settings = Settings.from_env(
+        {"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/servicemap"}
+    )
+    assert settings.is_production and not settings.graphiql_enabled
