@@ -142,7 +142,7 @@ class RegionIndex:
             self._by_code[record.code] = record
         self._chains = {code: self._chain(code) for code in self._by_code}
         # Counties first; the coarser levels catch points in slivers between county outlines.
-        self._levels = []
+        self._levels: list[_LevelIndex] = []
         for level in (RegionLevel.COUNTY, RegionLevel.CITY, RegionLevel.PROVINCE):
             level_records = [r for r in self._by_code.values() if r.level is level]
             if level_records:

@@ -44,6 +44,8 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
 
 class ServiceMapGraphQLView(GraphQLView):
     request_adapter_class = _RequestAdapter
+    # One instance serves every request (it keeps no per-request state), so its caches last.
+    init_every_request = False
 
     def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool) -> None:
         super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import shapely
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from backend.errors import InvalidInput
 from backend.places.models import Region
@@ -18,14 +18,18 @@ _index_lock = threading.Lock()
 _indexes: dict[str, RegionIndex] = {}
 
 
+# Boundaries are megabytes of WKB read only to build the index; API answers never need them.
+WITHOUT_BOUNDARY = defer(Region.boundary_wkb)
+
+
 def get_region(session: Session, code: str) -> Region | None:
-    return session.get(Region, code)
+    return session.get(Region, code, options=[WITHOUT_BOUNDARY])
 
 
 def list_regions(
     session: Session, level: str | None = None, parent_code: str | None = None
 ) -> list[Region]:
-    statement = select(Region).order_by(Region.code)
+    statement = select(Region).options(WITHOUT_BOUNDARY).order_by(Region.code)
     if level is not None:
         statement = statement.where(Region.level == RegionLevel(level).value)
     if parent_code is not None:
@@ -39,7 +43,8 @@ def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, Region]
     wanted = set(codes)
     if not wanted:
         return {}
-    return {r.code: r for r in session.scalars(select(Region).where(Region.code.in_(wanted)))}
+    statement = select(Region).options(WITHOUT_BOUNDARY).where(Region.code.in_(wanted))
+    return {region.code: region for region in session.scalars(statement)}
 
 
 def region_index(session: Session) -> RegionIndex:
