@@ -122,13 +122,13 @@ class _LevelIndex:
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
 
-    def first_containing(self, point: shapely.Point, lat: float, lon: float) -> str | None:
+    def containing(self, point: shapely.Point, lat: float, lon: float) -> list[str]:
+        """Codes of the regions containing the point, smallest first."""
         candidates = self.tree.query(point)
         if candidates.size == 0:
-            return None
+            return []
         hits = candidates[shapely.intersects_xy(self.geoms[candidates], lon, lat)]
-        # On a shared border both neighbours match: the smallest code wins, deterministically.
-        return self.records[hits.min()].code if hits.size else None
+        return [self.records[i].code for i in np.sort(hits)]
 
 
 class RegionIndex:
@@ -165,10 +165,19 @@ class RegionIndex:
         """The regions containing the point, most specific first; [] outside every region."""
         point = shapely.Point(lon, lat)
         for level in self._levels:
-            code = level.first_containing(point, lat, lon)
-            if code is not None:
-                return list(self._chains[code])
+            codes = level.containing(point, lat, lon)
+            if codes:
+                return list(self._chains[self._pick(codes, lat, lon)])
         return []
+
+    def _pick(self, codes: list[str], lat: float, lon: float) -> str:
+        """One of several overlapping regions (separately simplified outlines overlap along
+        borders): the first whose parent outline holds the point too, else the smallest code."""
+        for code in codes if len(codes) > 1 else ():
+            parent = self._by_code.get(self._by_code[code].parent_code or "")
+            if parent is not None and shapely.intersects_xy(parent.geometry, lon, lat):
+                return code
+        return codes[0]
 
     def get(self, code: str) -> RegionRecord | None:
         return self._by_code.get(code)

@@ -215,3 +215,51 @@ def test_index__rejects_duplicate_codes_and_unknown_parents() -> None:
     orphan = RegionRecord("200101", "X", RegionLevel.COUNTY, "200100", box(5, 0, 6, 1))
     with pytest.raises(ValueError, match="unknown parent"):
         RegionIndex([*records, orphan])
+
+
+def test_index__overlapping_counties_of_two_cities__county_of_the_city_holding_the_point():
+    # given: county 100101 of city 100100 overlaps county 200101 of city 200100 in 1 <= x <= 2,
+    # and the two city outlines split that strip at x = 1.5
+    records = [
+        RegionRecord("100000", "P", RegionLevel.PROVINCE, None, box(0, 0, 4, 2)),
+        RegionRecord("100100", "C1", RegionLevel.CITY, "100000", box(0, 0, 1.5, 2)),
+        RegionRecord("200100", "C2", RegionLevel.CITY, "100000", box(1.5, 0, 4, 2)),
+        RegionRecord("100101", "A", RegionLevel.COUNTY, "100100", box(0, 0, 2, 2)),
+        RegionRecord("200101", "B", RegionLevel.COUNTY, "200100", box(1, 0, 4, 2)),
+    ]
+    index = RegionIndex(records)
+    # then: inside the overlap, the county whose city holds the point, not the smaller code
+    assert codes(index.at(1.0, 1.8)) == ["200101", "200100", "100000"]
+    assert codes(index.at(1.0, 1.2)) == ["100101", "100100", "100000"]
+    assert codes(index.at(1.0, 0.5)) == ["100101", "100100", "100000"]
+
+
+def test_at__overlapping_counties_of_two_cities__follow_the_city_outlines(
+    yrd_regions: list[RegionRecord], region_index: RegionIndex
+) -> None:
+    # given: every overlap between counties of different cities (separately simplified exports)
+    by_code = {r.code: r for r in yrd_regions}
+    counties = [r for r in yrd_regions if r.level is RegionLevel.COUNTY]
+    tree = shapely.STRtree([r.geometry for r in counties])
+    rng = np.random.default_rng(5)
+    checked = 0
+    for i, j in zip(*tree.query([r.geometry for r in counties], "intersects"), strict=True):
+        a, b = counties[i], counties[j]
+        if i >= j or a.parent_code == b.parent_code:
+            continue
+        overlap = a.geometry.intersection(b.geometry)
+        if overlap.area < 1e-6:
+            continue
+        minx, miny, maxx, maxy = overlap.bounds
+        for lon, lat in zip(rng.uniform(minx, maxx, 1000), rng.uniform(miny, maxy, 1000),
+                            strict=True):
+            if not shapely.intersects_xy(overlap, lon, lat):
+                continue
+            in_a = shapely.intersects_xy(by_code[a.parent_code].geometry, lon, lat)
+            in_b = shapely.intersects_xy(by_code[b.parent_code].geometry, lon, lat)
+            if in_a == in_b:
+                continue
+            # then: the county of the one city outline that holds the point
+            assert codes(region_index.at(lat, lon))[0] == (a.code if in_a else b.code)
+            checked += 1
+    assert checked > 100
