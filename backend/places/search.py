@@ -30,7 +30,6 @@ MAX_RADIUS_M = 50_000.0
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 # Without a radius, the nearest-first search widens its circle by this factor until a page is full.
-FIRST_SEARCH_RADIUS_M = 2_000.0
 SEARCH_RADIUS_GROWTH = 4.0
 
 REGION_COLUMNS = {"COUNTY": "county_code", "CITY": "city_code", "PROVINCE": "province_code"}
@@ -219,8 +218,9 @@ def _nearest(
     if radius_m is not None:
         return store.nearest(session, lat, lon, radius_m, filters, after, limit)
     # Everything inside a circle is nearer than everything outside it, so a full page found
-    # within some radius is exactly the next page; widen until full or the whole Earth.
-    search_radius = max(FIRST_SEARCH_RADIUS_M, 2.0 * after[0] if after else 0.0)
+    # within some radius is exactly the next page; widen until full or the whole Earth. The
+    # store's first guess only saves rounds; it never decides the answer.
+    search_radius = store.first_search_radius(session, lat, lon, filters, after, limit)
     while True:
         search_radius = min(search_radius, MAX_EARTH_DISTANCE_M)
         keys = store.nearest(session, lat, lon, search_radius, filters, after, limit)

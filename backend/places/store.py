@@ -62,6 +62,18 @@ class SpatialStore(Protocol):
         """(distance_m, id) of the places within radius_m, in order, after `after`."""
         ...
 
+    def first_search_radius(
+        self,
+        session: Session,
+        lat: float,
+        lon: float,
+        filters: PlaceFilters,
+        after: DistanceKey | None,
+        limit: int,
+    ) -> float:
+        """A first radius likely to hold the next `limit` places, for a search without one."""
+        ...
+
 
 def ids_in_order(
     session: Session, filters: PlaceFilters, after_id: int | None, limit: int
@@ -78,6 +90,10 @@ class SqliteStore:
     """R*Tree bounding-box prefilter, then exact geodesic refinement in numpy."""
 
     name = "sqlite"
+    FIRST_SEARCH_RADIUS_M = 2_000.0
+
+    def first_search_radius(self, session, lat, lon, filters, after, limit):
+        return max(self.FIRST_SEARCH_RADIUS_M, 2.0 * after[0] if after else 0.0)
 
     def nearest(self, session, lat, lon, radius_m, filters, after, limit):
         # A circle near the antimeridian gives a box in two parts.
@@ -120,9 +136,29 @@ class PostgisStore:
     # The sphere and the spheroid differ by < 0.6 %; the prefilter radius must cover both.
     PREFILTER_FACTOR = 1.01
 
+    def first_search_radius(self, session, lat, lon, filters, after, limit):
+        # KNN (`<->`, spherical, GiST-ordered) finds the limit-th nearest candidate; a circle a
+        # little wider than its distance usually holds the whole next page.
+        geog = literal_column("place.geog")
+        point = _geography_point(lat, lon)
+        statement = (
+            select(func.ST_Distance(geog, point, False))
+            .select_from(Place)
+            .where(*filters.conditions())
+        )
+        if after is not None:
+            statement = statement.where(
+                ~func.ST_DWithin(geog, point, after[0] / self.PREFILTER_FACTOR, False)
+            )
+        statement = statement.order_by(geog.op("<->")(point)).offset(limit - 1).limit(1)
+        sphere_distance = session.scalar(statement)
+        if sphere_distance is None:
+            return MAX_EARTH_DISTANCE_M
+        return sphere_distance * self.PREFILTER_FACTOR + 1.0
+
     def nearest(self, session, lat, lon, radius_m, filters, after, limit):
         geog = literal_column("place.geog")
-        point = func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
+        point = _geography_point(lat, lon)
         inner = select(Place.id, func.ST_Distance(geog, point).label("distance_m")).where(
             *filters.conditions()
         )
@@ -139,6 +175,10 @@ class PostgisStore:
             )
         outer = outer.order_by(candidates.c.distance_m, candidates.c.id).limit(limit)
         return [(float(d), int(i)) for d, i in session.execute(outer).all()]
+
+
+def _geography_point(lat: float, lon: float):
+    return func.geography(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
 
 
 def store_for(engine: Engine) -> SpatialStore:
