@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 
 from flask import g
 from graphql_server.exceptions import GraphQLValidationError, InvalidOperationTypeError
@@ -35,6 +36,40 @@ class _RequestAdapter(FlaskHTTPRequestAdapter):
             return self.request.data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise HTTPException(400, "请求体不是 UTF-8 编码的 JSON") from exc
+
+
+# graphql-core's reasons for refusing a variable value, in the words a client developer reads.
+_VARIABLE_REASONS = [
+    ("Float cannot represent non numeric value", "必须是有限数值"),
+    ("Float cannot represent", "必须是数值"),
+    ("Int cannot represent non 32-bit signed integer", "必须是 32 位整数"),
+    ("Int cannot represent", "必须是整数"),
+    ("String cannot represent", "必须是字符串"),
+    ("Boolean cannot represent", "必须是布尔值"),
+    ("ID cannot represent", "必须是字符串或整数"),
+    ("does not exist in", "不是允许的枚举值"),
+    ("of required type", "缺少必填字段"),
+    ("is not defined by type", "包含未定义的字段"),
+    ("Expected type", "类型不符"),
+]
+_VARIABLE_ERROR = re.compile(
+    r"Variable '(?P<name>\$\w+)' (?:got invalid value .*?(?: at '(?P<at>[^']+)')?; (?P<reason>.*)"
+    r"|of required type '(?P<type>[^']+)' was not provided\.)$",
+    re.DOTALL,
+)
+
+
+def _variable_message(message: str) -> str:
+    """A Chinese message for a variable value that does not fit its type."""
+    match = _VARIABLE_ERROR.match(message)
+    if match is None:
+        return f"请求变量无效：{message}"
+    if match["type"]:
+        return f"缺少必填变量 {match['name']}（类型 {match['type']}）"
+    reason = next((chinese for english, chinese in _VARIABLE_REASONS
+                   if english in match["reason"]), "取值无效")
+    where = match["at"] or match["name"].lstrip("$")
+    return f"变量 {match['name']} 的取值无效：{where} {reason}（{match['reason']}）"
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
@@ -99,8 +134,11 @@ class ServiceMapGraphQLView(GraphQLView):
         )
         if result.errors and result.data is None and all(e.path is None for e in result.errors):
             # Errors before execution are variable values that do not fit their types.
-            for error in result.errors:
-                _with_code(error, "BAD_USER_INPUT")
+            result.errors = [
+                GraphQLError(_variable_message(error.message), nodes=error.nodes,
+                             extensions={"code": "BAD_USER_INPUT"})
+                for error in result.errors
+            ]
         return result
 
     def process_result(self, request, result: ExecutionResult, strict: bool = False):
