@@ -105,7 +105,7 @@ def places_export(output: Path | None, region_code: str | None) -> None:
     """Write places as a GeoJSON FeatureCollection (WGS-84)."""
     with session_scope(_services().session_factory) as session:
         try:
-            filters = build_filters(session, None, region_code, None)
+            filters, _ = build_filters(session, None, region_code, None)
         except DomainError as error:
             raise click.ClickException(error.message) from error
         statement = select(Place).where(*filters.conditions()).order_by(Place.id)

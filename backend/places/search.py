@@ -6,9 +6,11 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,16 +20,19 @@ from backend.places.records import PlaceKind
 from backend.places.regions import get_region
 from backend.places.store import (
     MAX_EARTH_DISTANCE_M,
+    Candidate,
     DistanceKey,
     PlaceFilters,
     SpatialStore,
     ids_in_order,
 )
-from geodata.crs import CRS, to_wgs84
+from geodata.crs import CRS, from_wgs84, to_wgs84
 from geodata.geodesic import BBox
 
 MAX_RADIUS_M = 50_000.0
 MAX_PAGE_SIZE = 100
+MAX_PLACE_ID = 2**31 - 1  # place.id is a 32-bit INTEGER in both stores
+PLACE_ID = re.compile(r"[1-9][0-9]{0,9}")
 DEFAULT_PAGE_SIZE = 20
 # Without a radius, the nearest-first search widens its circle by this factor until a page is full.
 SEARCH_RADIUS_GROWTH = 4.0
@@ -76,28 +81,46 @@ def validate_point(point: GeoPoint, field: str) -> tuple[float, float]:
     return to_wgs84(point.lat, point.lon, CRS(point.crs))
 
 
-def validate_bbox(box: BBoxQuery) -> BBox:
-    """The WGS-84 envelope of a bbox given in any datum."""
-    corners = []
-    for lat, lon in ((box.south, box.west), (box.north, box.east)):
-        corners.append(validate_point(GeoPoint(lat, lon, box.crs), "bbox"))
+@dataclass(frozen=True)
+class DatumBox:
+    """A bbox in GCJ-02 or BD-09, decided exactly per place: the datum shift is not a
+    translation (it varies by tens of metres across a city), so no WGS-84 box equals it."""
+
+    crs: CRS
+    south: float
+    west: float
+    north: float
+    east: float
+
+    def contains(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+        lat, lon = from_wgs84(lats, lons, self.crs)
+        return (lat >= self.south) & (lat <= self.north) & (lon >= self.west) & (lon <= self.east)
+
+
+# The WGS-84 prefilter of a DatumBox is padded by more than the shift varies within China.
+DATUM_BOX_PADDING_DEG = 0.01
+
+
+def validate_bbox(box: BBoxQuery) -> tuple[BBox, DatumBox | None]:
+    """The WGS-84 box the database filters on and, for another datum, the exact test."""
+    corners = [
+        validate_point(GeoPoint(lat, lon, box.crs), "bbox")
+        for lat in (box.south, box.north)
+        for lon in (box.west, box.east)
+    ]
     if box.south > box.north:
         raise InvalidInput("bbox 无效：south 不能大于 north", "bbox")
     if box.west > box.east:
         raise InvalidInput("bbox 无效：west 不能大于 east（不支持跨越 180° 经线）", "bbox")
-    if CRS(box.crs) is CRS.WGS84:
-        return BBox(box.south, box.west, box.north, box.east)
-    # A datum shift is smooth and differs by centimetres across a city, so the envelope of the
-    # converted corners and edge midpoints is the box in WGS-84.
-    mid_lat, mid_lon = (box.south + box.north) / 2, (box.west + box.east) / 2
-    points = [
-        to_wgs84(lat, lon, CRS(box.crs))
-        for lat in (box.south, mid_lat, box.north)
-        for lon in (box.west, mid_lon, box.east)
-    ]
-    lats = [p[0] for p in points]
-    lons = [p[1] for p in points]
-    return BBox(min(lats), min(lons), max(lats), max(lons))
+    crs = CRS(box.crs)
+    if crs is CRS.WGS84:
+        return BBox(box.south, box.west, box.north, box.east), None
+    lats = [lat for lat, _ in corners]
+    lons = [lon for _, lon in corners]
+    pad = DATUM_BOX_PADDING_DEG
+    envelope = BBox(max(-90.0, min(lats) - pad), max(-180.0, min(lons) - pad),
+                    min(90.0, max(lats) + pad), min(180.0, max(lons) + pad))
+    return envelope, DatumBox(crs, box.south, box.west, box.north, box.east)
 
 
 def validate_page_size(first: int | None) -> int:
@@ -120,8 +143,11 @@ def decode_cursor(cursor: str, order: str) -> dict:
         key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         if not isinstance(key, dict) or key.get("o") != order:
             raise ValueError("cursor of another ordering")
-        if not isinstance(key.get("i"), int) or isinstance(key.get("i"), bool):
+        place_id = key.get("i")
+        if not isinstance(place_id, int) or isinstance(place_id, bool):
             raise ValueError("cursor without an id")
+        if not 0 < place_id <= MAX_PLACE_ID:
+            raise ValueError("cursor id out of range")
         if order == "d" and not (
             isinstance(key.get("d"), int | float) and math.isfinite(key["d"]) and key["d"] >= 0
         ):
@@ -136,7 +162,8 @@ def build_filters(
     kinds: Sequence[str] | None,
     region_code: str | None,
     bbox: BBoxQuery | None,
-) -> PlaceFilters:
+) -> tuple[PlaceFilters, DatumBox | None]:
+    """The filters the database applies, and the datum box checked after it (if any)."""
     region_column = None
     if region_code is not None:
         region = get_region(session, region_code)
@@ -145,12 +172,11 @@ def build_filters(
         region_column = REGION_COLUMNS[region.level]
     if kinds is not None:
         kinds = tuple(dict.fromkeys(PlaceKind(kind).value for kind in kinds))
-    return PlaceFilters(
-        kinds=kinds,
-        region_column=region_column,
-        region_code=region_code,
-        bbox=validate_bbox(bbox) if bbox is not None else None,
+    envelope, datum_box = validate_bbox(bbox) if bbox is not None else (None, None)
+    filters = PlaceFilters(
+        kinds=kinds, region_column=region_column, region_code=region_code, bbox=envelope
     )
+    return filters, datum_box
 
 
 def search_places(
@@ -175,21 +201,25 @@ def search_places(
                 f"radiusMeters 必须大于 0 且不超过 {int(MAX_RADIUS_M)} 米", "radiusMeters"
             )
     center = validate_point(near, "near") if near is not None else None
-    filters = build_filters(session, kinds, region_code, bbox)
+    filters, datum_box = build_filters(session, kinds, region_code, bbox)
 
     if center is None:
         after_id = decode_cursor(after, "i")["i"] if after is not None else None
-        ids = ids_in_order(session, filters, after_id, limit + 1)
-        keys: list[tuple[float | None, int]] = [(None, place_id) for place_id in ids]
+        candidates = _filtered(
+            lambda after_key, n: ids_in_order(session, filters, after_key, n),
+            after_id, limit + 1, datum_box,
+        )
     else:
         after_key = None
         if after is not None:
             decoded = decode_cursor(after, "d")
             after_key = (float(decoded["d"]), decoded["i"])
-        keys = list(_nearest(session, store, center, radius_m, filters, after_key, limit + 1))
+        candidates = _nearest(
+            session, store, center, radius_m, filters, datum_box, after_key, limit + 1
+        )
 
-    has_next = len(keys) > limit
-    keys = keys[:limit]
+    has_next = len(candidates) > limit
+    keys = [(distance, place_id) for distance, place_id, _, _ in candidates[:limit]]
     places = _load_places(session, [place_id for _, place_id in keys])
     hits = [
         PlaceHit(
@@ -205,27 +235,58 @@ def search_places(
     return PlacePage(hits=hits, has_next_page=has_next, has_previous_page=after is not None)
 
 
+def _filtered(
+    fetch: Callable[[object, int], list[Candidate]],
+    after: object,
+    limit: int,
+    datum_box: DatumBox | None,
+) -> list[Candidate]:
+    """`limit` candidates from `fetch(after, n)` that pass the datum box, in fetch order."""
+    if datum_box is None:
+        return fetch(after, limit)
+    kept: list[Candidate] = []
+    chunk = max(4 * limit, 200)
+    while True:
+        rows = fetch(after, chunk)
+        if rows:
+            inside = datum_box.contains(np.array([r[2] for r in rows]),
+                                        np.array([r[3] for r in rows]))
+            kept += [row for row, ok in zip(rows, inside, strict=True) if ok]
+        if len(kept) >= limit or len(rows) < chunk:
+            return kept[:limit]
+        distance, place_id, _, _ = rows[-1]
+        after = place_id if distance is None else (distance, place_id)
+
+
 def _nearest(
     session: Session,
     store: SpatialStore,
     center: tuple[float, float],
     radius_m: float | None,
     filters: PlaceFilters,
+    datum_box: DatumBox | None,
     after: DistanceKey | None,
     limit: int,
-) -> list[DistanceKey]:
+) -> list[Candidate]:
     lat, lon = center
+
+    def within(radius: float) -> list[Candidate]:
+        return _filtered(
+            lambda after_key, n: store.nearest(session, lat, lon, radius, filters, after_key, n),
+            after, limit, datum_box,
+        )
+
     if radius_m is not None:
-        return store.nearest(session, lat, lon, radius_m, filters, after, limit)
+        return within(radius_m)
     # Everything inside a circle is nearer than everything outside it, so a full page found
     # within some radius is exactly the next page; widen until full or the whole Earth. The
     # store's first guess only saves rounds; it never decides the answer.
     search_radius = store.first_search_radius(session, lat, lon, filters, after, limit)
     while True:
         search_radius = min(search_radius, MAX_EARTH_DISTANCE_M)
-        keys = store.nearest(session, lat, lon, search_radius, filters, after, limit)
-        if len(keys) >= limit or search_radius >= MAX_EARTH_DISTANCE_M:
-            return keys
+        candidates = within(search_radius)
+        if len(candidates) >= limit or search_radius >= MAX_EARTH_DISTANCE_M:
+            return candidates
         search_radius *= SEARCH_RADIUS_GROWTH
 
 
@@ -235,9 +296,8 @@ def _load_places(session: Session, ids: list[int]) -> dict[int, Place]:
     return {place.id: place for place in session.scalars(select(Place).where(Place.id.in_(ids)))}
 
 
-def get_place(session: Session, place_id: str | int) -> Place | None:
-    try:
-        key = int(place_id)
-    except (TypeError, ValueError):
+def get_place(session: Session, place_id: str) -> Place | None:
+    """The place with this API id, or None for any id no place can have."""
+    if not PLACE_ID.fullmatch(str(place_id)) or int(place_id) > MAX_PLACE_ID:
         return None
-    return session.get(Place, key)
+    return session.get(Place, int(place_id))

@@ -44,6 +44,8 @@ class PlaceFilters:
 
 
 DistanceKey = tuple[float, int]
+# (distance_m or None when not searching near a point, id, lat, lon)
+Candidate = tuple[float | None, int, float, float]
 
 
 class SpatialStore(Protocol):
@@ -58,8 +60,8 @@ class SpatialStore(Protocol):
         filters: PlaceFilters,
         after: DistanceKey | None,
         limit: int,
-    ) -> list[DistanceKey]:
-        """(distance_m, id) of the places within radius_m, in order, after `after`."""
+    ) -> list[Candidate]:
+        """The places within radius_m, ordered by (distance, id), strictly after `after`."""
         ...
 
     def first_search_radius(
@@ -77,13 +79,15 @@ class SpatialStore(Protocol):
 
 def ids_in_order(
     session: Session, filters: PlaceFilters, after_id: int | None, limit: int
-) -> list[int]:
-    """Place ids ascending, after `after_id`: the order of a listing without `near`."""
+) -> list[Candidate]:
+    """Places by ascending id, after `after_id`: the order of a listing without `near`."""
     conditions = filters.conditions()
     if after_id is not None:
         conditions.append(Place.id > after_id)
-    statement = select(Place.id).where(*conditions).order_by(Place.id).limit(limit)
-    return list(session.scalars(statement))
+    statement = (
+        select(Place.id, Place.lat, Place.lon).where(*conditions).order_by(Place.id).limit(limit)
+    )
+    return [(None, place_id, lat, lon) for place_id, lat, lon in session.execute(statement)]
 
 
 class SqliteStore:
@@ -123,9 +127,11 @@ class SqliteStore:
             keep &= (distances > after_distance) | (
                 (distances == after_distance) & (ids > after_id)
             )
-        ids, distances = ids[keep], distances[keep]
+        ids, distances, lats, lons = ids[keep], distances[keep], lats[keep], lons[keep]
         order = np.lexsort((ids, distances))[:limit]
-        return [(float(distances[i]), int(ids[i])) for i in order]
+        return [
+            (float(distances[i]), int(ids[i]), float(lats[i]), float(lons[i])) for i in order
+        ]
 
 
 class PostgisStore:
@@ -159,14 +165,16 @@ class PostgisStore:
     def nearest(self, session, lat, lon, radius_m, filters, after, limit):
         geog = literal_column("place.geog")
         point = _geography_point(lat, lon)
-        inner = select(Place.id, func.ST_Distance(geog, point).label("distance_m")).where(
-            *filters.conditions()
-        )
+        inner = select(
+            Place.id, Place.lat, Place.lon, func.ST_Distance(geog, point).label("distance_m")
+        ).where(*filters.conditions())
         prefilter_m = radius_m * self.PREFILTER_FACTOR + 1.0
         if prefilter_m < MAX_EARTH_DISTANCE_M:
             inner = inner.where(func.ST_DWithin(geog, point, prefilter_m, False))
         candidates = inner.subquery("candidates")
-        outer = select(candidates.c.distance_m, candidates.c.id).where(
+        outer = select(
+            candidates.c.distance_m, candidates.c.id, candidates.c.lat, candidates.c.lon
+        ).where(
             candidates.c.distance_m <= radius_m
         )
         if after is not None:
@@ -174,7 +182,7 @@ class PostgisStore:
                 tuple_(candidates.c.distance_m, candidates.c.id) > tuple_(after[0], after[1])
             )
         outer = outer.order_by(candidates.c.distance_m, candidates.c.id).limit(limit)
-        return [(float(d), int(i)) for d, i in session.execute(outer).all()]
+        return [(float(d), int(i), lat, lon) for d, i, lat, lon in session.execute(outer)]
 
 
 def _geography_point(lat: float, lon: float):

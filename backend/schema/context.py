@@ -27,11 +27,11 @@ class BatchLoader:
         if key is None:
             return None
         if key not in self._cache:
-            wanted = self._pending | {key}
+            wanted, self._pending = self._pending | {key}, set()
+            # The batch may announce the next keys (e.g. the parents of what it loaded).
             found = self._batch(wanted)
             for wanted_key in wanted:
                 self._cache[wanted_key] = found.get(wanted_key)
-            self._pending.clear()
         return self._cache[key]
 
 
@@ -40,7 +40,13 @@ class RequestContext:
         self._session_factory = session_factory
         self._session: Session | None = None
         self.store = store
-        self.regions = BatchLoader(lambda codes: regions_by_code(self.session, codes))
+        self.regions = BatchLoader(self._load_regions)
+
+    def _load_regions(self, codes: set) -> dict:
+        found = regions_by_code(self.session, codes)
+        # A page that shows region { parent { parent } } then costs one query per level.
+        self.regions.want(region.parent_code for region in found.values())
+        return found
 
     @property
     def session(self) -> Session:

@@ -103,12 +103,18 @@ def test_nearby__random_queries__equal_brute_force_scan(scratch_app, region_inde
             code = rng.choice(region_codes)
             variables["regionCode"] = code
             candidates = [p for p in candidates if code in p["regions"]]
-        if rng.random() < 0.2:
-            box = {"south": wgs_lat - 0.1, "north": wgs_lat + 0.12,
-                   "west": wgs_lon - 0.15, "east": wgs_lon + 0.1}
+        if rng.random() < 0.25:
+            # a box in any datum holds the places whose coordinates in that datum lie inside
+            box_crs = rng.choice(list(CRS))
+            box = {"south": in_lat - 0.1, "north": in_lat + 0.12,
+                   "west": in_lon - 0.15, "east": in_lon + 0.1, "crs": box_crs.value}
             variables["bbox"] = box
-            candidates = [p for p in candidates if box["south"] <= p["lat"] <= box["north"]
-                          and box["west"] <= p["lon"] <= box["east"]]
+
+            def in_box(place: dict, box: dict = box, box_crs: CRS = box_crs) -> bool:
+                lat, lon = from_wgs84(place["lat"], place["lon"], box_crs)
+                return box["south"] <= lat <= box["north"] and box["west"] <= lon <= box["east"]
+
+            candidates = [p for p in candidates if in_box(p)]
         center = to_wgs84(in_lat, in_lon, crs)
         expected = brute_force(candidates, *center, radius)
         got = walk_pages(client, variables, max_pages=3 if radius is None else None)
