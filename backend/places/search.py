@@ -97,7 +97,8 @@ class DatumBox:
         return (lat >= self.south) & (lat <= self.north) & (lon >= self.west) & (lon <= self.east)
 
 
-# The WGS-84 prefilter of a DatumBox is padded by more than the shift varies within China.
+# The WGS-84 prefilter of a DatumBox is padded by ~1 km, far more than the datum offset varies
+# along a box edge (tens of metres); the exact test then decides.
 DATUM_BOX_PADDING_DEG = 0.01
 
 
