@@ -17,6 +17,8 @@ from backend.schema.schema import schema
 from mobile_api.graphql_view import ServiceMapGraphQLView
 from mobile_api.health import health
 
+MAX_REQUEST_BYTES = 256 * 1024
+
 
 @dataclass(frozen=True)
 class Services:
@@ -35,6 +37,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     app = Flask(__name__, instance_relative_config=True)
+    # A GraphQL document from an app is a few kilobytes; refuse bodies that are not (HTTP 413).
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     engine = make_engine(settings.database_url)
     services = Services(settings, engine, make_session_factory(engine), store_for(engine))
     app.extensions["servicemap"] = services

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 
 import backend.places.search
-from backend.app import create_app
+from backend.app import MAX_REQUEST_BYTES, create_app
 from backend.config import Settings
 from tests.helpers import ROOT, error_codes, gql, operation
 
@@ -207,3 +207,10 @@ def test_graphql__internal_error__other_requests_unaffected(demo_client, monkeyp
     # then
     assert "errors" not in body
     assert body["data"]["place"]["id"] == "1"
+
+
+def test_graphql__oversized_body__413(demo_client):
+    padding = " " * MAX_REQUEST_BYTES
+    body = json.dumps({"query": "{ regions(level: PROVINCE) { code } }" + padding})
+    response = demo_client.post("/graphql", data=body, content_type="application/json")
+    assert response.status_code == 413
