@@ -173,10 +173,11 @@ class RegionIndex:
     def _pick(self, codes: list[str], lat: float, lon: float) -> str:
         """One of several overlapping regions (separately simplified outlines overlap along
         borders): the first whose parent outline holds the point too, else the smallest code."""
-        for code in codes if len(codes) > 1 else ():
-            parent = self._by_code.get(self._by_code[code].parent_code or "")
-            if parent is not None and shapely.intersects_xy(parent.geometry, lon, lat):
-                return code
+        if len(codes) > 1:
+            for code in codes:
+                parent = self._by_code.get(self._by_code[code].parent_code or "")
+                if parent is not None and shapely.intersects_xy(parent.geometry, lon, lat):
+                    return code
         return codes[0]
 
     def get(self, code: str) -> RegionRecord | None:
