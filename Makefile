@@ -7,7 +7,7 @@ AMAP_FILE := $(SHARED_DIR)/data/hangzhou_amap_poi.geojson
 FLASK := $(VENV)/bin/flask --app wsgi
 export PORT
 
-.PHONY: run test install install-dev lint schema clean-db
+.PHONY: run test install install-dev lint schema clean-db bench bench-quick
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,12 @@ schema: install
 
 clean-db:
 	rm -f instance/servicemap.sqlite3 instance/servicemap.sqlite3-wal instance/servicemap.sqlite3-shm
+
+# Benchmarks (bench/README.md): 10k, 100k and 1M places on SQLite and PostGIS, beside raw SQL
+# and PostGraphile; bench/run.py installs what it needs (bench/requirements.txt, wrk, npm).
+bench: install
+	$(VENV)/bin/python bench/run.py --plan full --profile --record
+
+# The same at 10k only with short runs: under 2 minutes once the tools are installed.
+bench-quick: install
+	$(VENV)/bin/python bench/run.py --plan quick

@@ -14,6 +14,10 @@ from sqlalchemy import select
 
 from backend.db import migration_status, session_scope, upgrade
 from backend.errors import DomainError
+from backend.guidance.catalog import DEMO_CATALOG, read_catalog, upsert_service_items
+from backend.guidance.handling import assign_demo_items, refresh_place_search_text
+from backend.places import calendar as holiday_calendar
+from backend.places.calendar import seed_calendar
 from backend.places.demo_data import generate_demo_places, read_amap_service_halls
 from backend.places.importing import (
     export_geojson,
@@ -27,6 +31,7 @@ from backend.places.search import build_filters
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 seed_cli = AppGroup("seed", help="Reference and demo data.")
 places_cli = AppGroup("places", help="Import and export places.")
+calendar_cli = AppGroup("calendar", help="Holiday calendar: 放假 and 调休上班 days.")
 
 
 def _services():
@@ -57,15 +62,41 @@ def seed_demo(amap_file: Path | None) -> None:
     started = time.perf_counter()
     with session_scope(_services().session_factory) as session:
         regions = seed_regions(session)
+        days = seed_calendar(session)
+        created, updated = upsert_service_items(session, read_catalog())
+        click.echo(f"regions: {regions}; calendar days: {days}; "
+                   f"service items: {created} created, {updated} updated")
         records = generate_demo_places(_region_records())
         result = upsert_places(session, records)
-        click.echo(f"regions: {regions}; generated places: {result.created} created, "
+        click.echo(f"generated places: {result.created} created, "
                    f"{result.updated} updated, {result.unchanged} unchanged")
         if amap_file is not None:
             amap = upsert_places(session, read_amap_service_halls(amap_file))
             click.echo(f"amap places: {amap.created} created, {amap.updated} updated, "
                        f"{amap.unchanged} unchanged")
+        links = assign_demo_items(session)
+        reindexed = refresh_place_search_text(session)
+        click.echo(f"place–item links: {links}; places re-indexed: {reindexed}")
     click.echo(f"seeded in {time.perf_counter() - started:.1f} s")
+
+
+@seed_cli.command("items")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEMO_CATALOG, show_default=True,
+              help="A service-item catalog (JSON, the format of the demo catalog).")
+@click.option("--demo/--no-demo", "is_demo", default=True, show_default=True,
+              help="Mark the guides as demonstration content.")
+def seed_items(path: Path, is_demo: bool) -> None:
+    """Upsert service items and their guides by code (validated before anything is written)."""
+    try:
+        records = read_catalog(path)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    with session_scope(_services().session_factory) as session:
+        created, updated = upsert_service_items(session, records, is_demo=is_demo)
+        reindexed = refresh_place_search_text(session)
+    click.echo(f"service items: {created} created, {updated} updated; "
+               f"places re-indexed: {reindexed}")
 
 
 def _region_records():
@@ -79,6 +110,36 @@ def seed_regions_command() -> None:
     """Only the province, city and county regions."""
     with session_scope(_services().session_factory) as session:
         click.echo(f"regions: {seed_regions(session)}")
+
+
+@seed_cli.command("bench")
+@click.option("--places", "count", type=click.IntRange(min=0), required=True,
+              help="How many places to generate (bench/ uses 10k, 100k and 1M).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed: the same seed and count give the same places.")
+@click.option("--replace", is_flag=True,
+              help="Delete the places of an earlier `seed bench` (source 'bench') first.")
+def seed_bench_command(count: int, seed: int, replace: bool) -> None:
+    """Regions and N generated benchmark places (source 'bench'), bulk-loaded."""
+    from backend.places.bench_data import BenchDataExists, seed_bench_places
+
+    started = time.perf_counter()
+    with session_scope(_services().session_factory) as session:
+        regions = seed_regions(session)
+    click.echo(f"regions: {regions} ({time.perf_counter() - started:.1f} s)")
+    try:
+        report = seed_bench_places(
+            _services().engine, count, seed=seed, replace=replace, echo=click.echo
+        )
+    except (BenchDataExists, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"bench places: {report.deleted} deleted, {report.inserted} inserted "
+        f"(seed {seed}; generated in {report.generate_seconds:.1f} s, "
+        f"loaded in {report.insert_seconds:.1f} s"
+        f"{', with search_text' if report.search_text else ''})"
+    )
+    click.echo(f"seeded in {time.perf_counter() - started:.1f} s")
 
 
 @places_cli.command("import")
@@ -118,6 +179,83 @@ def places_export(output: Path | None, region_code: str | None) -> None:
         click.echo(f"{len(collection['features'])} places written to {output}")
 
 
+_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+_KIND_LABELS = {holiday_calendar.HOLIDAY: "放假", holiday_calendar.WORKDAY: "调休上班",
+                holiday_calendar.ORDINARY: "普通日期（手动）"}
+
+
+@calendar_cli.command("seed")
+@click.option("--from-year", type=int, default=holiday_calendar.DEFAULT_YEARS.start,
+              show_default=True)
+@click.option("--to-year", type=int, default=holiday_calendar.DEFAULT_YEARS.stop - 1,
+              show_default=True)
+def calendar_seed(from_year: int, to_year: int) -> None:
+    """Holidays and make-up working days from the `holidays` package; manual days are kept."""
+    if from_year > to_year:
+        raise click.ClickException(f"起始年份 {from_year} 晚于结束年份 {to_year}")
+    try:
+        with session_scope(_services().session_factory) as session:
+            written = seed_calendar(session, range(from_year, to_year + 1))
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"节假日日历 {from_year}–{to_year} 年：写入 {written} 行"
+               f"（来源 {holiday_calendar.package_source()}）")
+
+
+@calendar_cli.command("list")
+@click.option("--year", type=int, required=True)
+def calendar_list(year: int) -> None:
+    """One line per listed day: date, weekday, kind, name, source."""
+    try:
+        with session_scope(_services().session_factory) as session:
+            days = holiday_calendar.list_days(session, year)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    for row in days:
+        click.echo(f"{row.day.isoformat()}  {_WEEKDAYS[row.day.weekday()]}  "
+                   f"{_KIND_LABELS.get(row.kind, row.kind)}  {row.name}  {row.source}")
+    if not days:
+        click.echo(f"{year} 年没有节假日或调休记录（可用 calendar seed 导入）")
+
+
+@calendar_cli.command("set")
+@click.argument("day")
+@click.option("--holiday", "kind", flag_value=holiday_calendar.HOLIDAY, help="放假")
+@click.option("--workday", "kind", flag_value=holiday_calendar.WORKDAY, help="调休上班")
+@click.option("--name", help="如 国庆节；--workday 默认为 调休上班")
+def calendar_set(day: str, kind: str | None, name: str | None) -> None:
+    """Mark DAY (YYYY-MM-DD) by hand, e.g. from a new State Council notice; seeding keeps it."""
+    if kind is None:
+        raise click.ClickException("请指定 --holiday（放假）或 --workday（调休上班）")
+    if name is None and kind == holiday_calendar.WORKDAY:
+        name = holiday_calendar.MAKEUP_WORKDAY_NAME
+    try:
+        with session_scope(_services().session_factory) as session:
+            row = holiday_calendar.set_day(
+                session, holiday_calendar.parse_day(day), kind, name or ""
+            )
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"{row.day.isoformat()}  {_WEEKDAYS[row.day.weekday()]}  "
+               f"{_KIND_LABELS[row.kind]}  {row.name}  {row.source}")
+
+
+@calendar_cli.command("clear")
+@click.argument("day")
+def calendar_clear(day: str) -> None:
+    """Make DAY (YYYY-MM-DD) an ordinary day, for good (seeding keeps it)."""
+    try:
+        parsed = holiday_calendar.parse_day(day)
+        with session_scope(_services().session_factory) as session:
+            cleared = holiday_calendar.clear_day(session, parsed)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    if cleared:
+        click.echo(f"{parsed.isoformat()} 已恢复为普通日期")
+    else:
+        click.echo(f"{parsed.isoformat()} 本来就是普通日期，未改动")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, seed_cli, places_cli):
+    for group in (db_cli, seed_cli, places_cli, calendar_cli):
         app.cli.add_command(group)

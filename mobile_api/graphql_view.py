@@ -73,7 +73,9 @@ def _variable_message(message: str) -> str:
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
-    error.extensions = {**(error.extensions or {}), "code": code}
+    """The error with this code, unless it brings its own (a scalar refusing a literal value
+    says BAD_USER_INPUT: the document is fine, the value is not)."""
+    error.extensions = {"code": code, **(error.extensions or {})}
     return error
 
 

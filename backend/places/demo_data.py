@@ -300,6 +300,26 @@ def _clinic_templates(county: _County, city_rank: int) -> list[tuple[str, Weight
     ]
 
 
+# Opening hours (OSM syntax). Halls: weekdays with a lunch break, some with Saturday or weekend
+# mornings; closed on statutory holidays. Hospitals' outpatient departments open every day and
+# on holiday mornings; elderly-care homes receive visitors daily.
+HALL_HOURS: Weights = {
+    "Mo-Fr 09:00-12:00,13:30-17:00; PH off": 5,
+    "Mo-Fr 08:30-12:00,13:30-17:00; Sa 09:00-12:00; PH off": 3,
+    "Mo-Fr 09:00-17:00; Sa-Su 09:00-12:00; PH off": 2,
+}
+HOSPITAL_HOURS = "Mo-Su 08:00-12:00,13:30-17:00; PH 08:00-12:00"
+COMMUNITY_CLINIC_HOURS = "Mo-Fr 08:00-11:30,13:30-17:00; Sa 08:00-11:30; PH off"
+TOWNSHIP_CLINIC_HOURS = "Mo-Sa 08:00-11:30,13:30-17:00; PH 08:00-11:30"
+CARE_HOME_HOURS = "Mo-Su 08:30-11:30,13:30-17:00; PH 09:00-11:30"
+
+
+def _clinic_hours(level: str) -> str:
+    if level == "社区卫生服务中心":
+        return COMMUNITY_CLINIC_HOURS
+    return HOSPITAL_HOURS if level in LEVEL_2_3 else TOWNSHIP_CLINIC_HOURS
+
+
 def _care_levels(rng: random.Random) -> tuple[str, ...]:
     chances = {"自理": 0.85, "半失能": 0.9, "失能": 0.7, "失智": 0.35}
     levels = tuple(level for level in CARE_LEVELS if rng.random() < chances[level])
@@ -333,6 +353,7 @@ def _generate_county(
             external_id=f"hall-{county.code}",
             address=_street_address(hall_rng, county),
             phone=_phone(hall_rng, county.city),
+            opening_hours=_weighted(rng_for("hours"), HALL_HOURS),
         )
     ]
 
@@ -380,6 +401,7 @@ def _generate_county(
                 phone=_phone(clinic_rng, county.city),
                 clinic_level=level,
                 cross_province_settlement=settles,
+                opening_hours=_clinic_hours(level),
             )
         )
 
@@ -414,6 +436,7 @@ def _generate_county(
                 available_beds=care_rng.randint(0, int(beds * 0.3)),
                 accepts_non_local=care_rng.random() < non_local_chance,
                 care_levels=_care_levels(care_rng),
+                opening_hours=CARE_HOME_HOURS,
             )
         )
     return places
@@ -509,6 +532,8 @@ def read_amap_service_halls(path: Path) -> list[PlaceRecord]:
                 external_id=props["amapId"],
                 address=_amap_address(props.get("address") or "", props.get("district") or ""),
                 phone=(props.get("phone") or "").strip() or None,
+                opening_hours=_weighted(random.Random(f"amap-hours:{props['amapId']}"),
+                                        HALL_HOURS),
             )
         )
     return records

@@ -12,6 +12,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput
+from backend.guidance.handling import refresh_place_search_text
+from backend.places.hours import validate_opening_hours
 from backend.places.models import Place
 from backend.places.records import PlaceKind, PlaceRecord
 from backend.places.regions import region_codes_at, store_regions
@@ -35,6 +37,11 @@ def validate_record(record: PlaceRecord) -> None:
         raise InvalidInput(f"{record.external_id}：纬度超出范围", "lat")
     if not (math.isfinite(record.lon) and -180 <= record.lon <= 180):
         raise InvalidInput(f"{record.external_id}：经度超出范围", "lon")
+    if record.opening_hours is not None:
+        try:
+            validate_opening_hours(record.opening_hours)
+        except InvalidInput as error:
+            raise InvalidInput(f"{record.external_id}：{error.message}", error.field) from error
     if record.beds is not None and record.available_beds is not None and not (
         0 <= record.available_beds <= record.beds
     ):
@@ -45,6 +52,8 @@ def _row(session: Session, record: PlaceRecord) -> dict:
     row = {name: getattr(record, name) for name in RECORD_FIELDS}
     row["kind"] = PlaceKind(record.kind).value
     row["care_levels"] = list(record.care_levels) or None
+    if record.opening_hours is not None:
+        row["opening_hours"] = validate_opening_hours(record.opening_hours)
     row.update(region_codes_at(session, record.lat, record.lon))
     return row
 
@@ -78,6 +87,13 @@ def upsert_places(session: Session, records: Sequence[PlaceRecord]) -> ImportRes
         session.execute(insert(Place), new_rows)
     if changed_rows:
         session.execute(update(Place), changed_rows)
+    # New places have no search tokens yet; changed ones may have a new name or address.
+    stale = select(Place.id).where(
+        Place.source.in_({source for source, _ in keys}), Place.search_text.is_(None)
+    )
+    refresh_place_search_text(
+        session, [*session.scalars(stale), *(row["id"] for row in changed_rows)]
+    )
     session.flush()
     return ImportResult(created=len(new_rows), updated=len(changed_rows), unchanged=unchanged)
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -73,7 +75,29 @@ class Place(Base):
     available_beds: Mapped[int | None] = mapped_column(Integer, default=None)
     accepts_non_local: Mapped[bool | None] = mapped_column(Boolean, default=None)
     care_levels: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # OSM opening_hours syntax, validated on write (backend.places.hours).
+    opening_hours: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Space-separated search tokens (CJK bigrams, pinyin, initials: backend.places.text),
+    # indexed by FTS5 on SQLite and a generated tsvector on PostgreSQL.
+    search_text: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class HolidayDay(Base):
+    """A day that breaks the ordinary week: a statutory holiday (放假) or a make-up working
+    day (调休上班); or an editor's pin that a day is ordinary. Days not listed follow the
+    weekday."""
+
+    __tablename__ = "holiday_calendar"
+    __table_args__ = (CheckConstraint("kind IN ('holiday', 'workday', 'ordinary')", name="kind"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "holiday" | "workday" | "ordinary"
+    name: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(32))  # "holidays 0.109", "manual" …
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

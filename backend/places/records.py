@@ -28,6 +28,7 @@ class PlaceRecord:
     external_id: str
     address: str | None = None
     phone: str | None = None
+    opening_hours: str | None = None  # OSM opening_hours syntax
     # CLINIC only
     clinic_level: str | None = None  # e.g. "三级甲等", "二级", "一级", "社区卫生服务中心"
     cross_province_settlement: bool | None = None

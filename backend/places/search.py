@@ -8,30 +8,39 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.errors import InvalidInput
+from backend.guidance.models import PlaceServiceItem
+from backend.guidance.queries import get_service_item
+from backend.places.hours import OpenAt
 from backend.places.models import Place
 from backend.places.records import PlaceKind
 from backend.places.regions import get_region
 from backend.places.store import (
     MAX_EARTH_DISTANCE_M,
     Candidate,
+    ClinicFilter,
     DistanceKey,
+    ElderlyCareFilter,
     PlaceFilters,
     SpatialStore,
+    by_relevance,
     ids_in_order,
 )
+from backend.places.text import parse_text_query, text_condition
 from geodata.crs import CRS, from_wgs84, to_wgs84
 from geodata.geodesic import BBox
 
 MAX_RADIUS_M = 50_000.0
 MAX_PAGE_SIZE = 100
 MAX_PLACE_ID = 2**31 - 1  # place.id is a 32-bit INTEGER in both stores
+MAX_BEDS = 100_000
 PLACE_ID = re.compile(r"[1-9][0-9]{0,9}")
 DEFAULT_PAGE_SIZE = 20
 # Without a radius, the nearest-first search widens its circle by this factor until a page is full.
@@ -96,10 +105,15 @@ class DatumBox:
         lat, lon = from_wgs84(lats, lons, self.crs)
         return (lat >= self.south) & (lat <= self.north) & (lon >= self.west) & (lon <= self.east)
 
+    def check(self, rows: list[Candidate]) -> list[bool]:
+        lats, lons = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+        return self.contains(lats, lons).tolist()
 
-# The WGS-84 prefilter of a DatumBox is padded by ~1 km, far more than the datum offset varies
-# along a box edge (tens of metres); the exact test then decides.
-DATUM_BOX_PADDING_DEG = 0.01
+
+# The WGS-84 prefilter of a DatumBox is padded by ~2 km: more than the datum offset varies along
+# any box edge, even one across all of China (GCJ-02 ~0.011°, BD-09 ~0.018° in longitude); the
+# exact test then decides.
+DATUM_BOX_PADDING_DEG = 0.02
 
 
 def validate_bbox(box: BBoxQuery) -> tuple[BBox, DatumBox | None]:
@@ -149,10 +163,11 @@ def decode_cursor(cursor: str, order: str) -> dict:
             raise ValueError("cursor without an id")
         if not 0 < place_id <= MAX_PLACE_ID:
             raise ValueError("cursor id out of range")
-        if order == "d" and not (
-            isinstance(key.get("d"), int | float) and math.isfinite(key["d"]) and key["d"] >= 0
+        if order in ("d", "r") and not (
+            isinstance(key.get("d"), int | float) and math.isfinite(key["d"])
+            and (key["d"] >= 0 or order == "r")
         ):
-            raise ValueError("cursor without a distance")
+            raise ValueError("cursor without a distance or score")
         return key
     except (ValueError, UnicodeError, binascii.Error, json.JSONDecodeError, TypeError) as exc:
         raise InvalidInput("after 游标无效：请使用上一页返回的 cursor", "after") from exc
@@ -163,6 +178,10 @@ def build_filters(
     kinds: Sequence[str] | None,
     region_code: str | None,
     bbox: BBoxQuery | None,
+    *,
+    service_item_id: str | None = None,
+    clinic: ClinicFilter | None = None,
+    elderly_care: ElderlyCareFilter | None = None,
 ) -> tuple[PlaceFilters, DatumBox | None]:
     """The filters the database applies, and the datum box checked after it (if any)."""
     region_column = None
@@ -174,10 +193,26 @@ def build_filters(
     if kinds is not None:
         kinds = tuple(dict.fromkeys(PlaceKind(kind).value for kind in kinds))
     envelope, datum_box = validate_bbox(bbox) if bbox is not None else (None, None)
+    if elderly_care is not None and elderly_care.min_available_beds is not None and not (
+        0 <= elderly_care.min_available_beds <= MAX_BEDS
+    ):
+        raise InvalidInput(f"minAvailableBeds 必须在 0 到 {MAX_BEDS} 之间", "minAvailableBeds")
+    extra = ()
+    if service_item_id is not None:
+        extra = (Place.id.in_(places_handling(session, service_item_id)),)
     filters = PlaceFilters(
-        kinds=kinds, region_column=region_column, region_code=region_code, bbox=envelope
+        kinds=kinds, region_column=region_column, region_code=region_code, bbox=envelope,
+        clinic=clinic, elderly_care=elderly_care, extra=extra,
     )
     return filters, datum_box
+
+
+def places_handling(session: Session, service_item_id: str):
+    """The ids of the places that handle an item, as a subquery; InvalidInput when unknown."""
+    item = get_service_item(session, service_item_id)
+    if item is None:
+        raise InvalidInput(f"未知的办事事项：{service_item_id}", "serviceItemId")
+    return select(PlaceServiceItem.place_id).where(PlaceServiceItem.service_item_id == item.id)
 
 
 def search_places(
@@ -189,10 +224,16 @@ def search_places(
     bbox: BBoxQuery | None = None,
     region_code: str | None = None,
     kinds: Sequence[str] | None = None,
+    service_item_id: str | None = None,
+    open_at: datetime | None = None,
+    text: str | None = None,
+    clinic: ClinicFilter | None = None,
+    elderly_care: ElderlyCareFilter | None = None,
     first: int | None = None,
     after: str | None = None,
 ) -> PlacePage:
-    """One page of places matching every filter: nearest first with `near`, else by id."""
+    """One page of places matching every filter: nearest first with `near`, else by relevance
+    with `text`, else by id."""
     limit = validate_page_size(first)
     if radius_m is not None:
         if near is None:
@@ -202,61 +243,101 @@ def search_places(
                 f"radiusMeters 必须大于 0 且不超过 {int(MAX_RADIUS_M)} 米", "radiusMeters"
             )
     center = validate_point(near, "near") if near is not None else None
-    filters, datum_box = build_filters(session, kinds, region_code, bbox)
+    text_query = parse_text_query(text)
+    filters, datum_box = build_filters(
+        session, kinds, region_code, bbox,
+        service_item_id=service_item_id, clinic=clinic, elderly_care=elderly_care,
+    )
+    checks: list[RowCheck] = []
+    if datum_box is not None:
+        checks.append(datum_box.check)
+    if open_at is not None:
+        # Places without hours are never "open"; the rest are decided by their rules.
+        filters = replace(filters, extra=(*filters.extra, Place.opening_hours.is_not(None)))
+        checks.append(_open_check(session, OpenAt(session, open_at)))
+    if text_query is not None:
+        dialect = session.get_bind().dialect.name
+        filters = replace(filters, text=text_condition(dialect, "place", text_query))
 
-    if center is None:
-        after_id = decode_cursor(after, "i")["i"] if after is not None else None
+    if center is not None:
+        order = "d"
+        after_key = _float_key(after, "d")
+        candidates = _nearest(session, store, center, radius_m, filters, checks, after_key,
+                              limit + 1)
+    elif text_query is not None:
+        order = "r"
         candidates = _filtered(
-            lambda after_key, n: ids_in_order(session, filters, after_key, n),
-            after_id, limit + 1, datum_box,
+            lambda key, n: by_relevance(session, text_query, filters, key, n),
+            _float_key(after, "r"), limit + 1, checks,
         )
     else:
-        after_key = None
-        if after is not None:
-            decoded = decode_cursor(after, "d")
-            after_key = (float(decoded["d"]), decoded["i"])
-        candidates = _nearest(
-            session, store, center, radius_m, filters, datum_box, after_key, limit + 1
+        order = "i"
+        after_id = decode_cursor(after, "i")["i"] if after is not None else None
+        candidates = _filtered(
+            lambda key, n: ids_in_order(session, filters, key, n), after_id, limit + 1, checks
         )
 
     has_next = len(candidates) > limit
-    keys = [(distance, place_id) for distance, place_id, _, _ in candidates[:limit]]
+    keys = [(key, place_id) for key, place_id, _, _ in candidates[:limit]]
     places = _load_places(session, [place_id for _, place_id in keys])
     hits = [
         PlaceHit(
             place=places[place_id],
-            distance_m=distance,
+            distance_m=key if order == "d" else None,
             cursor=encode_cursor(
-                {"o": "i", "i": place_id} if distance is None
-                else {"o": "d", "d": distance, "i": place_id}
+                {"o": "i", "i": place_id} if key is None
+                else {"o": order, "d": key, "i": place_id}
             ),
         )
-        for distance, place_id in keys
+        for key, place_id in keys
     ]
     return PlacePage(hits=hits, has_next_page=has_next, has_previous_page=after is not None)
+
+
+def _float_key(after: str | None, order: str) -> tuple[float, int] | None:
+    if after is None:
+        return None
+    decoded = decode_cursor(after, order)
+    return float(decoded["d"]), decoded["i"]
+
+
+# A test on a chunk of candidates that SQL cannot make: one verdict per row.
+RowCheck = Callable[[list[Candidate]], list[bool]]
+
+
+def _open_check(session: Session, open_at: OpenAt) -> RowCheck:
+    def check(rows: list[Candidate]) -> list[bool]:
+        ids = [row[1] for row in rows]
+        hours = dict(session.execute(
+            select(Place.id, Place.opening_hours).where(Place.id.in_(ids))
+        ).all())
+        return [open_at.is_open(hours.get(place_id)) for place_id in ids]
+
+    return check
 
 
 def _filtered(
     fetch: Callable[[object, int], list[Candidate]],
     after: object,
     limit: int,
-    datum_box: DatumBox | None,
+    checks: Sequence[RowCheck],
 ) -> list[Candidate]:
-    """`limit` candidates from `fetch(after, n)` that pass the datum box, in fetch order."""
-    if datum_box is None:
+    """`limit` candidates from `fetch(after, n)` that pass every check, in fetch order."""
+    if not checks:
         return fetch(after, limit)
     kept: list[Candidate] = []
     chunk = max(4 * limit, 200)
     while True:
         rows = fetch(after, chunk)
-        if rows:
-            inside = datum_box.contains(np.array([r[2] for r in rows]),
-                                        np.array([r[3] for r in rows]))
-            kept += [row for row, ok in zip(rows, inside, strict=True) if ok]
+        verdicts = [True] * len(rows)
+        for check in checks:
+            if rows:
+                verdicts = [a and b for a, b in zip(verdicts, check(rows), strict=True)]
+        kept += [row for row, ok in zip(rows, verdicts, strict=True) if ok]
         if len(kept) >= limit or len(rows) < chunk:
             return kept[:limit]
-        distance, place_id, _, _ = rows[-1]
-        after = place_id if distance is None else (distance, place_id)
+        key, place_id, _, _ = rows[-1]
+        after = place_id if key is None else (key, place_id)
 
 
 def _nearest(
@@ -265,7 +346,7 @@ def _nearest(
     center: tuple[float, float],
     radius_m: float | None,
     filters: PlaceFilters,
-    datum_box: DatumBox | None,
+    checks: Sequence[RowCheck],
     after: DistanceKey | None,
     limit: int,
 ) -> list[Candidate]:
@@ -274,7 +355,7 @@ def _nearest(
     def within(radius: float) -> list[Candidate]:
         return _filtered(
             lambda after_key, n: store.nearest(session, lat, lon, radius, filters, after_key, n),
-            after, limit, datum_box,
+            after, limit, checks,
         )
 
     if radius_m is not None:

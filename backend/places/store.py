@@ -7,19 +7,45 @@ Everything else (filters, paging by id) is plain SQL shared by both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import Engine, func, literal_column, select, text, tuple_
+from sqlalchemy import Engine, and_, false, func, literal_column, or_, select, text, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from backend.places.models import Place
+from backend.places.records import PlaceKind
+from backend.places.text import TextQuery, ranked_matches
 from geodata.geodesic import BBox, bbox_around, distances_m
 
 # Half the equatorial circumference: no two points on Earth are farther apart than this.
 MAX_EARTH_DISTANCE_M = 20_040_000.0
+
+
+@dataclass(frozen=True)
+class ClinicFilter:
+    cross_province_settlement: bool | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        if self.cross_province_settlement is None:
+            return []
+        return [Place.cross_province_settlement.is_(self.cross_province_settlement)]
+
+
+@dataclass(frozen=True)
+class ElderlyCareFilter:
+    accepts_non_local: bool | None = None
+    min_available_beds: int | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conditions = []
+        if self.accepts_non_local is not None:
+            conditions.append(Place.accepts_non_local.is_(self.accepts_non_local))
+        if self.min_available_beds is not None:
+            conditions.append(Place.available_beds >= self.min_available_beds)
+        return conditions
 
 
 @dataclass(frozen=True)
@@ -30,11 +56,39 @@ class PlaceFilters:
     region_column: str | None = None  # "county_code" | "city_code" | "province_code"
     region_code: str | None = None
     bbox: BBox | None = None  # WGS-84
+    # A kind's filter narrows the places of that kind only, so clinics with cross-province
+    # settlement and elderly-care homes with free beds can be asked for in one search.
+    clinic: ClinicFilter | None = None
+    elderly_care: ElderlyCareFilter | None = None
+    # Store-specific (FTS5 / tsvector) and cross-domain conditions, built by the caller.
+    text: ColumnElement[bool] | None = None
+    extra: tuple[ColumnElement[bool], ...] = ()
+
+    def without_text(self) -> PlaceFilters:
+        return replace(self, text=None)
+
+    def _kind_conditions(self) -> list[ColumnElement[bool]]:
+        by_kind = {PlaceKind.CLINIC.value: self.clinic,
+                   PlaceKind.ELDERLY_CARE.value: self.elderly_care}
+        if self.kinds is not None:
+            kinds = self.kinds
+        elif self.clinic is not None or self.elderly_care is not None:
+            kinds = tuple(kind for kind, kind_filter in by_kind.items() if kind_filter)
+        else:
+            return []
+        plain = [kind for kind in kinds if by_kind.get(kind) is None]
+        alternatives = [Place.kind.in_(plain)] if plain else []
+        for kind in kinds:
+            kind_filter = by_kind.get(kind)
+            if kind_filter is not None:
+                alternatives.append(and_(Place.kind == kind, *kind_filter.conditions()))
+        return [or_(*alternatives) if alternatives else false()]
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        if self.kinds is not None:
-            conditions.append(Place.kind.in_(self.kinds))
+        conditions: list[ColumnElement[bool]] = self._kind_conditions()
+        conditions.extend(self.extra)
+        if self.text is not None:
+            conditions.append(self.text)
         if self.region_column is not None:
             conditions.append(getattr(Place, self.region_column) == self.region_code)
         if self.bbox is not None:
@@ -46,6 +100,8 @@ class PlaceFilters:
 DistanceKey = tuple[float, int]
 # (distance_m or None when not searching near a point, id, lat, lon)
 Candidate = tuple[float | None, int, float, float]
+# (relevance score, ascending = better; id)
+ScoreKey = tuple[float, int]
 
 
 class SpatialStore(Protocol):
@@ -75,6 +131,30 @@ class SpatialStore(Protocol):
     ) -> float:
         """A first radius likely to hold the next `limit` places, for a search without one."""
         ...
+
+
+
+def by_relevance(
+    session: Session,
+    query: TextQuery,
+    filters: PlaceFilters,
+    after: ScoreKey | None,
+    limit: int,
+) -> list[Candidate]:
+    """Matching places by (score, id), best first, strictly after `after`; the score takes
+    the distance's place in the candidates."""
+    matches = ranked_matches(session.get_bind().dialect.name, "place", query)
+    ranked = (
+        select(Place.id, Place.lat, Place.lon, matches.c.score)
+        .join(matches, matches.c.id == Place.id)
+        .where(*filters.without_text().conditions())
+        .subquery("ranked")
+    )
+    statement = select(ranked.c.score, ranked.c.id, ranked.c.lat, ranked.c.lon)
+    if after is not None:
+        statement = statement.where(tuple_(ranked.c.score, ranked.c.id) > tuple_(*after))
+    statement = statement.order_by(ranked.c.score, ranked.c.id).limit(limit)
+    return [(float(s), int(i), lat, lon) for s, i, lat, lon in session.execute(statement)]
 
 
 def ids_in_order(

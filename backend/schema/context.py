@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.guidance.queries import items_handled_at
+from backend.places.hours import OpenAt
 from backend.places.regions import regions_by_code
 from backend.places.store import SpatialStore
 
@@ -41,6 +44,14 @@ class RequestContext:
         self._session: Session | None = None
         self.store = store
         self.regions = BatchLoader(self._load_regions)
+        self.handled_items = BatchLoader(lambda ids: items_handled_at(self.session, ids))
+        self._open_at: dict[datetime, OpenAt] = {}
+
+    def open_at(self, at: datetime) -> OpenAt:
+        """One evaluator per instant: the calendar is read once for a page of places."""
+        if at not in self._open_at:
+            self._open_at[at] = OpenAt(self.session, at)
+        return self._open_at[at]
 
     def _load_regions(self, codes: set) -> dict:
         found = regions_by_code(self.session, codes)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import graphene
 
 from backend.places import records, search
 from backend.places.regions import list_regions, region_chain_at
+from backend.places.store import ClinicFilter as ClinicFilterRecord
+from backend.places.store import ElderlyCareFilter as ElderlyCareFilterRecord
 from backend.schema.errors import domain_errors
+from backend.schema.scalars import DateTime
 from geodata import crs as crs_module
 from geodata.regions import RegionLevel as RegionLevelEnum
 
@@ -41,6 +46,22 @@ class BBoxInput(graphene.InputObjectType):
         return search.BBoxQuery(
             self.south, self.west, self.north, self.east, crs_module.CRS(_enum_value(self.crs))
         )
+
+
+class ClinicFilter(graphene.InputObjectType):
+    cross_province_settlement = graphene.Boolean(description="是否开通跨省异地就医直接结算")
+
+    def to_domain(self) -> ClinicFilterRecord:
+        return ClinicFilterRecord(cross_province_settlement=self.cross_province_settlement)
+
+
+class ElderlyCareFilter(graphene.InputObjectType):
+    accepts_non_local = graphene.Boolean(description="是否接收异地老人")
+    min_available_beds = graphene.Int(description="至少有这么多空余床位")
+
+    def to_domain(self) -> ElderlyCareFilterRecord:
+        return ElderlyCareFilterRecord(accepts_non_local=self.accepts_non_local,
+                                       min_available_beds=self.min_available_beds)
 
 
 class GeoPoint(graphene.ObjectType):
@@ -96,6 +117,28 @@ class Place(graphene.ObjectType):
     external_id = graphene.String(required=True, description="来源系统中的编号（如高德 POI id）")
     clinic = graphene.Field(ClinicInfo, description="医疗机构属性，仅 CLINIC")
     elderly_care = graphene.Field(ElderlyCareInfo, description="养老机构属性，仅 ELDERLY_CARE")
+    opening_hours = graphene.String(
+        description="营业时间（OpenStreetMap opening_hours 语法），如 Mo-Fr 09:00-12:00; PH off"
+    )
+    is_open = graphene.Boolean(
+        at=DateTime(description="默认为现在；不带时区的时间按北京时间理解"),
+        description="在该时刻是否营业（按法定节假日与调休上班日历）；营业时间未知时为 null",
+    )
+    service_items = graphene.List(
+        graphene.NonNull(lambda: _service_item_type()), required=True,
+        description="可在此办理的跨省通办事项",
+    )
+    # A dotted path, resolved lazily by graphene: backend.schema.maps imports this module.
+    navigation = graphene.Field(
+        "backend.schema.maps.NavigationLinks", required=True,
+        description="线下导航：用高德、百度、Apple 地图导航到此处的链接（各用其坐标系）",
+    )
+
+    @staticmethod
+    def resolve_navigation(place, info):
+        from backend.schema.maps import resolve_place_navigation
+
+        return resolve_place_navigation(place, info)
 
     @staticmethod
     def resolve_kind(place, info):
@@ -120,12 +163,37 @@ class Place(graphene.ObjectType):
     def resolve_elderly_care(place, info):
         return place if place.kind == records.PlaceKind.ELDERLY_CARE.value else None
 
+    @staticmethod
+    def resolve_is_open(place, info, at=None):
+        if not place.opening_hours:
+            return None
+        return info.context.open_at(at or datetime.now(UTC)).is_open(place.opening_hours)
+
+    @staticmethod
+    def resolve_service_items(place, info):
+        return info.context.handled_items.load(place.id)
+
+
+def _service_item_type():
+    from backend.schema.guidance import ServiceItem
+
+    return ServiceItem
+
 
 class PageInfo(graphene.ObjectType):
     has_next_page = graphene.Boolean(required=True)
     has_previous_page = graphene.Boolean(required=True)
     start_cursor = graphene.String()
     end_cursor = graphene.String()
+
+    @classmethod
+    def of(cls, page) -> PageInfo:
+        return cls(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=page.hits[0].cursor if page.hits else None,
+            end_cursor=page.hits[-1].cursor if page.hits else None,
+        )
 
 
 class PlaceEdge(graphene.ObjectType):
@@ -154,12 +222,37 @@ class PlaceConnection(graphene.ObjectType):
 
     @staticmethod
     def resolve_page_info(page, info):
-        return PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=page.hits[0].cursor if page.hits else None,
-            end_cursor=page.hits[-1].cursor if page.hits else None,
-        )
+        return PageInfo.of(page)
+
+
+def search_places_for(
+    info, *, near=None, radius_meters=None, bbox=None, region_code=None, kinds=None,
+    service_item_id=None, open_at=None, text=None, clinic=None, elderly_care=None,
+    first=search.DEFAULT_PAGE_SIZE, after=None,
+) -> search.PlacePage:
+    """One page of `places` (also `ServiceItem.places`), relations primed for batch loading."""
+    page = search.search_places(
+        info.context.session,
+        info.context.store,
+        near=near.to_domain() if near is not None else None,
+        radius_m=radius_meters,
+        bbox=bbox.to_domain() if bbox is not None else None,
+        region_code=region_code,
+        kinds=[_enum_value(kind) for kind in kinds] if kinds is not None else None,
+        service_item_id=service_item_id,
+        open_at=open_at,
+        text=text,
+        clinic=clinic.to_domain() if clinic is not None else None,
+        elderly_care=elderly_care.to_domain() if elderly_care is not None else None,
+        first=first,
+        after=after,
+    )
+    info.context.regions.want(
+        hit.place.county_code or hit.place.city_code or hit.place.province_code
+        for hit in page.hits
+    )
+    info.context.handled_items.want(hit.place.id for hit in page.hits)
+    return page
 
 
 class PlacesQuery(graphene.ObjectType):
@@ -171,9 +264,15 @@ class PlacesQuery(graphene.ObjectType):
         bbox=BBoxInput(),
         region_code=graphene.String(description="行政区划代码：省、市或区县"),
         kinds=graphene.List(graphene.NonNull(PlaceKind)),
+        service_item_id=graphene.ID(description="只要可办理该事项的场所"),
+        open_at=DateTime(description="只要该时刻营业的场所；不带时区按北京时间"),
+        text=graphene.String(description="名称、地址、可办事项：中文、拼音或拼音首字母"),
+        clinic=ClinicFilter(description="对医疗机构的条件（只约束 CLINIC）"),
+        elderly_care=ElderlyCareFilter(description="对养老机构的条件（只约束 ELDERLY_CARE）"),
         first=graphene.Int(default_value=search.DEFAULT_PAGE_SIZE),
         after=graphene.String(),
-        description="查找服务场所。给出 near 时由近到远（同距离按 id），否则按 id。",
+        description="查找服务场所。给出 near 时由近到远（同距离按 id），"
+                    "否则给出 text 时按相关度，否则按 id。",
     )
     place = graphene.Field(Place, id=graphene.ID(required=True))
     region_at = graphene.Field(
@@ -188,26 +287,8 @@ class PlacesQuery(graphene.ObjectType):
 
     @staticmethod
     @domain_errors
-    def resolve_places(
-        root, info, near=None, radius_meters=None, bbox=None, region_code=None,
-        kinds=None, first=search.DEFAULT_PAGE_SIZE, after=None,
-    ):
-        page = search.search_places(
-            info.context.session,
-            info.context.store,
-            near=near.to_domain() if near is not None else None,
-            radius_m=radius_meters,
-            bbox=bbox.to_domain() if bbox is not None else None,
-            region_code=region_code,
-            kinds=[_enum_value(kind) for kind in kinds] if kinds is not None else None,
-            first=first,
-            after=after,
-        )
-        info.context.regions.want(
-            hit.place.county_code or hit.place.city_code or hit.place.province_code
-            for hit in page.hits
-        )
-        return page
+    def resolve_places(root, info, **arguments):
+        return search_places_for(info, **arguments)
 
     @staticmethod
     def resolve_place(root, info, id):

@@ -2,10 +2,12 @@
 
 import graphene
 
+from backend.schema.guidance import GuidanceQuery
+from backend.schema.maps import MapsQuery
 from backend.schema.places import PlacesQuery
 
 
-class Query(PlacesQuery, graphene.ObjectType):
+class Query(MapsQuery, PlacesQuery, GuidanceQuery, graphene.ObjectType):
     pass
 
 

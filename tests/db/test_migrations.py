@@ -6,9 +6,14 @@ from sqlalchemy import inspect
 
 from backend.db import Base, migration_status
 
-# Spatial indexes are store-specific and live only in the migration, not in the models.
+# Spatial and text indexes are store-specific and live only in the migrations, not the models.
 STORE_ONLY_TABLES = {"place_rtree", "place_rtree_node", "place_rtree_parent", "place_rtree_rowid",
-                     "spatial_ref_sys"}
+                     "spatial_ref_sys"} | {
+    f"{table}_fts{suffix}" for table in ("place", "service_item")
+    for suffix in ("", "_data", "_idx", "_docsize", "_config")
+}
+STORE_ONLY_COLUMNS = {"geog", "search_vector"}
+STORE_ONLY_INDEXES = {"ix_place_geog", "ix_place_search_vector", "ix_service_item_search_vector"}
 
 
 def _relevant(diff) -> bool:  # noqa: ANN001
@@ -16,9 +21,9 @@ def _relevant(diff) -> bool:  # noqa: ANN001
     if kind == "remove_table":
         return diff[1].name not in STORE_ONLY_TABLES
     if kind == "remove_column":
-        return diff[3].name != "geog"
+        return diff[3].name not in STORE_ONLY_COLUMNS
     if kind == "remove_index":
-        return diff[1].name != "ix_place_geog"
+        return diff[1].name not in STORE_ONLY_INDEXES
     return True
 
 
@@ -32,10 +37,37 @@ def test_migrations__head__matches_models(scratch_app):
 def test_migrations__head__is_current_and_spatial_index_exists(scratch_app):
     engine = scratch_app.extensions["servicemap"].engine
     current, head = migration_status(engine)
-    assert current == head == "0001"
+    assert current == head == "0002"
     tables = set(inspect(engine).get_table_names())
     if engine.dialect.name == "sqlite":
-        assert "place_rtree" in tables
+        assert {"place_rtree", "place_fts", "service_item_fts"} <= tables
     else:
         indexes = {index["name"] for index in inspect(engine).get_indexes("place")}
-        assert "ix_place_geog" in indexes
+        assert {"ix_place_geog", "ix_place_search_vector"} <= indexes
+
+
+def test_migration_0002__places_loaded_before__become_searchable(database_factory, store_name):
+    # given: a database at 0001 holding a place
+    from sqlalchemy import text
+
+    from backend.app import create_app
+    from backend.config import Settings
+    from backend.db import upgrade
+
+    app = create_app(Settings(database_url=database_factory(store_name), app_env="test"))
+    engine = app.extensions["servicemap"].engine
+    upgrade(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO place (kind, name, address, lat, lon, source, external_id,"
+            " created_at, updated_at) VALUES ('SERVICE_HALL', '西湖区政务服务中心',"
+            " '杭州市西湖区文三路1号', 30.27, 120.13, 'test', 'x1', :now, :now)"
+        ), {"now": "2026-11-22T00:00:00+00:00"})
+    # when
+    upgrade(engine)
+    # then: its tokens are indexed by the store's text index
+    client = app.test_client()
+    body = client.post("/graphql", json={
+        "query": '{ places(text: "xihu zwfw") { edges { node { name } } } }'}).get_json()
+    assert body == {"data": {"places": {"edges": [{"node": {"name": "西湖区政务服务中心"}}]}}}
+    engine.dispose()

@@ -1,0 +1,100 @@
+"""Which places handle which items, and the search tokens that follow from it.
+
+A place's search document is its name, its address and the names and aliases of the items it
+handles, so "社保" finds the halls with a 社会保障卡 window as well as the items.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from backend.guidance.models import PlaceServiceItem, ServiceItem
+from backend.places.models import Place
+from backend.places.records import PlaceKind
+from backend.places.text import search_document
+
+BATCH = 2_000
+
+
+def set_items_handled(session: Session, place_id: int, item_ids: Iterable[int]) -> None:
+    """Replace the items a place handles, and re-index the place."""
+    session.execute(delete(PlaceServiceItem).where(PlaceServiceItem.place_id == place_id))
+    rows = [{"place_id": place_id, "service_item_id": item_id} for item_id in set(item_ids)]
+    if rows:
+        session.execute(insert(PlaceServiceItem), rows)
+    refresh_place_search_text(session, [place_id])
+
+
+def refresh_place_search_text(session: Session, place_ids: Iterable[int] | None = None) -> int:
+    """Recompute the search tokens of these places (all when None); returns rows changed."""
+    item_tokens = {
+        item.id: item.search_text or "" for item in session.scalars(select(ServiceItem))
+    }
+    handled: dict[int, list[int]] = {}
+    statement = select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id)
+    places = select(Place.id, Place.name, Place.address, Place.search_text).order_by(Place.id)
+    if place_ids is not None:
+        ids = list(place_ids)
+        statement = statement.where(PlaceServiceItem.place_id.in_(ids))
+        places = places.where(Place.id.in_(ids))
+    for place_id, item_id in session.execute(statement):
+        handled.setdefault(place_id, []).append(item_id)
+    changed = []
+    for place_id, name, address, current in session.execute(places).all():
+        tokens = dict.fromkeys(search_document(name, address).split())
+        for item_id in sorted(handled.get(place_id, ())):
+            tokens.update(dict.fromkeys(item_tokens[item_id].split()))
+        document = " ".join(tokens)
+        if document != current:
+            changed.append({"id": place_id, "search_text": document})
+    for start in range(0, len(changed), BATCH):
+        session.execute(update(Place), changed[start:start + BATCH])
+    return len(changed)
+
+
+def assign_demo_items(session: Session) -> int:
+    """The demo's item coverage, deterministic: real Amap halls handle every hall item,
+    generated halls about three in four; clinics that settle cross-province handle the
+    clinic items, elderly-care homes that take non-local residents the care items.
+    Returns the number of (place, item) links."""
+    items = list(session.scalars(select(ServiceItem).order_by(ServiceItem.code)))
+    kinds_of = {item.id: set(item.guide["place_kinds"]) for item in items}
+    links = []
+    demo_places = []
+    places = session.execute(
+        select(Place.id, Place.kind, Place.source, Place.external_id,
+               Place.cross_province_settlement, Place.accepts_non_local)
+        .where(Place.source.in_(("generated", "amap")))
+    )
+    for place_id, kind, source, external_id, settles, non_local in places:
+        demo_places.append(place_id)
+        if kind == PlaceKind.CLINIC and not settles:
+            continue
+        if kind == PlaceKind.ELDERLY_CARE and not non_local:
+            continue
+        for item in items:
+            if kind not in kinds_of[item.id]:
+                continue
+            if (kind == PlaceKind.SERVICE_HALL and source != "amap"
+                    and zlib.crc32(f"{external_id}:{item.code}".encode()) % 4 == 0):
+                continue
+            links.append({"place_id": place_id, "service_item_id": item.id})
+    existing: set[tuple[int, int]] = set()
+    for start in range(0, len(demo_places), BATCH):
+        existing.update((place_id, item_id) for place_id, item_id in session.execute(
+            select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id)
+            .where(PlaceServiceItem.place_id.in_(demo_places[start:start + BATCH]))
+        ))
+    wanted = {(link["place_id"], link["service_item_id"]) for link in links}
+    for place_id, item_id in existing - wanted:
+        session.execute(delete(PlaceServiceItem).where(
+            PlaceServiceItem.place_id == place_id, PlaceServiceItem.service_item_id == item_id
+        ))
+    new = [{"place_id": p, "service_item_id": i} for p, i in wanted - existing]
+    for start in range(0, len(new), BATCH):
+        session.execute(insert(PlaceServiceItem), new[start:start + BATCH])
+    return len(wanted)

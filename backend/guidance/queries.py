@@ -1,0 +1,157 @@
+"""Reading the catalog: items by id, text and category; a resident's personal checklist."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from backend.errors import InvalidInput
+from backend.guidance.catalog import Guide, Material, Question
+from backend.guidance.models import PlaceServiceItem, ServiceItem
+from backend.places.text import parse_text_query, ranked_matches
+
+ITEM_ID = re.compile(r"[1-9][0-9]{0,9}")
+MAX_ITEM_ID = 2**31 - 1
+
+
+def get_service_item(session: Session, item_id: str) -> ServiceItem | None:
+    """The item with this API id, or None for any id no item can have."""
+    if not ITEM_ID.fullmatch(str(item_id)) or int(item_id) > MAX_ITEM_ID:
+        return None
+    return session.get(ServiceItem, int(item_id))
+
+
+def require_service_item(session: Session, item_id: str, field: str = "id") -> ServiceItem:
+    item = get_service_item(session, item_id)
+    if item is None:
+        raise InvalidInput(f"未知的办事事项：{item_id}", field)
+    return item
+
+
+def guide_of(item: ServiceItem) -> Guide:
+    return Guide.from_json(item.guide)
+
+
+def list_categories(session: Session) -> list[str]:
+    return list(session.scalars(
+        select(ServiceItem.category).distinct().order_by(ServiceItem.category)
+    ))
+
+
+def items_handled_at(session: Session, place_ids: Iterable[int]) -> dict[int, list[ServiceItem]]:
+    """The items each place handles, by code order: two queries for a page of places (the
+    links, then each distinct item once — a hall handles dozens of the same few items)."""
+    result: dict[int, list[ServiceItem]] = {place_id: [] for place_id in place_ids}
+    if not result:
+        return result
+    links = session.execute(
+        select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id)
+        .where(PlaceServiceItem.place_id.in_(list(result)))
+    ).all()
+    item_ids = {item_id for _, item_id in links}
+    items = {item.id: item for item in session.scalars(
+        select(ServiceItem).where(ServiceItem.id.in_(item_ids))
+    )} if item_ids else {}
+    for place_id, item_id in links:
+        result[place_id].append(items[item_id])
+    for handled in result.values():
+        handled.sort(key=lambda item: item.code)
+    return result
+
+
+@dataclass(frozen=True)
+class ItemHit:
+    item: ServiceItem
+    cursor: str
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    hits: list[ItemHit]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def search_service_items(
+    session: Session,
+    *,
+    text: str | None = None,
+    category: str | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> ItemPage:
+    """Items matching the text (by relevance) or all (by id), optionally in one category."""
+    # Cursors and page sizes work as for places; imported here to keep one definition.
+    from backend.places.search import decode_cursor, encode_cursor, validate_page_size
+
+    limit = validate_page_size(first)
+    query = parse_text_query(text)
+    conditions = []
+    if category is not None:
+        conditions.append(ServiceItem.category == category)
+    if query is None:
+        if after is not None:
+            conditions.append(ServiceItem.id > decode_cursor(after, "i")["i"])
+        statement = (select(ServiceItem).where(*conditions)
+                     .order_by(ServiceItem.id).limit(limit + 1))
+        rows = [(None, item) for item in session.scalars(statement)]
+    else:
+        matches = ranked_matches(session.get_bind().dialect.name, "service_item", query)
+        statement = (select(matches.c.score, ServiceItem)
+                     .join(matches, matches.c.id == ServiceItem.id).where(*conditions))
+        if after is not None:
+            key = decode_cursor(after, "r")
+            statement = statement.where(
+                tuple_(matches.c.score, ServiceItem.id) > tuple_(float(key["d"]), key["i"])
+            )
+        statement = statement.order_by(matches.c.score, ServiceItem.id).limit(limit + 1)
+        rows = [(float(score), item) for score, item in session.execute(statement)]
+    hits = [
+        ItemHit(item=item, cursor=encode_cursor(
+            {"o": "i", "i": item.id} if score is None else {"o": "r", "d": score, "i": item.id}
+        ))
+        for score, item in rows[:limit]
+    ]
+    return ItemPage(hits=hits, has_next_page=len(rows) > limit,
+                    has_previous_page=after is not None)
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """What one resident must bring, from their answers to the guide's questions."""
+
+    materials: list[Material]
+    # Questions still unanswered that decide further materials, and those materials.
+    pending_questions: list[Question]
+    conditional_materials: list[Material]
+
+
+def checklist(item: ServiceItem, answers: Iterable[tuple[str, bool]]) -> Checklist:
+    """The personal materials list; InvalidInput for unknown or contradictory answers."""
+    guide = guide_of(item)
+    known = {question.id for question in guide.questions}
+    given: dict[str, bool] = {}
+    for question_id, answer in answers:
+        if question_id not in known:
+            raise InvalidInput(f"事项 {item.name} 没有问题 {question_id}", "answers")
+        if given.get(question_id, answer) != answer:
+            raise InvalidInput(f"问题 {question_id} 的回答前后矛盾", "answers")
+        given[question_id] = answer
+    required, conditional = [], []
+    for material in guide.materials:
+        decided = material.required_for(given)
+        if decided:
+            required.append(material)
+        elif decided is None:
+            conditional.append(material)
+    pending = {question for material in conditional for question in material.when
+               if question not in given}
+    return Checklist(
+        materials=required,
+        pending_questions=[q for q in guide.questions if q.id in pending],
+        conditional_materials=conditional,
+    )

@@ -1,0 +1,200 @@
+"""The holiday calendar: statutory holidays (放假) and make-up working days (调休上班).
+
+A table, seeded from the maintained `holidays` package and editable, because each year's
+State Council notice (国务院办公厅关于部分节假日安排的通知) may come before a package release.
+Days without a row follow the ordinary week.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import MAXYEAR, MINYEAR, date, timedelta
+
+import holidays
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.errors import InvalidInput
+from backend.places.models import HolidayDay
+
+HOLIDAY = "holiday"
+WORKDAY = "workday"
+# An editor's "this day is ordinary after all" (e.g. the package guessed a 补假 the notice did
+# not give): stored, so the next seed does not bring the package's day back.
+ORDINARY = "ordinary"
+KINDS = (HOLIDAY, WORKDAY)
+MANUAL_SOURCE = "manual"
+MAKEUP_WORKDAY_NAME = "调休上班"
+DEFAULT_YEARS = range(2024, 2028)
+# The package's China calendar starts in 1950; the upper bound only stops runaway ranges.
+SEED_YEAR_RANGE = (1950, 2100)
+NAME_MAX_LENGTH = 64
+
+# The package names the days it moved "休息日（由 … 调休）"; a filled weekend day takes the
+# festival's name instead, and the Spring Festival period is 春节 even on New Year's Eve.
+_MOVED_REST_DAY_PREFIX = "休息日"
+_PERIOD_NAMES = {"农历除夕": "春节"}
+_DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def package_source() -> str:
+    return f"holidays {holidays.__version__}"
+
+
+def package_calendar(years: Iterable[int]) -> dict[date, tuple[str, str]]:
+    """(kind, name) per day from the package for these years, with the implicit weekend days of
+    each holiday period filled in (the package lists 1–3 and 6–8 Oct 2025, not Sat 4 / Sun 5)."""
+    year_set = set(years)
+    if not year_set:
+        return {}
+    china = holidays.China(years=sorted(year_set), language="zh_CN")
+    listed = {day: str(name) for day, name in china.items() if day.year in year_set}
+    workdays = {day for day in china.weekend_workdays if day.year in year_set} - listed.keys()
+    calendar = {day: (HOLIDAY, name) for day, name in listed.items()}
+    filled = _implicit_rest_days(listed.keys(), workdays, year_set)
+    for day in filled:
+        calendar[day] = (HOLIDAY, _period_name(day, listed, filled))
+    calendar.update({day: (WORKDAY, MAKEUP_WORKDAY_NAME) for day in workdays})
+    return calendar
+
+
+def _implicit_rest_days(
+    listed: Iterable[date], workdays: set[date], years: set[int]
+) -> set[date]:
+    """Saturdays and Sundays joined to a listed holiday, directly or through each other, that are
+    not make-up working days: part of the holiday period though the package leaves them out."""
+    listed_set = set(listed)
+    filled: set[date] = set()
+    for holiday in listed_set:
+        for step in (timedelta(days=-1), timedelta(days=1)):
+            day = holiday + step
+            while (day.weekday() >= 5 and day not in workdays and day not in listed_set
+                   and day.year in years):
+                filled.add(day)
+                day += step
+    return filled
+
+
+def _festival_name(name: str) -> str | None:
+    if name.startswith(_MOVED_REST_DAY_PREFIX):
+        return None
+    name = name.removesuffix("（补假）")
+    return _PERIOD_NAMES.get(name, name)
+
+
+def _period_name(day: date, listed: dict[date, str], filled: set[date]) -> str:
+    """The festival of the period a filled day belongs to: the nearest festival before it within
+    the period (so 4–5 Oct 2025 are 国庆节, not 中秋节), else the nearest after it."""
+    for step in (timedelta(days=-1), timedelta(days=1)):
+        current = day + step
+        while current in listed or current in filled:
+            name = _festival_name(listed[current]) if current in listed else None
+            if name:
+                return name
+            current += step
+    return "节假日"
+
+
+def seed_calendar(session: Session, years: Iterable[int] = DEFAULT_YEARS) -> int:
+    """Upsert the package's calendar for these years; returns the rows inserted, updated or
+    deleted. Rows an editor set (source "manual") are never touched; package rows the package no
+    longer gives for these years are removed, so a newer package can correct an older one."""
+    year_set = set(years)
+    _check_seed_years(year_set)
+    if not year_set:
+        return 0
+    wanted = package_calendar(year_set)
+    source = package_source()
+    statement = select(HolidayDay).where(
+        HolidayDay.day >= date(min(year_set), 1, 1), HolidayDay.day <= date(max(year_set), 12, 31)
+    )
+    existing = {row.day: row for row in session.scalars(statement) if row.day.year in year_set}
+    written = 0
+    for day, (kind, name) in sorted(wanted.items()):
+        row = existing.get(day)
+        if row is None:
+            session.add(HolidayDay(day=day, kind=kind, name=name, source=source))
+        elif row.source == MANUAL_SOURCE or (row.kind, row.name, row.source) == (
+            kind, name, source
+        ):
+            continue
+        else:
+            row.kind, row.name, row.source = kind, name, source
+        written += 1
+    for day, row in existing.items():
+        if day not in wanted and row.source != MANUAL_SOURCE:
+            session.delete(row)
+            written += 1
+    session.flush()
+    return written
+
+
+def _check_seed_years(years: set[int]) -> None:
+    low, high = SEED_YEAR_RANGE
+    outside = sorted(year for year in years if not low <= year <= high)
+    if outside:
+        raise InvalidInput(f"年份超出范围：{outside[0]}（可用 {low}–{high}）", "year")
+
+
+def parse_day(text: str) -> date:
+    """A calendar day written YYYY-MM-DD (what editors type from the State Council notice)."""
+    value = text.strip()
+    try:
+        if not _DAY_PATTERN.fullmatch(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise InvalidInput(
+            f"日期格式无效：{text!r}，请使用 YYYY-MM-DD，如 2025-10-01", "day"
+        ) from error
+
+
+def set_day(session: Session, day: date, kind: str, name: str) -> HolidayDay:
+    """Mark a day as a holiday or a make-up working day by hand; seeding never overwrites it."""
+    if kind not in KINDS:
+        raise InvalidInput(f"日期类型无效：{kind!r}，只能是 holiday（放假）或 workday（调休上班）",
+                           "kind")
+    name = name.strip()
+    if not name:
+        raise InvalidInput("名称不能为空，如 国庆节 或 调休上班", "name")
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidInput(f"名称过长：最多 {NAME_MAX_LENGTH} 个字符", "name")
+    row = session.get(HolidayDay, day)
+    if row is None:
+        row = HolidayDay(day=day, kind=kind, name=name, source=MANUAL_SOURCE)
+        session.add(row)
+    else:
+        row.kind, row.name, row.source = kind, name, MANUAL_SOURCE
+    session.flush()
+    return row
+
+
+def clear_day(session: Session, day: date) -> bool:
+    """Make a day ordinary by hand, for good (seeding keeps it); False when it already was."""
+    row = session.get(HolidayDay, day)
+    if row is not None and (row.kind, row.source) == (ORDINARY, MANUAL_SOURCE):
+        return False
+    if row is None:
+        session.add(HolidayDay(day=day, kind=ORDINARY, name="普通日期", source=MANUAL_SOURCE))
+    else:
+        row.kind, row.name, row.source = ORDINARY, "普通日期", MANUAL_SOURCE
+    session.flush()
+    return True
+
+
+def list_days(session: Session, year: int) -> list[HolidayDay]:
+    if not MINYEAR <= year <= MAXYEAR:
+        raise InvalidInput(f"年份无效：{year}", "year")
+    statement = (
+        select(HolidayDay)
+        .where(HolidayDay.day >= date(year, 1, 1), HolidayDay.day <= date(year, 12, 31))
+        .order_by(HolidayDay.day)
+    )
+    return list(session.scalars(statement))
+
+
+def day_kind(session: Session, day: date) -> str | None:
+    """"holiday", "workday", or None for an ordinary day."""
+    kind = session.scalar(select(HolidayDay.kind).where(HolidayDay.day == day))
+    return None if kind == ORDINARY else kind
