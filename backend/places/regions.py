@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import shapely
 from sqlalchemy import Engine, select
@@ -39,17 +40,41 @@ def list_regions(
     return list(session.scalars(statement))
 
 
-def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, Region]:
+@dataclass(frozen=True)
+class RegionRow:
+    """What the API shows of a region (no outline)."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+
+# Every region without its outline, per engine: 353 small rows that every page of places
+# names, so they are read once per process instead of once per request. Reference data that
+# only `seed` changes; `store_regions` drops it.
+_rows: dict[str, dict[str, RegionRow]] = {}
+
+
+def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, RegionRow]:
     wanted = set(codes)
     if not wanted:
         return {}
-    statement = select(Region).options(WITHOUT_BOUNDARY).where(Region.code.in_(wanted))
-    return {region.code: region for region in session.scalars(statement)}
+    key = _engine_key(session.get_bind())
+    rows = _rows.get(key)
+    if rows is None or not wanted <= rows.keys():
+        statement = select(Region.code, Region.name, Region.level, Region.parent_code)
+        rows = {row.code: RegionRow(*row) for row in session.execute(statement)}
+        _rows[key] = rows
+    return {code: rows[code] for code in wanted if code in rows}
+
+
+def _engine_key(engine) -> str:
+    return str(getattr(engine, "url", engine))
 
 
 def region_index(session: Session) -> RegionIndex:
-    engine = session.get_bind()
-    key = str(getattr(engine, "url", engine))
+    key = _engine_key(session.get_bind())
     index = _indexes.get(key)
     if index is None:
         with _index_lock:
@@ -61,8 +86,9 @@ def region_index(session: Session) -> RegionIndex:
 
 
 def forget_region_index(engine: Engine) -> None:
-    """Drop the derived index after the region table changed (seeding)."""
-    _indexes.pop(str(engine.url), None)
+    """Drop what was derived from the region table after it changed (seeding)."""
+    _indexes.pop(_engine_key(engine), None)
+    _rows.pop(_engine_key(engine), None)
 
 
 def _records(session: Session) -> list[RegionRecord]:
@@ -78,7 +104,7 @@ def _records(session: Session) -> list[RegionRecord]:
     ]
 
 
-def region_chain_at(session: Session, lat: float, lon: float) -> list[Region]:
+def region_chain_at(session: Session, lat: float, lon: float) -> list[RegionRow]:
     """County, city, province containing a WGS-84 point, most specific first."""
     codes = [record.code for record in region_index(session).at(lat, lon)]
     found = regions_by_code(session, codes)

@@ -358,16 +358,17 @@ def _nearest(
             after, limit, checks,
         )
 
-    if radius_m is not None:
-        return within(radius_m)
     # Everything inside a circle is nearer than everything outside it, so a full page found
-    # within some radius is exactly the next page; widen until full or the whole Earth. The
-    # store's first guess only saves rounds; it never decides the answer.
+    # within some radius is exactly the next page; widen until full or the asked radius (the
+    # whole Earth without one). Ranking only a small circle keeps a dense city centre from
+    # costing thousands of exact distances per page. The store's first guess only saves
+    # rounds; it never decides the answer.
+    limit_radius = radius_m if radius_m is not None else MAX_EARTH_DISTANCE_M
     search_radius = store.first_search_radius(session, lat, lon, filters, after, limit)
     while True:
-        search_radius = min(search_radius, MAX_EARTH_DISTANCE_M)
+        search_radius = min(search_radius, limit_radius)
         candidates = within(search_radius)
-        if len(candidates) >= limit or search_radius >= MAX_EARTH_DISTANCE_M:
+        if len(candidates) >= limit or search_radius >= limit_radius:
             return candidates
         search_radius *= SEARCH_RADIUS_GROWTH
 

@@ -174,7 +174,9 @@ class SqliteStore:
     """R*Tree bounding-box prefilter, then exact geodesic refinement in numpy."""
 
     name = "sqlite"
-    FIRST_SEARCH_RADIUS_M = 2_000.0
+    # Small: in a city centre a few hundred metres already hold a page; elsewhere the circle
+    # grows ×4 per round, and an empty R*Tree box costs next to nothing.
+    FIRST_SEARCH_RADIUS_M = 500.0
 
     def first_search_radius(self, session, lat, lon, filters, after, limit):
         return max(self.FIRST_SEARCH_RADIUS_M, 2.0 * after[0] if after else 0.0)

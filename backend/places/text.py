@@ -22,7 +22,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pypinyin import lazy_pinyin
 from sqlalchemy import CTE, Float, Integer
 from sqlalchemy import text as sql_text
 from sqlalchemy.sql.elements import ColumnElement
@@ -45,6 +44,10 @@ def _normalize(text: str) -> str:
 
 @lru_cache(maxsize=65_536)
 def _han_tokens(run: str) -> tuple[str, ...]:
+    # Imported here: its dictionaries take ~55 MB, and only writing documents needs them (a
+    # query is Han bigrams and the Latin letters the user typed), so serving workers never do.
+    from pypinyin import lazy_pinyin
+
     tokens = [run[i:i + 2] for i in range(len(run) - 1)]
     tokens.append(run[-1])
     syllables = lazy_pinyin(run)

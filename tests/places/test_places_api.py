@@ -542,7 +542,10 @@ def run_counting_statements(app, client, query: str, variables: dict) -> tuple[i
     statements: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
+        # The spatial rounds (a circle widened until the page is full) depend on the page
+        # size by design; what must not grow is everything loaded for the page's rows.
+        if "place_rtree" not in statement and "geog" not in statement:
+            statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -575,4 +578,4 @@ def test_nearby__region_tree_of_a_page__statements_do_not_grow_with_page_size(
     assert len(cities[50]) > len(cities[5]) and len(provinces[50]) >= 2
     # ... and the statements are a constant few, one per relation level at most
     assert counts[5] == counts[20] == counts[50], counts
-    assert counts[20] <= 6, counts
+    assert counts[20] <= 5, counts
