@@ -13,11 +13,11 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from backend.errors import InvalidInput
 from backend.guidance.models import PlaceServiceItem
-from backend.guidance.queries import get_service_item
+from backend.guidance.queries import require_service_item
 from backend.places.hours import OpenAt
 from backend.places.models import Place
 from backend.places.records import PlaceKind
@@ -209,9 +209,7 @@ def build_filters(
 
 def places_handling(session: Session, service_item_id: str):
     """The ids of the places that handle an item, as a subquery; InvalidInput when unknown."""
-    item = get_service_item(session, service_item_id)
-    if item is None:
-        raise InvalidInput(f"未知的办事事项：{service_item_id}", "serviceItemId")
+    item = require_service_item(session, service_item_id, "serviceItemId")
     return select(PlaceServiceItem.place_id).where(PlaceServiceItem.service_item_id == item.id)
 
 
@@ -376,7 +374,9 @@ def _nearest(
 def _load_places(session: Session, ids: list[int]) -> dict[int, Place]:
     if not ids:
         return {}
-    return {place.id: place for place in session.scalars(select(Place).where(Place.id.in_(ids)))}
+    # The search tokens run to hundreds per hall and no answer shows them.
+    statement = select(Place).options(defer(Place.search_text)).where(Place.id.in_(ids))
+    return {place.id: place for place in session.scalars(statement)}
 
 
 def get_place(session: Session, place_id: str) -> Place | None:

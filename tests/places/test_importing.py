@@ -64,8 +64,12 @@ def test_upsert__changed_record__updates_in_place(scratch_app):
         (hall("x", lat=float("nan")), "lat"),
         (hall("x", lon=float("inf")), "lon"),
         (hall("x", kind=PlaceKind.ELDERLY_CARE, beds=10, available_beds=11), "availableBeds"),
+        (hall("x", opening_hours="Mo-Fx 09:00-17:00"), "openingHours"),
+        (hall("x", opening_hours="周一至周五 9:00-17:00"), "openingHours"),
+        (hall("x", opening_hours="  "), "openingHours"),
     ],
-    ids=["blank-name", "lat-out-of-range", "lat-nan", "lon-infinite", "more-free-beds-than-beds"],
+    ids=["blank-name", "lat-out-of-range", "lat-nan", "lon-infinite", "more-free-beds-than-beds",
+         "hours-typo", "hours-in-chinese-prose", "hours-blank"],
 )
 def test_upsert__bad_record__refused_and_nothing_written(scratch_app, bad, field):
     factory = scratch_app.extensions["servicemap"].session_factory
@@ -117,3 +121,25 @@ def test_places_cli__import_malformed_file__refused_nothing_written(scratch_app,
 def test_places_cli__export_unknown_region__refused(demo_app):
     result = demo_app.test_cli_runner().invoke(args=["places", "export", "--region", "999999"])
     assert result.exit_code != 0 and "未知的行政区划代码" in result.output
+
+
+def test_places_cli__import_invalid_opening_hours__refused_in_chinese_nothing_changed(
+    scratch_app, tmp_path
+):
+    # given: a hall already there, and a file that changes its hours to something invalid
+    factory = scratch_app.extensions["servicemap"].session_factory
+    with session_scope(factory) as session:
+        upsert_places(session, [hall("h1", opening_hours="Mo-Fr 09:00-17:00; PH off")])
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.47, 31.23]},
+               "properties": {"kind": "SERVICE_HALL", "name": "测试政务服务中心", "source": "test",
+                              "external_id": "h1", "opening_hours": "Mo-Fr 25:00-26:00"}}
+    path = tmp_path / "hours.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}),
+                    encoding="utf-8")
+    # when
+    result = scratch_app.test_cli_runner().invoke(args=["places", "import", str(path)])
+    # then
+    assert result.exit_code != 0 and "营业时间格式无效" in result.output, result.output
+    with session_scope(factory) as session:
+        hours = session.scalar(select(Place.opening_hours).where(Place.external_id == "h1"))
+    assert hours == "Mo-Fr 09:00-17:00; PH off"
