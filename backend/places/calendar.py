@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable
 from datetime import MAXYEAR, MINYEAR, date, timedelta
 
-import holidays
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -38,8 +37,15 @@ _PERIOD_NAMES = {"农历除夕": "春节"}
 _DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def _holidays():
+    # Imported when seeding, not by every serving worker: reading the table needs none of it.
+    import holidays
+
+    return holidays
+
+
 def package_source() -> str:
-    return f"holidays {holidays.__version__}"
+    return f"holidays {_holidays().__version__}"
 
 
 def package_calendar(years: Iterable[int]) -> dict[date, tuple[str, str]]:
@@ -48,7 +54,7 @@ def package_calendar(years: Iterable[int]) -> dict[date, tuple[str, str]]:
     year_set = set(years)
     if not year_set:
         return {}
-    china = holidays.China(years=sorted(year_set), language="zh_CN")
+    china = _holidays().China(years=sorted(year_set), language="zh_CN")
     listed = {day: str(name) for day, name in china.items() if day.year in year_set}
     workdays = {day for day in china.weekend_workdays if day.year in year_set} - listed.keys()
     calendar = {day: (HOLIDAY, name) for day, name in listed.items()}
