@@ -661,31 +661,48 @@ SQLITE_NEARBY = (
     f"AND place.kind IN ({', '.join('?' for _ in KINDS)})"
 )
 
+# The same query shape as PostgisStore: the KNN (`<->`, GiST-ordered) distance of the 21st
+# candidate picks a circle (1 % wider: sphere vs spheroid), the exact spheroid distance ranks
+# what lies inside it; capped at the asked radius. One statement, so pgbench can run it too.
 POSTGIS_NEARBY = (
+    "WITH guess AS (SELECT ST_Distance(place.geog, "
+    "geography(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)), false) AS d FROM place "
+    "WHERE place.kind IN ('SERVICE_HALL', 'CLINIC', 'ELDERLY_CARE') "
+    "ORDER BY place.geog <-> geography(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)) "
+    "OFFSET 20 LIMIT 1) "
     "SELECT candidates.distance_m, candidates.id, candidates.lat, candidates.lon FROM ("
     "SELECT place.id, place.lat, place.lon, ST_Distance(place.geog, "
     "geography(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326))) AS distance_m "
     "FROM place WHERE place.kind IN ('SERVICE_HALL', 'CLINIC', 'ELDERLY_CARE') "
     "AND ST_DWithin(place.geog, geography(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)), "
-    "%(prefilter)s, false)) AS candidates "
+    "LEAST(%(prefilter)s, COALESCE((SELECT d FROM guess) * 1.01 + 1.0, %(prefilter)s)), false)"
+    ") AS candidates "
     "WHERE candidates.distance_m <= %(radius)s "
     "ORDER BY candidates.distance_m, candidates.id LIMIT 21"
 )
 
+# SqliteStore's first circle; it widens ×4 up to the asked radius while the page is not full.
+SQLITE_FIRST_RADIUS_M = 500.0
+
 
 def sqlite_nearby(db, lat: float, lon: float) -> list[tuple[float, int]]:
-    """SqliteStore.nearest without SQLAlchemy: R*Tree box, exact distances, sort, limit 21."""
+    """SqliteStore.nearest without SQLAlchemy: R*Tree box, exact distances, sort, limit 21 —
+    in a small circle first, widened ×4 up to the radius while fewer than 21 lie inside."""
     from geodata.geodesic import bbox_around, distances_m
 
-    box = bbox_around(lat, lon, RADIUS_M)
-    rows = db.execute(SQLITE_NEARBY, (box.north, box.south, box.east, box.west, *KINDS)).fetchall()
-    if not rows:
-        return []
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    lats = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
-    lons = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    distances = distances_m(lat, lon, lats, lons)
-    keep = distances <= RADIUS_M
+    radius = min(SQLITE_FIRST_RADIUS_M, RADIUS_M)
+    while True:
+        box = bbox_around(lat, lon, radius)
+        rows = db.execute(SQLITE_NEARBY,
+                          (box.north, box.south, box.east, box.west, *KINDS)).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        lats = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+        lons = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+        distances = distances_m(lat, lon, lats, lons) if rows else np.empty(0)
+        keep = distances <= radius
+        if keep.sum() > FIRST or radius >= RADIUS_M:
+            break
+        radius = min(radius * 4.0, RADIUS_M)
     ids, distances = ids[keep], distances[keep]
     order = np.lexsort((ids, distances))[:FIRST + 1]
     return [(float(distances[i]), int(ids[i])) for i in order]
