@@ -34,11 +34,19 @@ def refresh_place_search_text(session: Session, place_ids: Iterable[int] | None 
     item_tokens = {
         item.id: item.search_text or "" for item in session.scalars(select(ServiceItem))
     }
+    if place_ids is None:
+        return _refresh(session, item_tokens, None)
+    ids = list(place_ids)
+    # In batches: an import of many places must not exceed SQLite's bound-parameter limit.
+    return sum(_refresh(session, item_tokens, ids[start:start + BATCH])
+               for start in range(0, len(ids), BATCH))
+
+
+def _refresh(session: Session, item_tokens: dict[int, str], ids: list[int] | None) -> int:
     handled: dict[int, list[int]] = {}
     statement = select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id)
     places = select(Place.id, Place.name, Place.address, Place.search_text).order_by(Place.id)
-    if place_ids is not None:
-        ids = list(place_ids)
+    if ids is not None:
         statement = statement.where(PlaceServiceItem.place_id.in_(ids))
         places = places.where(Place.id.in_(ids))
     for place_id, item_id in session.execute(statement):

@@ -143,3 +143,24 @@ def test_places_cli__import_invalid_opening_hours__refused_in_chinese_nothing_ch
     with session_scope(factory) as session:
         hours = session.scalar(select(Place.opening_hours).where(Place.external_id == "h1"))
     assert hours == "Mo-Fr 09:00-17:00; PH off"
+
+
+def test_upsert__many_places__every_one_indexed_in_batches(scratch_app, monkeypatch):
+    # given: batches far smaller than the import (SQLite bounds the parameters of a statement)
+    from backend.guidance import handling
+
+    monkeypatch.setattr(handling, "BATCH", 40)
+    records = [hall(f"b{i}", name=f"测试第{i}号便民服务中心", lat=31.0 + i * 1e-4)
+               for i in range(250)]
+    factory = scratch_app.extensions["servicemap"].session_factory
+    # when
+    with session_scope(factory) as session:
+        upsert_places(session, records)
+    # then: every place is found by its own number
+    client = scratch_app.test_client()
+    for i in (0, 39, 40, 249):
+        body = client.post("/graphql", json={
+            "query": f'{{ places(text: "第{i}号") {{ edges {{ node {{ name }} }} }} }}'
+        }).get_json()
+        names = [edge["node"]["name"] for edge in body["data"]["places"]["edges"]]
+        assert f"测试第{i}号便民服务中心" in names, (i, body)
