@@ -7,6 +7,14 @@ AMAP_FILE := $(SHARED_DIR)/data/hangzhou_amap_poi.geojson
 FLASK := $(VENV)/bin/flask --app wsgi
 export PORT
 
+# `make run` signs in like the Firebase Auth emulator: firebase-admin accepts unsigned tokens
+# (`.venv/bin/python -m backend.accounts.dev_token --uid alice`). Only for `run`, never in
+# production (which refuses to start with it) and never for the tests.
+ifneq ($(APP_ENV),production)
+run: export FIREBASE_PROJECT_ID ?= demo-servicemap
+run: export FIREBASE_AUTH_EMULATOR_HOST ?= 127.0.0.1:9099
+endif
+
 .PHONY: run test install install-dev lint schema clean-db bench bench-quick
 
 $(VENV)/bin/python:

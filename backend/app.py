@@ -9,11 +9,14 @@ from flask import Flask, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.accounts.tokens import TokenVerifier
+from backend.booking.rules import BookingRules
 from backend.config import Settings
 from backend.db import make_engine, make_session_factory
 from backend.places.store import SpatialStore, store_for
 from backend.schema.context import RequestContext
 from backend.schema.schema import schema
+from mobile_api.appointments import appointment_files
 from mobile_api.graphql_view import ServiceMapGraphQLView
 from mobile_api.health import health
 
@@ -26,9 +29,12 @@ class Services:
     engine: Engine
     session_factory: sessionmaker[Session]
     store: SpatialStore
+    rules: BookingRules
+    verifier: TokenVerifier
 
-    def request_context(self) -> RequestContext:
-        return RequestContext(self.session_factory, self.store)
+    def request_context(self, authorization: str | None = None) -> RequestContext:
+        return RequestContext(self.session_factory, self.store, rules=self.rules,
+                              verifier=self.verifier, authorization=authorization)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -40,7 +46,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     # A GraphQL document from an app is a few kilobytes; refuse bodies that are not (HTTP 413).
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     engine = make_engine(settings.database_url)
-    services = Services(settings, engine, make_session_factory(engine), store_for(engine))
+    services = Services(settings, engine, make_session_factory(engine), store_for(engine),
+                        BookingRules.from_settings(settings), TokenVerifier(settings))
     app.extensions["servicemap"] = services
 
     app.add_url_rule(
@@ -53,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ),
     )
     app.register_blueprint(health)
+    app.register_blueprint(appointment_files)
 
     @app.teardown_request
     def _close_graphql_context(_exc: BaseException | None) -> None:

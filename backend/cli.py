@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -12,6 +13,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from backend.booking.rules import business_date
+from backend.booking.schedule import (
+    GenerationResult,
+    generate_for_windows,
+    windows_with_templates,
+)
+from backend.booking.windows import create_demo_windows
 from backend.db import migration_status, session_scope, upgrade
 from backend.errors import DomainError
 from backend.guidance.catalog import DEMO_CATALOG, read_catalog, upsert_service_items
@@ -25,13 +33,15 @@ from backend.places.importing import (
     seed_regions,
     upsert_places,
 )
-from backend.places.models import Place
+from backend.places.models import Place, utcnow
 from backend.places.search import build_filters
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 seed_cli = AppGroup("seed", help="Reference and demo data.")
 places_cli = AppGroup("places", help="Import and export places.")
 calendar_cli = AppGroup("calendar", help="Holiday calendar: 放假 and 调休上班 days.")
+slots_cli = AppGroup("slots", help="Booking slots of the service windows.")
+accounts_cli = AppGroup("accounts", help="Role grants: staff of a window, editor of a region.")
 
 
 def _services():
@@ -77,6 +87,10 @@ def seed_demo(amap_file: Path | None) -> None:
         links = assign_demo_items(session)
         reindexed = refresh_place_search_text(session)
         click.echo(f"place–item links: {links}; places re-indexed: {reindexed}")
+        windows = create_demo_windows(session)
+        generated = _generate_horizon(session, windows_with_templates(session))
+        click.echo(f"booking windows: {len(windows)} created; slots: {generated.created} "
+                   f"created for the next {_services().rules.generation_days} days")
     click.echo(f"seeded in {time.perf_counter() - started:.1f} s")
 
 
@@ -256,6 +270,106 @@ def calendar_clear(day: str) -> None:
         click.echo(f"{parsed.isoformat()} 本来就是普通日期，未改动")
 
 
+
+def _grant_options(command):
+    """--uid, --role and the scope of the role: --window (staff) or --region (editor)."""
+    from backend.accounts.models import ROLES
+
+    for option in reversed([
+        click.option("--uid", required=True, help="Firebase uid of the user."),
+        click.option("--role", type=click.Choice(ROLES), required=True),
+        click.option("--window", "window_id", type=int, help="Window id (role staff)."),
+        click.option("--region", "region_code",
+                     help="Region adcode, e.g. 330100 (role editor; covers its counties)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _grant_line(uid: str, role: str, scope: str) -> str:
+    return f"{uid}  {role}  {scope or '*'}"
+
+
+@accounts_cli.command("grant")
+@_grant_options
+def accounts_grant(uid: str, role: str, window_id: int | None, region_code: str | None) -> None:
+    """Give a user a role (idempotent)."""
+    from backend.accounts.grants import grant_role
+
+    try:
+        with session_scope(_services().session_factory) as session:
+            grant = grant_role(session, uid, role, window_id=window_id, region_code=region_code)
+            line = _grant_line(grant.uid, grant.role, grant.scope)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(f"已授权：{line}")
+
+
+@accounts_cli.command("revoke")
+@_grant_options
+def accounts_revoke(uid: str, role: str, window_id: int | None, region_code: str | None) -> None:
+    """Take a role away from a user."""
+    from backend.accounts.grants import revoke_role
+
+    try:
+        with session_scope(_services().session_factory) as session:
+            removed = revoke_role(session, uid, role, window_id=window_id,
+                                  region_code=region_code)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    scope = str(window_id) if role == "staff" else (region_code or "").strip()
+    line = _grant_line(uid.strip(), role, scope)
+    click.echo(f"已撤销：{line}" if removed else f"没有这项授权，未改动：{line}")
+
+
+@accounts_cli.command("list")
+@click.option("--uid", help="Only this user's grants.")
+def accounts_list(uid: str | None) -> None:
+    """One line per grant: uid, role, scope (window id, region code, * for admin)."""
+    from backend.accounts.grants import list_grants
+
+    with session_scope(_services().session_factory) as session:
+        grants = [(g.uid, g.role, g.scope) for g in list_grants(session, uid)]
+    for grant in grants:
+        click.echo(_grant_line(*grant))
+    if not grants:
+        click.echo("没有角色授权")
+
+
+def _generate_horizon(session, window_ids: list[int]) -> GenerationResult:  # noqa: ANN001
+    today = business_date(utcnow())
+    return generate_for_windows(session, window_ids, today,
+                                today + timedelta(days=_services().rules.generation_days))
+
+
+@slots_cli.command("generate")
+@click.option("--window", "window_ids", type=int, multiple=True,
+              help="Window id (repeatable); default: every active window with a schedule.")
+@click.option("--from", "start", help="First day (YYYY-MM-DD); default today (Beijing).")
+@click.option("--to", "end", help="Last day; default: today + SLOT_GENERATION_DAYS.")
+def slots_generate(window_ids: tuple[int, ...], start: str | None, end: str | None) -> None:
+    """Generate slots from the weekly templates, skipping statutory holidays and opening on
+    make-up working days; slots with bookings or staff changes are never touched. Run daily
+    (cron) to keep the rolling horizon."""
+    rules = _services().rules
+    today = business_date(utcnow())
+    try:
+        first = holiday_calendar.parse_day(start) if start else today
+        last = holiday_calendar.parse_day(end) if end else today + timedelta(
+            days=rules.generation_days)
+        if first < today or first > last:
+            raise click.UsageError("--from must be today or later, and not after --to")
+        with session_scope(_services().session_factory) as session:
+            ids = list(window_ids) or windows_with_templates(session)
+            result = generate_for_windows(session, ids, first, last)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    holidays = ", ".join(day.isoformat() for day in result.holidays) or "none"
+    click.echo(f"windows: {len(ids)}; {first.isoformat()} – {last.isoformat()}: "
+               f"{result.created} created, {result.updated} updated, {result.removed} removed, "
+               f"{result.skipped} kept or skipped; holidays skipped: {holidays}")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, seed_cli, places_cli, calendar_cli):
+    for group in (db_cli, seed_cli, places_cli, calendar_cli, accounts_cli, slots_cli):
         app.cli.add_command(group)

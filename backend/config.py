@@ -26,6 +26,16 @@ class Settings:
     google_application_credentials: str | None = None
     push_provider: str = "log"
     fcm_endpoint: str | None = None
+    # Where firebase-admin fetches the public keys of ID tokens (default: Google's). Tests point
+    # it at a local endpoint serving their own key; refused in production.
+    firebase_certs_url: str | None = None
+    # Booking rules (BOOKING_* variables).
+    booking_horizon_days: int = 14
+    booking_cutoff_minutes: int = 30
+    booking_max_active: int = 3
+    booking_max_per_item_per_day: int = 1
+    slot_generation_days: int = 14
+    staff_horizon_days: int = 90
 
     @property
     def is_production(self) -> bool:
@@ -43,11 +53,16 @@ class Settings:
             value = env.get(name, "").strip()
             return value or None
 
-        port_text = get("PORT") or "8000"
-        try:
-            port = int(port_text)
-        except ValueError as exc:
-            raise ConfigError(f"PORT must be an integer, got {port_text!r}") from exc
+        def integer(name: str, default: int) -> int:
+            value = get(name)
+            if value is None:
+                return default
+            try:
+                return int(value)
+            except ValueError as exc:
+                raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
+
+        port = integer("PORT", 8000)
         settings = cls(
             database_url=get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}",
             app_env=get("APP_ENV") or "development",
@@ -57,6 +72,13 @@ class Settings:
             google_application_credentials=get("GOOGLE_APPLICATION_CREDENTIALS"),
             push_provider=get("PUSH_PROVIDER") or "log",
             fcm_endpoint=get("FCM_ENDPOINT"),
+            firebase_certs_url=get("FIREBASE_CERTS_URL"),
+            booking_horizon_days=integer("BOOKING_HORIZON_DAYS", 14),
+            booking_cutoff_minutes=integer("BOOKING_CUTOFF_MINUTES", 30),
+            booking_max_active=integer("BOOKING_MAX_ACTIVE", 3),
+            booking_max_per_item_per_day=integer("BOOKING_MAX_PER_ITEM_PER_DAY", 1),
+            slot_generation_days=integer("SLOT_GENERATION_DAYS", 14),
+            staff_horizon_days=integer("STAFF_HORIZON_DAYS", 90),
         )
         settings.validate(explicit_database_url=get("DATABASE_URL") is not None)
         return settings
@@ -69,6 +91,19 @@ class Settings:
             raise ConfigError(f"PORT out of range: {self.port}")
         if self.push_provider not in ("log", "fcm"):
             raise ConfigError(f"PUSH_PROVIDER must be 'log' or 'fcm', got {self.push_provider!r}")
+        limits = {
+            "BOOKING_HORIZON_DAYS": (self.booking_horizon_days, 1, 366),
+            "BOOKING_CUTOFF_MINUTES": (self.booking_cutoff_minutes, 0, 7 * 24 * 60),
+            "BOOKING_MAX_ACTIVE": (self.booking_max_active, 1, 100),
+            "BOOKING_MAX_PER_ITEM_PER_DAY": (self.booking_max_per_item_per_day, 1, 100),
+            "SLOT_GENERATION_DAYS": (self.slot_generation_days, 1, 366),
+            "STAFF_HORIZON_DAYS": (self.staff_horizon_days, 1, 366),
+        }
+        for name, (value, low, high) in limits.items():
+            if not low <= value <= high:
+                raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+        if self.slot_generation_days > self.staff_horizon_days:
+            raise ConfigError("SLOT_GENERATION_DAYS must not exceed STAFF_HORIZON_DAYS")
         if not self.database_url.startswith(("sqlite://", "postgresql")):
             raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
         if self.is_production:
@@ -77,5 +112,9 @@ class Settings:
                 raise ConfigError(
                     "FIREBASE_AUTH_EMULATOR_HOST is set: refusing to start in production"
                 )
+            if self.firebase_certs_url:
+                raise ConfigError("FIREBASE_CERTS_URL is set: refusing to start in production")
             if not explicit_database_url:
                 raise ConfigError("DATABASE_URL must be set explicitly in production")
+            if not self.firebase_project_id:
+                raise ConfigError("FIREBASE_PROJECT_ID must be set in production")

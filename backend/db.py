@@ -72,6 +72,23 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+def insert_ignoring_conflicts(session: Session, model, rows: list[dict],
+                              index_elements: list[str]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on either store; returns the number of rows written."""
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    statement = (insert(model)
+                 .on_conflict_do_nothing(index_elements=index_elements)
+                 # rowcount of a batched INSERT is -1 on psycopg: count what comes back.
+                 .returning(*model.__table__.primary_key.columns))
+    # Parameters as a list: one cached statement, sent in batches ("insertmanyvalues").
+    return len(session.execute(statement, rows).all())
+
+
 def _alembic_config(engine: Engine) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -13,6 +13,7 @@ from graphql_server.flask.views import FlaskHTTPRequestAdapter, GraphQLView
 from graphql_server.http.exceptions import HTTPException
 from graphql_server.runtime import _get_operation_type
 
+from backend.errors import DomainError
 from backend.schema.context import RequestContext
 from graphql import (
     DocumentNode,
@@ -92,7 +93,7 @@ class ServiceMapGraphQLView(GraphQLView):
         self._prepare = functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(self._parse_and_validate)
 
     def get_context(self, request, response) -> RequestContext:
-        context = self.context_factory()
+        context = self.context_factory(request.headers.get("Authorization"))
         g.graphql_context = context  # closed in the app's teardown
         return context
 
@@ -153,6 +154,14 @@ class ServiceMapGraphQLView(GraphQLView):
         original = error.original_error
         if original is None or isinstance(original, GraphQLError):
             return error
+        if isinstance(original, DomainError):
+            # An expected refusal (UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT …): its code and
+            # Chinese message are for the client.
+            extensions = {"code": original.code}
+            if original.field:
+                extensions["field"] = original.field
+            return GraphQLError(original.message, nodes=error.nodes, path=error.path,
+                                extensions=extensions)
         # A bug, not a user error: log it, and tell the client nothing about the internals.
         log.error("unexpected error in %s", error.path, exc_info=original)
         return GraphQLError(

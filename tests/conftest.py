@@ -27,6 +27,16 @@ REQUIRE_POSTGIS = os.environ.get("REQUIRE_POSTGIS") == "1"
 STORES = ["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_inherited_auth_emulator() -> Iterator[None]:
+    """firebase-admin reads FIREBASE_AUTH_EMULATOR_HOST from the process environment: a
+    developer's shell setting must not turn signature checks off (or on) for the suite."""
+    inherited = os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
+    yield
+    if inherited is not None:
+        os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = inherited
+
+
 def _postgis_unavailable() -> str | None:
     """Why PostGIS tests cannot run here, or None when they can."""
     try:

@@ -23,9 +23,19 @@ def test_settings__empty_environment__sqlite_development_defaults():
         ({"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
           "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}, "FIREBASE_AUTH_EMULATOR_HOST"),
         ({"APP_ENV": "production"}, "DATABASE_URL"),
+        ({"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x"},
+         "FIREBASE_PROJECT_ID"),
+        ({"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
+          "FIREBASE_PROJECT_ID": "p", "FIREBASE_CERTS_URL": "http://127.0.0.1:1/certs"},
+         "FIREBASE_CERTS_URL"),
+        ({"BOOKING_HORIZON_DAYS": "two weeks"}, "BOOKING_HORIZON_DAYS"),
+        ({"BOOKING_MAX_ACTIVE": "0"}, "BOOKING_MAX_ACTIVE"),
+        ({"SLOT_GENERATION_DAYS": "120"}, "SLOT_GENERATION_DAYS"),
     ],
     ids=["unknown-env", "port-not-int", "port-range", "push-provider", "db-scheme",
-         "production-with-auth-emulator", "production-without-database-url"],
+         "production-with-auth-emulator", "production-without-database-url",
+         "production-without-project", "production-with-certs-url", "horizon-not-int",
+         "max-active-zero", "generation-beyond-staff-horizon"],
 )
 def test_settings__bad_environment__refuses_to_start(environ, message):
     with pytest.raises(ConfigError, match=message):
@@ -34,6 +44,7 @@ def test_settings__bad_environment__refuses_to_start(environ, message):
 
 def test_settings__production__no_graphiql():
     settings = Settings.from_env(
-        {"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/servicemap"}
+        {"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/servicemap",
+         "FIREBASE_PROJECT_ID": "servicemap-prod"}
     )
     assert settings.is_production and not settings.graphiql_enabled

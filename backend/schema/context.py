@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.accounts.grants import principal_for
+from backend.accounts.principal import ANONYMOUS, Principal, Unauthenticated
+from backend.accounts.tokens import TokenVerifier, bearer_token
+from backend.booking.rules import BookingRules
+from backend.booking.windows import items_of_windows, windows_at
+from backend.db import session_scope
 from backend.guidance.queries import items_handled_at
 from backend.places.hours import OpenAt
 from backend.places.regions import regions_by_code
@@ -39,13 +47,58 @@ class BatchLoader:
 
 
 class RequestContext:
-    def __init__(self, session_factory: sessionmaker[Session], store: SpatialStore) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], store: SpatialStore, *,
+                 rules: BookingRules | None = None, verifier: TokenVerifier | None = None,
+                 authorization: str | None = None) -> None:
         self._session_factory = session_factory
         self._session: Session | None = None
         self.store = store
+        self.rules = rules or BookingRules()
+        self._verifier = verifier
+        self._authorization = authorization
+        self._principal: Principal | None = None
         self.regions = BatchLoader(self._load_regions)
         self.handled_items = BatchLoader(lambda ids: items_handled_at(self.session, ids))
+        self.windows = BatchLoader(lambda ids: windows_at(self.session, ids))
+        self.window_items = BatchLoader(lambda ids: items_of_windows(self.session, ids))
+        self._rows: dict[type, BatchLoader] = {}
         self._open_at: dict[datetime, OpenAt] = {}
+
+    @property
+    def principal(self) -> Principal:
+        """Who sent the request, from its Authorization header (verified once per request).
+        A refused token makes the request anonymous, remembering why."""
+        if self._principal is None:
+            self._principal = self._identify()
+        return self._principal
+
+    def _identify(self) -> Principal:
+        try:
+            token = bearer_token(self._authorization)
+            if token is None:
+                return ANONYMOUS
+            if self._verifier is None:
+                raise Unauthenticated("服务未配置登录验证")
+            uid = self._verifier.verify(token)
+        except Unauthenticated as refused:
+            return Principal(uid=None, token_problem=refused.message)
+        return principal_for(self.session, uid)
+
+    def rows(self, model: type) -> BatchLoader:
+        """A loader of rows of one table by primary key (one query per batch)."""
+        if model not in self._rows:
+            def batch(ids: set) -> dict:
+                return {row.id: row for row in self.session.scalars(
+                    select(model).where(model.id.in_(ids)))}
+
+            self._rows[model] = BatchLoader(batch)
+        return self._rows[model]
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A unit of work of its own for one mutation: committed, or rolled back on error."""
+        with session_scope(self._session_factory) as session:
+            yield session
 
     def open_at(self, at: datetime) -> OpenAt:
         """One evaluator per instant: the calendar is read once for a page of places."""

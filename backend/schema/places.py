@@ -128,6 +128,10 @@ class Place(graphene.ObjectType):
         graphene.NonNull(lambda: _service_item_type()), required=True,
         description="可在此办理的跨省通办事项",
     )
+    windows = graphene.List(
+        graphene.NonNull("backend.schema.booking.Window"), required=True,
+        description="可预约的通办窗口（仅政务服务大厅）",
+    )
     # A dotted path, resolved lazily by graphene: backend.schema.maps imports this module.
     navigation = graphene.Field(
         "backend.schema.maps.NavigationLinks", required=True,
@@ -139,6 +143,10 @@ class Place(graphene.ObjectType):
         from backend.schema.maps import resolve_place_navigation
 
         return resolve_place_navigation(place, info)
+
+    @staticmethod
+    def resolve_windows(place, info):
+        return info.context.windows.load(place.id)
 
     @staticmethod
     def resolve_kind(place, info):
@@ -252,6 +260,7 @@ def search_places_for(
         for hit in page.hits
     )
     info.context.handled_items.want(hit.place.id for hit in page.hits)
+    info.context.windows.want(hit.place.id for hit in page.hits)
     return page
 
 

@@ -2,13 +2,18 @@
 
 import graphene
 
+from backend.schema.booking import BookingMutation, BookingQuery
 from backend.schema.guidance import GuidanceQuery
 from backend.schema.maps import MapsQuery
 from backend.schema.places import PlacesQuery
 
 
-class Query(MapsQuery, PlacesQuery, GuidanceQuery, graphene.ObjectType):
+class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, graphene.ObjectType):
     pass
 
 
-schema = graphene.Schema(query=Query)
+class Mutation(BookingMutation, graphene.ObjectType):
+    pass
+
+
+schema = graphene.Schema(query=Query, mutation=Mutation)

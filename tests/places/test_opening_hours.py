@@ -403,7 +403,8 @@ def test_datetime_scalar__bad_variable__bad_user_input_through_the_view():
     app = Flask(__name__)
     schema = graphene.Schema(query=_EchoQuery)
     app.add_url_rule("/graphql", view_func=ServiceMapGraphQLView.as_view(
-        "graphql", schema=schema.graphql_schema, context_factory=lambda: None, graphiql=False))
+        "graphql", schema=schema.graphql_schema, context_factory=lambda _authorization: None,
+        graphiql=False))
     client = app.test_client()
     query = "query Echo($at: DateTime!) { echo(at: $at) }"
 

@@ -1,0 +1,105 @@
+"""Role grants in our own database: staff → a window, editor → a region, admin → everything.
+
+Scopes are stored as text: the window id for staff (window_id set too, so deleting a window
+removes its staff grants), the region adcode for editors, "" for admins."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from backend.accounts.models import ROLES, Account, RoleGrant
+from backend.accounts.principal import Grant, Principal
+from backend.booking.models import ServiceWindow
+from backend.db import insert_ignoring_conflicts
+from backend.errors import InvalidInput
+from backend.places.models import Region
+
+MAX_UID_LENGTH = 128
+
+
+def _valid_uid(uid: str) -> str:
+    if not isinstance(uid, str) or not uid.strip():
+        raise InvalidInput("用户 uid 不能为空", field="uid")
+    uid = uid.strip()
+    if len(uid) > MAX_UID_LENGTH:
+        raise InvalidInput(f"用户 uid 不能超过 {MAX_UID_LENGTH} 个字符", field="uid")
+    return uid
+
+
+def _scope(role: str, window_id: int | None, region_code: str | None) -> tuple[str, int | None]:
+    """(scope, window_id) of a grant, checked against the role's shape only."""
+    if role not in ROLES:
+        raise InvalidInput(f"未知角色 {role!r}，应为 staff、editor 或 admin", field="role")
+    if role == "staff":
+        if region_code is not None:
+            raise InvalidInput("窗口工作人员（staff）的授权不能指定地区", field="region")
+        if window_id is None:
+            raise InvalidInput("窗口工作人员（staff）的授权需要指定窗口", field="window")
+        if isinstance(window_id, bool) or not isinstance(window_id, int):
+            raise InvalidInput("窗口编号应为整数", field="window")
+        return str(window_id), window_id
+    if window_id is not None:
+        raise InvalidInput(f"{role} 的授权不能指定窗口", field="window")
+    if role == "editor":
+        if region_code is None or not str(region_code).strip():
+            raise InvalidInput("地区编辑（editor）的授权需要指定地区代码", field="region")
+        return str(region_code).strip(), None
+    if region_code is not None:
+        raise InvalidInput("管理员（admin）的授权不能指定地区", field="region")
+    return "", None
+
+
+def grant_role(session: Session, uid: str, role: str, *, window_id: int | None = None,
+               region_code: str | None = None) -> RoleGrant:
+    """Give `uid` a role (idempotent: an existing grant is returned unchanged)."""
+    uid = _valid_uid(uid)
+    scope, window = _scope(role, window_id, region_code)
+    if role == "staff" and session.get(ServiceWindow, window) is None:
+        raise InvalidInput(f"窗口 {window} 不存在", field="window")
+    if role == "editor" and session.get(Region, scope) is None:
+        raise InvalidInput(f"地区代码 {scope} 不存在", field="region")
+    # ON CONFLICT DO NOTHING: two concurrent grants of the same role both succeed.
+    insert_ignoring_conflicts(
+        session, RoleGrant, [{"uid": uid, "role": role, "scope": scope, "window_id": window}],
+        ["uid", "role", "scope"],
+    )
+    return session.scalars(
+        select(RoleGrant).filter_by(uid=uid, role=role, scope=scope)
+    ).one()
+
+
+def revoke_role(session: Session, uid: str, role: str, *, window_id: int | None = None,
+                region_code: str | None = None) -> bool:
+    """Take a role away; False when `uid` did not have it."""
+    uid = _valid_uid(uid)
+    scope, _ = _scope(role, window_id, region_code)
+    result = session.execute(
+        delete(RoleGrant).where(RoleGrant.uid == uid, RoleGrant.role == role,
+                                RoleGrant.scope == scope)
+    )
+    return result.rowcount > 0
+
+
+def list_grants(session: Session, uid: str | None = None) -> list[RoleGrant]:
+    """Every grant (of one uid, when given), by uid, role, then scope."""
+    statement = select(RoleGrant).order_by(
+        RoleGrant.uid, RoleGrant.role, RoleGrant.window_id, RoleGrant.scope, RoleGrant.id
+    )
+    if uid is not None:
+        statement = statement.where(RoleGrant.uid == uid)
+    return list(session.scalars(statement))
+
+
+def principal_for(session: Session, uid: str) -> Principal:
+    """The verified user `uid` with the grants the database holds for them."""
+    rows = session.execute(
+        select(RoleGrant.role, RoleGrant.scope).where(RoleGrant.uid == uid)
+    ).all()
+    return Principal(uid=uid, grants=frozenset(Grant(role, scope) for role, scope in rows))
+
+
+def touch_account(session: Session, uid: str) -> bool:
+    """Make sure `uid` has an account row (one INSERT … ON CONFLICT DO NOTHING, no row lock on
+    an existing account); True when it was created."""
+    return insert_ignoring_conflicts(session, Account, [{"uid": _valid_uid(uid)}], ["uid"]) > 0

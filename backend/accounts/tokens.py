@@ -1,0 +1,168 @@
+"""Who signed in: a Firebase ID token, verified by firebase-admin (DESIGN.md §6 "Accounts").
+
+`TokenVerifier(settings).verify(token)` returns the uid of a valid token and raises
+`Unauthenticated` (a Chinese message, no traceback) for anything else. firebase-admin checks the
+RS256 signature against Google's public certificates, the expiry, the audience (our
+FIREBASE_PROJECT_ID) and the issuer.
+
+Two development aids, both refused in production by `Settings`:
+- FIREBASE_AUTH_EMULATOR_HOST: firebase-admin then accepts unsigned tokens (Auth emulator,
+  `python -m backend.accounts.dev_token`). It reads the *process environment* when verifying, so
+  the verifier puts the setting there, and refuses to verify when the environment has it but
+  its settings do not (every token would pass unsigned).
+- FIREBASE_CERTS_URL: where the public certificates are fetched from (tests serve their own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+
+import firebase_admin
+import google.auth.credentials
+from firebase_admin import auth, credentials
+
+from backend.accounts.principal import Unauthenticated
+from backend.config import ConfigError, Settings
+
+logger = logging.getLogger(__name__)
+
+EMULATOR_ENV = "FIREBASE_AUTH_EMULATOR_HOST"
+# Tolerated difference between our clock and Google's for `iat` / `exp`.
+CLOCK_SKEW_SECONDS = 5
+
+MESSAGE_NO_PROJECT = "服务未配置 FIREBASE_PROJECT_ID，无法验证登录凭证"
+MESSAGE_EXPIRED = "登录凭证已过期，请重新登录"
+MESSAGE_INVALID = "登录凭证无效"
+MESSAGE_EMPTY = "登录凭证为空"
+MESSAGE_CERTS = "无法获取登录凭证的公钥，请稍后重试"
+MESSAGE_EMULATOR_CONFLICT = (
+    "服务配置错误（环境变量 FIREBASE_AUTH_EMULATOR_HOST 与配置不一致），暂时无法验证登录凭证"
+)
+MESSAGE_BAD_HEADER = "Authorization 头格式应为 Bearer <token>"
+
+_init_lock = threading.Lock()
+
+
+class _NoAdcCredential(credentials.Base):
+    """A credential for an app that only verifies ID tokens: verification needs no Google
+    credential (public certificates), but firebase-admin's auth client asks the app for one
+    when it is created, and the default would look for Application Default Credentials."""
+
+    def get_credential(self) -> google.auth.credentials.Credentials:
+        return google.auth.credentials.AnonymousCredentials()
+
+
+class TokenVerifier:
+    """Verifies Firebase ID tokens for one configuration (a named firebase_admin App)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.project_id = settings.firebase_project_id
+        self.emulator_host = settings.firebase_auth_emulator_host
+        self.certs_url = settings.firebase_certs_url
+        self._credentials_path = settings.google_application_credentials
+        if self.emulator_host:
+            if "//" in self.emulator_host:
+                raise ConfigError(
+                    f"{EMULATOR_ENV} must be host:port without a scheme, got {self.emulator_host!r}"
+                )
+            # Development only (Settings refuse it in production); firebase-admin reads it here.
+            os.environ[EMULATOR_ENV] = self.emulator_host
+        self._app: firebase_admin.App | None = None
+        if self.project_id:
+            self._app = self._initialize_app()
+
+    @property
+    def app_name(self) -> str:
+        key = "\n".join([self.project_id or "", self.certs_url or "", self._credentials_path or ""])
+        return f"servicemap-id-tokens-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+    def _initialize_app(self) -> firebase_admin.App:
+        name = self.app_name
+        with _init_lock:
+            try:
+                return firebase_admin.get_app(name)
+            except ValueError:
+                pass  # not initialized yet
+            if self._credentials_path:
+                try:
+                    credential = credentials.Certificate(self._credentials_path)
+                except (OSError, ValueError) as error:
+                    raise ConfigError(
+                        f"GOOGLE_APPLICATION_CREDENTIALS is not a usable service-account file: "
+                        f"{error}"
+                    ) from error
+            else:
+                credential = _NoAdcCredential()
+            app = firebase_admin.initialize_app(
+                credential, {"projectId": self.project_id}, name=name
+            )
+            if self.certs_url:
+                _use_certs_url(app, self.certs_url)
+            return app
+
+    def verify(self, id_token: str) -> str:
+        """The uid of a valid ID token; `Unauthenticated` otherwise."""
+        if self._app is None:
+            raise Unauthenticated(MESSAGE_NO_PROJECT)
+        if not isinstance(id_token, str) or not id_token.strip():
+            raise Unauthenticated(MESSAGE_EMPTY)
+        self._check_emulator_environment()
+        try:
+            claims = auth.verify_id_token(
+                id_token.strip(), app=self._app, clock_skew_seconds=CLOCK_SKEW_SECONDS
+            )
+        except auth.ExpiredIdTokenError:
+            raise Unauthenticated(MESSAGE_EXPIRED) from None
+        except auth.CertificateFetchError as error:
+            logger.warning("ID token certificates could not be fetched: %s", error)
+            raise Unauthenticated(MESSAGE_CERTS) from None
+        except (auth.InvalidIdTokenError, ValueError) as error:
+            logger.info("ID token refused: %s", error)
+            raise Unauthenticated(MESSAGE_INVALID) from None
+        except Exception:  # anything unexpected is still a refused token, never a 500
+            logger.exception("ID token verification failed unexpectedly")
+            raise Unauthenticated(MESSAGE_INVALID) from None
+        if self.emulator_host:
+            # Emulated, firebase-admin returns the payload unchecked beyond aud/iss/sub: not
+            # even `exp`. Keep expiry meaningful in development too.
+            expires = claims.get("exp")
+            if not isinstance(expires, int | float):
+                raise Unauthenticated(MESSAGE_INVALID)
+            if expires + CLOCK_SKEW_SECONDS < time.time():
+                raise Unauthenticated(MESSAGE_EXPIRED)
+        return claims["uid"]
+
+    def _check_emulator_environment(self) -> None:
+        current = os.environ.get(EMULATOR_ENV, "")
+        if self.emulator_host:
+            if current != self.emulator_host:
+                os.environ[EMULATOR_ENV] = self.emulator_host
+        elif current:
+            # firebase-admin would skip the signature check of every token: fail closed.
+            logger.error("%s=%r is in the environment but not in the settings of this "
+                         "verifier; refusing to verify tokens", EMULATOR_ENV, current)
+            raise Unauthenticated(MESSAGE_EMULATOR_CONFLICT)
+
+
+def _use_certs_url(app: firebase_admin.App, url: str) -> None:
+    """Make the app fetch ID-token certificates from `url` (FIREBASE_CERTS_URL, test/dev only).
+
+    firebase-admin has no option for it: the URL is an attribute of the ID-token `_JWTVerifier`
+    of the app's auth client (firebase_admin 7.x private API; tests/accounts/test_tokens.py
+    fails if it moves)."""
+    client = auth._get_client(app)  # the app's cached auth.Client
+    client._token_verifier.id_token_verifier.cert_url = url
+
+
+def bearer_token(header_value: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None when no header was sent."""
+    if header_value is None or not header_value.strip():
+        return None
+    parts = header_value.split()
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        raise Unauthenticated(MESSAGE_BAD_HEADER)
+    return parts[1]

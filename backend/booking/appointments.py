@@ -1,0 +1,395 @@
+"""Residents' side of booking: available slots, book, cancel, reschedule.
+
+Capacity is never checked-then-written: a slot's place is taken by one conditional UPDATE
+(`booked < capacity`) inside the transaction that creates the appointment, and the CHECK
+constraint on `slot` backs it. Per-resident rules (idempotency, one per item and day, at most
+N active) are decided under the resident's lock: the first statement of every booking
+transaction writes the resident's `account` row, which serializes one resident's bookings on
+PostgreSQL (row lock) and all writers on SQLite (its single write lock)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from backend.accounts.models import Account
+from backend.accounts.principal import Forbidden, Principal, is_window_staff, require_user
+from backend.booking.errors import BookingError
+from backend.booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    ServiceWindow,
+    Slot,
+    WindowServiceItem,
+)
+from backend.booking.rules import BookingRules, as_utc, business_date, local_text
+from backend.booking.windows import window_handles
+from backend.db import insert_ignoring_conflicts
+from backend.errors import InvalidInput
+from backend.guidance.models import ServiceItem
+from backend.notify import outbox
+from backend.places.models import Place, utcnow
+
+# Crockford's base32 without I, L, O, U: 8 characters are 40 bits, read aloud without doubt.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8
+MAX_IDEMPOTENCY_KEY = 64
+MAX_REASON = 200
+MAX_SLOT_RANGE_DAYS = 31
+
+
+def new_check_in_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(text: str) -> str:
+    """What a clerk types or a scanner reads: case, spaces and dashes do not matter, and the
+    letters Crockford reads as digits (O→0, I/L→1) are read so."""
+    cleaned = "".join(text.split()).replace("-", "").upper()
+    return cleaned.translate(str.maketrans("OIL", "011"))
+
+
+def lock_resident(session: Session, uid: str, now: datetime) -> None:
+    """Take the resident's lock: must be the first statement of a booking transaction."""
+    insert_ignoring_conflicts(session, Account,
+                              [{"uid": uid, "created_at": now, "last_seen_at": now}], ["uid"])
+    session.execute(update(Account).where(Account.uid == uid).values(last_seen_at=now))
+
+
+def _reread(session: Session, model, key):
+    return session.get(model, key, populate_existing=True)
+
+
+def _item(session: Session, service_item_id: int) -> ServiceItem:
+    item = session.get(ServiceItem, service_item_id)
+    if item is None:
+        raise BookingError("NOT_FOUND", "未找到该事项", "serviceItemId")
+    return item
+
+
+def _check_bookable(session: Session, rules: BookingRules, slot: Slot, service_item_id: int,
+                    now: datetime) -> ServiceWindow:
+    window = session.get(ServiceWindow, slot.window_id)
+    if not window.is_active or slot.status != "open":
+        raise BookingError("SLOT_CLOSED", field="slotId")
+    if not window_handles(session, slot.window_id, service_item_id):
+        raise BookingError("ITEM_NOT_HANDLED", field="serviceItemId")
+    if as_utc(slot.starts_at) - timedelta(minutes=rules.cutoff_minutes) <= now:
+        raise BookingError("TOO_LATE",
+                           f"须在时段开始前 {rules.cutoff_minutes} 分钟完成预约", "slotId")
+    if slot.day > business_date(now) + timedelta(days=rules.horizon_days):
+        raise BookingError("OUT_OF_HORIZON",
+                           f"只能预约 {rules.horizon_days} 天内的时段", "slotId")
+    return window
+
+
+def _check_resident_limits(session: Session, rules: BookingRules, uid: str, service_item_id: int,
+                           day: date, moving: Appointment | None = None) -> None:
+    active = select(func.count()).select_from(Appointment).where(
+        Appointment.uid == uid, Appointment.status.in_(ACTIVE_STATUSES))
+    if moving is not None:
+        active = active.where(Appointment.id != moving.id)
+    same_day = session.scalar(active.where(Appointment.service_item_id == service_item_id,
+                                           Appointment.day == day))
+    if same_day >= rules.max_per_item_per_day:
+        raise BookingError("ALREADY_BOOKED", field="slotId")
+    if moving is None and session.scalar(active) >= rules.max_active:
+        raise BookingError("LIMIT_REACHED", f"每人最多同时持有 {rules.max_active} 个有效预约")
+
+
+def _take_place(session: Session, slot_id: int) -> None:
+    """The conditional update that decides capacity."""
+    taken = session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.status == "open",
+                           Slot.booked < Slot.capacity)
+        .values(booked=Slot.booked + 1)
+    ).rowcount
+    if taken != 1:
+        slot = _reread(session, Slot, slot_id)
+        code = "SLOT_CLOSED" if slot.status != "open" else "SLOT_FULL"
+        raise BookingError(code, field="slotId")
+
+
+def _release_place(session: Session, slot_id: int) -> None:
+    session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked > 0)
+                    .values(booked=Slot.booked - 1))
+
+
+def _insert_appointment(session: Session, values: dict) -> Appointment:
+    """Insert with a check-in code no active appointment holds. Two transactions drawing the
+    same code at once (odds ~1e-12) are stopped by the partial unique index."""
+    for _ in range(5):
+        code = new_check_in_code()
+        held = select(Appointment.id).where(Appointment.code == code,
+                                            Appointment.status.in_(ACTIVE_STATUSES))
+        if session.scalar(held) is None:
+            appointment = Appointment(code=code, **values)
+            session.add(appointment)
+            session.flush()
+            return appointment
+    raise RuntimeError("could not draw a free check-in code in 5 attempts")
+
+
+@dataclass(frozen=True)
+class Described:
+    place: Place
+    window: ServiceWindow
+    item: ServiceItem
+    slot: Slot
+
+
+def _describe(session: Session, appointment: Appointment) -> Described:
+    window = session.get(ServiceWindow, appointment.window_id)
+    return Described(session.get(Place, window.place_id), window,
+                     session.get(ServiceItem, appointment.service_item_id),
+                     session.get(Slot, appointment.slot_id))
+
+
+def _reminders(session: Session, appointment: Appointment, now: datetime) -> list:
+    about = _describe(session, appointment)
+    starts = as_utc(about.slot.starts_at)
+    messages = []
+    for kind, ahead, title in ((outbox.REMINDER_24H, timedelta(hours=24), "明天有预约"),
+                               (outbox.REMINDER_1H, timedelta(hours=1), "预约即将开始")):
+        due = starts - ahead
+        if due <= now:
+            continue
+        messages.append(outbox.OutgoingMessage(
+            uid=appointment.uid, kind=kind,
+            dedupe_key=f"{kind}:{appointment.id}:r{appointment.revision}",
+            title=title,
+            body=f"{local_text(starts)} 在{about.place.name}（{about.window.name}）办理"
+                 f"「{about.item.name}」，核验码 {appointment.code}。",
+            due_at=due, appointment_id=appointment.id,
+            data={"appointmentId": str(appointment.id)},
+        ))
+    return messages
+
+
+def _event_message(session: Session, appointment: Appointment, kind: str, title: str,
+                   detail: str, now: datetime, urgent: bool = False,
+                   key_suffix: str = "") -> outbox.OutgoingMessage:
+    about = _describe(session, appointment)
+    return outbox.OutgoingMessage(
+        uid=appointment.uid, kind=kind,
+        dedupe_key=f"{kind}:{appointment.id}{key_suffix}", title=title,
+        body=f"{about.place.name}（{about.window.name}），{local_text(about.slot.starts_at)}，"
+             f"「{about.item.name}」：{detail}",
+        due_at=now, appointment_id=appointment.id, is_urgent=urgent,
+        data={"appointmentId": str(appointment.id)},
+    )
+
+
+def _check_key(idempotency_key: str) -> str:
+    key = idempotency_key.strip() if isinstance(idempotency_key, str) else ""
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise BookingError("INVALID_INPUT",
+                           f"幂等键须为 1–{MAX_IDEMPOTENCY_KEY} 个可见字符", "idempotencyKey")
+    return key
+
+
+def book(session: Session, principal: Principal, rules: BookingRules, *, slot_id: int,
+         service_item_id: int, idempotency_key: str,
+         now: datetime | None = None) -> Appointment:
+    """Book a place in a slot. The same key from the same resident returns the same
+    appointment (also when two calls race: the second waits for the resident's lock)."""
+    uid = require_user(principal)
+    key = _check_key(idempotency_key)
+    now = now or utcnow()
+    lock_resident(session, uid, now)
+    earlier = session.scalar(select(Appointment).where(Appointment.uid == uid,
+                                                       Appointment.idempotency_key == key))
+    if earlier is not None:
+        if earlier.service_item_id != service_item_id:
+            raise BookingError("IDEMPOTENCY_KEY_REUSED", field="idempotencyKey")
+        return earlier
+    slot = _reread(session, Slot, slot_id)
+    if slot is None:
+        raise BookingError("NOT_FOUND", "未找到该时段", "slotId")
+    _item(session, service_item_id)
+    _check_bookable(session, rules, slot, service_item_id, now)
+    _check_resident_limits(session, rules, uid, service_item_id, slot.day)
+    _take_place(session, slot.id)
+    appointment = _insert_appointment(session, {
+        "uid": uid, "slot_id": slot.id, "window_id": slot.window_id,
+        "service_item_id": service_item_id, "day": slot.day, "status": "booked",
+        "idempotency_key": key, "revision": 0, "created_at": now, "updated_at": now,
+    })
+    outbox.enqueue(session, [
+        _event_message(session, appointment, outbox.BOOKING_CONFIRMED, "预约成功",
+                       f"预约成功，核验码 {appointment.code}。请携带所需材料按时到达。", now),
+        *_reminders(session, appointment, now),
+    ])
+    return appointment
+
+
+def _require_appointment(session: Session, appointment_id: int,
+                         field: str = "id") -> Appointment:
+    appointment = _reread(session, Appointment, appointment_id)
+    if appointment is None:
+        raise BookingError("NOT_FOUND", "未找到该预约", field)
+    return appointment
+
+
+def get_own_appointment(session: Session, principal: Principal,
+                        appointment_id: int) -> Appointment:
+    """The caller's appointment (staff of its window and admins may read it too)."""
+    uid = require_user(principal)
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise BookingError("NOT_FOUND", "未找到该预约")
+    if appointment.uid != uid and not is_window_staff(principal, appointment.window_id):
+        raise Forbidden("这不是您的预约")
+    return appointment
+
+
+def cancel(session: Session, principal: Principal, rules: BookingRules, *, appointment_id: int,
+           reason: str | None = None, now: datetime | None = None) -> Appointment:
+    """The resident cancels until the cutoff; staff of the window (or an admin) cancel any
+    booked appointment, and the resident is told why."""
+    uid = require_user(principal)
+    now = now or utcnow()
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise BookingError("INVALID_INPUT", f"原因最多 {MAX_REASON} 个字符", "reason")
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise BookingError("NOT_FOUND", "未找到该预约", "id")
+    by_owner = appointment.uid == uid
+    if not by_owner and not is_window_staff(principal, appointment.window_id):
+        raise Forbidden("这不是您的预约")
+    lock_resident(session, appointment.uid, now)
+    appointment = _require_appointment(session, appointment_id)
+    # Lock order everywhere: resident, slot(s), appointment — a staff closing the slot at the
+    # same moment (slot, then appointment) cannot deadlock with us.
+    session.execute(select(Slot.id).where(Slot.id == appointment.slot_id).with_for_update())
+    slot = _reread(session, Slot, appointment.slot_id)
+    if appointment.status != "booked":
+        raise BookingError("NOT_CANCELLABLE", "该预约已取消或已办理", "id")
+    if by_owner and as_utc(slot.starts_at) - timedelta(minutes=rules.cutoff_minutes) <= now:
+        raise BookingError("NOT_CANCELLABLE",
+                           f"时段开始前 {rules.cutoff_minutes} 分钟内不能取消", "id")
+    cancel_booked(session, appointment, reason or ("本人取消" if by_owner else "窗口取消"),
+                  urgent=not by_owner, now=now)
+    return appointment
+
+
+def cancel_booked(session: Session, appointment: Appointment, reason: str, *, urgent: bool,
+                  now: datetime) -> bool:
+    """Cancel one booked appointment: release its place, drop its reminders, tell the resident.
+    Conditional on the status, so two cancellations cannot release a place twice."""
+    changed = session.execute(
+        update(Appointment).where(Appointment.id == appointment.id,
+                                  Appointment.status == "booked")
+        .values(status="cancelled", cancel_reason=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return False
+    _release_place(session, appointment.slot_id)
+    outbox.drop_pending_reminders(session, appointment.id)
+    session.refresh(appointment)
+    title = "预约已被窗口取消" if urgent else "预约已取消"
+    outbox.enqueue(session, [_event_message(session, appointment, outbox.BOOKING_CANCELLED,
+                                            title, f"预约已取消（{reason}）。", now,
+                                            urgent=urgent)])
+    return True
+
+
+def reschedule(session: Session, principal: Principal, rules: BookingRules, *,
+               appointment_id: int, new_slot_id: int,
+               now: datetime | None = None) -> Appointment:
+    """Move a booked appointment to another slot in one transaction: the old place is
+    released only if the new one is taken."""
+    uid = require_user(principal)
+    now = now or utcnow()
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise BookingError("NOT_FOUND", "未找到该预约", "id")
+    if appointment.uid != uid:
+        raise Forbidden("这不是您的预约")
+    lock_resident(session, uid, now)
+    appointment = _require_appointment(session, appointment_id)
+    old_slot = _reread(session, Slot, appointment.slot_id)
+    if appointment.status != "booked" or \
+            as_utc(old_slot.starts_at) - timedelta(minutes=rules.cutoff_minutes) <= now:
+        raise BookingError("NOT_CANCELLABLE", "该预约已不能改期", "id")
+    if new_slot_id == old_slot.id:
+        raise BookingError("SAME_SLOT", field="newSlotId")
+    # Both slot rows in id order: two residents swapping slots cannot deadlock.
+    session.execute(select(Slot.id).where(Slot.id.in_([old_slot.id, new_slot_id]))
+                    .order_by(Slot.id).with_for_update())
+    new_slot = _reread(session, Slot, new_slot_id)
+    if new_slot is None:
+        raise BookingError("NOT_FOUND", "未找到该时段", "newSlotId")
+    try:
+        _check_bookable(session, rules, new_slot, appointment.service_item_id, now)
+        _check_resident_limits(session, rules, uid, appointment.service_item_id, new_slot.day,
+                               moving=appointment)
+        _take_place(session, new_slot.id)
+    except BookingError as error:
+        error.field = "newSlotId"  # the only argument about the new slot
+        raise
+    _release_place(session, old_slot.id)
+    outbox.drop_pending_reminders(session, appointment.id)
+    appointment.slot_id, appointment.window_id = new_slot.id, new_slot.window_id
+    appointment.day, appointment.revision = new_slot.day, appointment.revision + 1
+    appointment.updated_at = now
+    session.flush()
+    outbox.enqueue(session, [
+        _event_message(session, appointment, outbox.BOOKING_CHANGED, "预约已改期",
+                       f"已改期，核验码 {appointment.code}。", now,
+                       key_suffix=f":r{appointment.revision}"),
+        *_reminders(session, appointment, now),
+    ])
+    return appointment
+
+
+def my_appointments(session: Session, principal: Principal,
+                    status: str | None = None) -> list[Appointment]:
+    uid = require_user(principal)
+    statement = select(Appointment).join(Slot, Slot.id == Appointment.slot_id).where(
+        Appointment.uid == uid)
+    if status is not None:
+        statement = statement.where(Appointment.status == status)
+    return list(session.scalars(statement.order_by(Slot.starts_at.desc(), Appointment.id)))
+
+
+def available_slots(session: Session, principal: Principal, rules: BookingRules, *,
+                    service_item_id: int, start: date, end: date, window_id: int | None = None,
+                    place_id: int | None = None, now: datetime | None = None) -> list[Slot]:
+    """Slots a resident can book now for this item: open, with places left, after the cutoff
+    and within the horizon; at one window, or at every window of a place handling the item."""
+    require_user(principal)
+    now = now or utcnow()
+    if (window_id is None) == (place_id is None):
+        raise InvalidInput("须且只能指定 windowId 或 placeId 之一", "windowId")
+    if start > end:
+        raise InvalidInput("from 须不晚于 to", "to")
+    if (end - start).days >= MAX_SLOT_RANGE_DAYS:
+        raise InvalidInput(f"查询范围最多 {MAX_SLOT_RANGE_DAYS} 天", "to")
+    if session.get(ServiceItem, service_item_id) is None:
+        raise InvalidInput("未找到该事项", "serviceItemId")
+    windows = select(WindowServiceItem.window_id).join(
+        ServiceWindow, ServiceWindow.id == WindowServiceItem.window_id
+    ).where(WindowServiceItem.service_item_id == service_item_id, ServiceWindow.is_active)
+    if window_id is not None:
+        if session.get(ServiceWindow, window_id) is None:
+            raise InvalidInput("未找到该窗口", "windowId")
+        windows = windows.where(ServiceWindow.id == window_id)
+    else:
+        if session.get(Place, place_id) is None:
+            raise InvalidInput("未找到该地点", "placeId")
+        windows = windows.where(ServiceWindow.place_id == place_id)
+    last_day = min(end, business_date(now) + timedelta(days=rules.horizon_days))
+    return list(session.scalars(
+        select(Slot).where(
+            Slot.window_id.in_(windows), Slot.day.between(start, last_day),
+            Slot.status == "open", Slot.booked < Slot.capacity,
+            Slot.starts_at > now + timedelta(minutes=rules.cutoff_minutes),
+        ).order_by(Slot.starts_at, Slot.window_id, Slot.id)
+    ))

@@ -1,0 +1,47 @@
+"""Booking rules (settings) and the business clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from backend.config import Settings
+from backend.places.hours import BUSINESS_TZ
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    horizon_days: int = 14
+    cutoff_minutes: int = 30
+    max_active: int = 3
+    max_per_item_per_day: int = 1
+    generation_days: int = 14
+    staff_horizon_days: int = 90
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BookingRules:
+        return cls(
+            horizon_days=settings.booking_horizon_days,
+            cutoff_minutes=settings.booking_cutoff_minutes,
+            max_active=settings.booking_max_active,
+            max_per_item_per_day=settings.booking_max_per_item_per_day,
+            generation_days=settings.slot_generation_days,
+            staff_horizon_days=settings.staff_horizon_days,
+        )
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC time (SQLite gives stored times back naive; they were written in UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def business_date(value: datetime) -> date:
+    return as_utc(value).astimezone(BUSINESS_TZ).date()
+
+
+def local_text(value: datetime) -> str:
+    """"12月3日 09:30" in Beijing time, for messages."""
+    local = as_utc(value).astimezone(BUSINESS_TZ)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"

@@ -1,0 +1,178 @@
+"""Window staff's side: close slots and days, change capacity, check in, no-show, complete,
+and the day's list."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from backend.accounts.principal import Forbidden, Principal, require_user, require_window_staff
+from backend.booking.appointments import cancel_booked, normalize_code
+from backend.booking.errors import BookingError
+from backend.booking.models import ACTIVE_STATUSES, Appointment, Slot
+from backend.booking.rules import as_utc, business_date
+from backend.booking.windows import require_window
+from backend.places.models import utcnow
+
+MAX_REASON = 200
+MAX_CAPACITY = 100
+
+
+def _require_slot(session: Session, principal: Principal, slot_id: int) -> Slot:
+    require_user(principal)
+    slot = session.get(Slot, slot_id, populate_existing=True)
+    if slot is None:
+        raise BookingError("NOT_FOUND", "未找到该时段", "slotId")
+    return slot
+
+
+def _check_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not 1 <= len(reason) <= MAX_REASON:
+        raise BookingError("INVALID_INPUT", f"请填写原因（1–{MAX_REASON} 个字符）", "reason")
+    return reason
+
+
+def _close(session: Session, slot: Slot, reason: str, now: datetime) -> int:
+    """Close a slot (taking its row lock first) and cancel every booked appointment in it;
+    returns how many were cancelled. Checked-in residents are already being served."""
+    session.execute(update(Slot).where(Slot.id == slot.id)
+                    .values(status="closed", closed_reason=reason, is_manual=True))
+    cancelled = 0
+    for appointment in session.scalars(select(Appointment).where(
+            Appointment.slot_id == slot.id, Appointment.status == "booked")):
+        cancelled += cancel_booked(session, appointment, reason, urgent=True, now=now)
+    session.refresh(slot)
+    return cancelled
+
+
+def close_slot(session: Session, principal: Principal, *, slot_id: int, reason: str,
+               now: datetime | None = None) -> Slot:
+    slot = _require_slot(session, principal, slot_id)
+    require_window_staff(principal, slot.window_id)
+    reason = _check_reason(reason)
+    _close(session, slot, reason, now or utcnow())
+    return slot
+
+
+def close_day(session: Session, principal: Principal, *, window_id: int, day: date,
+              reason: str, now: datetime | None = None) -> list[Slot]:
+    require_user(principal)
+    window = require_window(session, window_id)
+    require_window_staff(principal, window.id)
+    reason = _check_reason(reason)
+    slots = list(session.scalars(select(Slot).where(Slot.window_id == window.id, Slot.day == day)
+                                 .order_by(Slot.starts_at)))
+    if not slots:
+        raise BookingError("NOT_FOUND", "该窗口当天没有号源", "date")
+    for slot in slots:
+        _close(session, slot, reason, now or utcnow())
+    return slots
+
+
+def set_slot_capacity(session: Session, principal: Principal, *, slot_id: int,
+                      capacity: int) -> Slot:
+    slot = _require_slot(session, principal, slot_id)
+    require_window_staff(principal, slot.window_id)
+    if not 0 <= capacity <= MAX_CAPACITY:
+        raise BookingError("INVALID_INPUT", f"容量须为 0–{MAX_CAPACITY}", "capacity")
+    changed = session.execute(
+        update(Slot).where(Slot.id == slot.id, Slot.booked <= capacity)
+        .values(capacity=capacity, is_manual=True)
+    ).rowcount
+    session.refresh(slot)
+    if not changed:
+        raise BookingError("CAPACITY_BELOW_BOOKED",
+                           f"已有 {slot.booked} 人预约，容量不能少于此数", "capacity")
+    return slot
+
+
+def _staff_appointment(session: Session, principal: Principal,
+                       appointment_id: int) -> Appointment:
+    require_user(principal)
+    appointment = session.get(Appointment, appointment_id, populate_existing=True)
+    if appointment is None:
+        raise BookingError("NOT_FOUND", "未找到该预约", "appointmentId")
+    require_window_staff(principal, appointment.window_id)
+    return appointment
+
+
+def _set_status(session: Session, appointment: Appointment, before: str, after: str,
+                now: datetime) -> None:
+    changed = session.execute(
+        update(Appointment).where(Appointment.id == appointment.id, Appointment.status == before)
+        .values(status=after, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(appointment)
+    if not changed:
+        raise BookingError("INVALID_STATUS", field="appointmentId")
+
+
+def check_in(session: Session, principal: Principal, *, code: str,
+             now: datetime | None = None) -> Appointment:
+    """Staff check a resident in by the code of their appointment, on its day."""
+    require_user(principal)
+    if not principal.is_admin and not principal.staffed_windows():
+        raise Forbidden("只有窗口人员可以核验预约")
+    now = now or utcnow()
+    normalized = normalize_code(code or "")
+    appointment = session.scalar(select(Appointment).where(
+        Appointment.code == normalized, Appointment.status.in_(ACTIVE_STATUSES)))
+    if appointment is None:
+        raise BookingError("NOT_FOUND", "核验码无效或预约已结束", "code")
+    require_window_staff(principal, appointment.window_id)
+    if appointment.status == "checked_in":
+        return appointment  # scanned twice: same answer
+    if appointment.day != business_date(now):
+        raise BookingError("WRONG_DAY", f"该预约的日期是 {appointment.day.isoformat()}", "code")
+    _set_status(session, appointment, "booked", "checked_in", now)
+    return appointment
+
+
+def mark_no_show(session: Session, principal: Principal, *, appointment_id: int,
+                 now: datetime | None = None) -> Appointment:
+    appointment = _staff_appointment(session, principal, appointment_id)
+    now = now or utcnow()
+    slot = session.get(Slot, appointment.slot_id)
+    if as_utc(slot.starts_at) > now:
+        raise BookingError("TOO_EARLY", field="appointmentId")
+    _set_status(session, appointment, "booked", "no_show", now)
+    return appointment
+
+
+def complete(session: Session, principal: Principal, *, appointment_id: int,
+             now: datetime | None = None) -> Appointment:
+    appointment = _staff_appointment(session, principal, appointment_id)
+    if appointment.status != "checked_in":
+        raise BookingError("INVALID_STATUS", "须先核验签到，才能办结", "appointmentId")
+    _set_status(session, appointment, "checked_in", "completed", now or utcnow())
+    return appointment
+
+
+def window_appointments(session: Session, principal: Principal, *, window_id: int,
+                        day: date) -> list[Appointment]:
+    require_user(principal)
+    window = require_window(session, window_id)
+    require_window_staff(principal, window.id)
+    return list(session.scalars(
+        select(Appointment).join(Slot, Slot.id == Appointment.slot_id)
+        .where(Appointment.window_id == window.id, Slot.day == day)
+        .order_by(Slot.starts_at, Appointment.id)
+    ))
+
+
+def window_slots(session: Session, principal: Principal, *, window_id: int, start: date,
+                 end: date) -> list[Slot]:
+    """Every slot of a window in a range, with occupancy (staff view)."""
+    require_user(principal)
+    window = require_window(session, window_id)
+    require_window_staff(principal, window.id)
+    if start > end or (end - start).days > 92:
+        raise BookingError("INVALID_INPUT", "日期范围须为 1–93 天", "to")
+    return list(session.scalars(
+        select(Slot).where(Slot.window_id == window.id, Slot.day.between(start, end))
+        .order_by(Slot.starts_at)
+    ))

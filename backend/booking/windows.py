@@ -1,0 +1,140 @@
+"""Service windows: which hall they belong to and which items they handle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import time
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from backend.accounts.principal import Principal, require_region_editor, require_user
+from backend.booking.errors import BookingError
+from backend.booking.models import ScheduleTemplate, ServiceWindow, WindowServiceItem
+from backend.guidance.models import PlaceServiceItem, ServiceItem
+from backend.places.models import Place
+
+SERVICE_HALL = "SERVICE_HALL"
+MAX_WINDOW_NAME = 100
+
+
+def require_window(session: Session, window_id: int, field: str = "windowId") -> ServiceWindow:
+    window = session.get(ServiceWindow, window_id)
+    if window is None:
+        raise BookingError("NOT_FOUND", "未找到该窗口", field)
+    return window
+
+
+def windows_at(session: Session, place_ids: Iterable[int]) -> dict[int, list[ServiceWindow]]:
+    """The active windows of each place, by id."""
+    result: dict[int, list[ServiceWindow]] = {place_id: [] for place_id in place_ids}
+    if result:
+        for window in session.scalars(
+            select(ServiceWindow)
+            .where(ServiceWindow.place_id.in_(list(result)), ServiceWindow.is_active)
+            .order_by(ServiceWindow.id)
+        ):
+            result[window.place_id].append(window)
+    return result
+
+
+def items_of_windows(session: Session, window_ids: Iterable[int]) -> dict[int, list[ServiceItem]]:
+    result: dict[int, list[ServiceItem]] = {window_id: [] for window_id in window_ids}
+    if result:
+        rows = session.execute(
+            select(WindowServiceItem.window_id, ServiceItem)
+            .join(ServiceItem, ServiceItem.id == WindowServiceItem.service_item_id)
+            .where(WindowServiceItem.window_id.in_(list(result)))
+            .order_by(ServiceItem.code)
+        )
+        for window_id, item in rows:
+            result[window_id].append(item)
+    return result
+
+
+def window_handles(session: Session, window_id: int, service_item_id: int) -> bool:
+    return session.scalar(
+        select(WindowServiceItem.window_id).where(
+            WindowServiceItem.window_id == window_id,
+            WindowServiceItem.service_item_id == service_item_id,
+        )
+    ) is not None
+
+
+def upsert_window(session: Session, principal: Principal, *, place_id: int, name: str,
+                  service_item_ids: list[int], window_id: int | None = None,
+                  is_active: bool = True) -> ServiceWindow:
+    """Create a window of a service hall, or change one (editors of the hall's region)."""
+    require_user(principal)
+    place = session.get(Place, place_id)
+    if place is None:
+        raise BookingError("NOT_FOUND", "未找到该地点", "placeId")
+    require_region_editor(principal, [place.county_code, place.city_code, place.province_code])
+    if place.kind != SERVICE_HALL:
+        raise BookingError("INVALID_INPUT", "只有政务服务大厅可以设置预约窗口", "placeId")
+    name = name.strip()
+    if not name or len(name) > MAX_WINDOW_NAME:
+        raise BookingError("INVALID_INPUT", f"窗口名称须为 1–{MAX_WINDOW_NAME} 个字符", "name")
+    wanted = set(service_item_ids)
+    found = set(session.scalars(select(ServiceItem.id).where(ServiceItem.id.in_(wanted))))
+    if wanted - found:
+        missing = ", ".join(str(item_id) for item_id in sorted(wanted - found))
+        raise BookingError("NOT_FOUND", f"未找到事项：{missing}", "serviceItemIds")
+    if window_id is None:
+        window = ServiceWindow(place_id=place_id, name=name, is_active=is_active)
+        session.add(window)
+        session.flush()
+    else:
+        window = require_window(session, window_id, "id")
+        if window.place_id != place_id:
+            raise BookingError("INVALID_INPUT", "窗口不能移到另一个地点", "placeId")
+        window.name, window.is_active = name, is_active
+        session.execute(delete(WindowServiceItem).where(WindowServiceItem.window_id == window.id))
+    session.add_all(WindowServiceItem(window_id=window.id, service_item_id=item_id)
+                    for item_id in sorted(wanted))
+    session.flush()
+    return window
+
+
+DEMO_WINDOW_NAME = "跨省通办窗口"
+# Weekday mornings and afternoons, half-hour slots for two residents each.
+DEMO_TEMPLATES = [
+    (weekday, start, end) for weekday in range(1, 6)
+    for start, end in (("09:00", "12:00"), ("13:30", "17:00"))
+]
+DEMO_SLOT_MINUTES = 30
+DEMO_CAPACITY = 2
+
+
+def create_demo_windows(session: Session) -> list[int]:
+    """One 通办 window with a weekday schedule for every hall that handles items and has no
+    window yet (idempotent). Returns the ids of the windows created."""
+    halls_with_windows = select(ServiceWindow.place_id)
+    halls = session.scalars(
+        select(Place.id).where(Place.kind == SERVICE_HALL, Place.id.not_in(halls_with_windows))
+        .order_by(Place.id)
+    ).all()
+    items_by_hall: dict[int, list[int]] = {}
+    for place_id, item_id in session.execute(
+        select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id)
+        .where(PlaceServiceItem.place_id.in_(halls))
+    ):
+        items_by_hall.setdefault(place_id, []).append(item_id)
+    created = []
+    for place_id in halls:
+        if place_id not in items_by_hall:
+            continue
+        window = ServiceWindow(place_id=place_id, name=DEMO_WINDOW_NAME, is_active=True)
+        session.add(window)
+        session.flush()
+        session.add_all(WindowServiceItem(window_id=window.id, service_item_id=item_id)
+                        for item_id in sorted(items_by_hall[place_id]))
+        session.add_all(
+            ScheduleTemplate(window_id=window.id, weekday=weekday,
+                             start_time=time.fromisoformat(start), end_time=time.fromisoformat(end),
+                             slot_minutes=DEMO_SLOT_MINUTES, capacity=DEMO_CAPACITY)
+            for weekday, start, end in DEMO_TEMPLATES
+        )
+        created.append(window.id)
+    session.flush()
+    return created

@@ -1,0 +1,1 @@
+"""Notifications: the outbox written in the same transaction as the event that causes them."""

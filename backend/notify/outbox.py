@@ -1,0 +1,62 @@
+"""Writing notifications into the outbox, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from backend.db import insert_ignoring_conflicts
+from backend.notify.models import Notification
+from backend.places.models import utcnow
+
+# Kinds of messages, stable: apps may switch on them.
+BOOKING_CONFIRMED = "booking_confirmed"
+BOOKING_CHANGED = "booking_changed"
+BOOKING_CANCELLED = "booking_cancelled"
+REMINDER_24H = "reminder_24h"
+REMINDER_1H = "reminder_1h"
+REMINDER_KINDS = (REMINDER_24H, REMINDER_1H)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    uid: str
+    kind: str
+    dedupe_key: str
+    title: str
+    body: str
+    due_at: datetime
+    appointment_id: int | None = None
+    is_urgent: bool = False
+    data: dict = field(default_factory=dict)
+
+
+def enqueue(session: Session, messages: list[OutgoingMessage]) -> int:
+    """Queue messages; one whose dedupe key is already queued is not queued again."""
+    now = utcnow()
+    rows = [
+        {
+            "uid": message.uid, "kind": message.kind, "dedupe_key": message.dedupe_key,
+            "title": message.title, "body": message.body,
+            "data": {"kind": message.kind, **message.data},
+            "appointment_id": message.appointment_id, "is_urgent": message.is_urgent,
+            "due_at": message.due_at, "status": "pending", "attempts": 0, "created_at": now,
+        }
+        for message in messages
+    ]
+    return insert_ignoring_conflicts(session, Notification, rows, ["dedupe_key"])
+
+
+def drop_pending_reminders(session: Session, appointment_id: int) -> int:
+    """Reminders of an appointment that was cancelled or moved are not sent."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.appointment_id == appointment_id,
+               Notification.kind.in_(REMINDER_KINDS),
+               Notification.status == "pending")
+        .values(status="dropped", last_error="预约已取消或改期")
+    )
+    return result.rowcount

@@ -1,0 +1,186 @@
+"""REST helpers for a booked appointment (DESIGN.md §2 mobile_api): the appointment as an
+RFC 5545 calendar event, and its check-in code as a QR image. Both are for the appointment's
+owner only: staff of the window and admins read appointments through GraphQL, not these files.
+
+    GET /m/v1/appointments/<id>.ics      text/calendar, one VEVENT with a reminder
+    GET /m/v1/appointments/<id>/qr.svg   image/svg+xml, the check-in code
+
+Identity comes from `Authorization: Bearer <ID token>`. Refusals are JSON
+`{"error": {"code", "message"}}` with the codes of the GraphQL API: 401 UNAUTHENTICATED (with
+`WWW-Authenticate: Bearer`), 403 FORBIDDEN, 404 NOT_FOUND (also for an id that is not a positive
+32-bit integer, so that no id shape is distinguishable from a missing row)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import segno
+from flask import Blueprint, Response, current_app, jsonify, request
+from icalendar import Alarm, Calendar, Event
+
+from backend.accounts.principal import Forbidden, Principal, Unauthenticated, require_user
+from backend.booking.appointments import get_own_appointment
+from backend.booking.errors import BookingError
+from backend.booking.models import ACTIVE_STATUSES, Appointment, ServiceWindow, Slot
+from backend.booking.rules import as_utc
+from backend.guidance.models import ServiceItem
+from backend.places.models import Place, utcnow
+from backend.schema.context import RequestContext
+
+appointment_files = Blueprint("appointment_files", __name__, url_prefix="/m/v1")
+
+PRODID = "-//servicemap//政务服务地图 预约//ZH"
+UID_DOMAIN = "servicemap"
+REMINDER_BEFORE = timedelta(hours=1)
+# A QR code needs a quiet zone of 4 modules; 8 px per module is sharp on any phone screen.
+QR_ERROR = "m"
+QR_SCALE = 8
+QR_BORDER = 4
+# Ids are SQL INTEGER (32-bit signed) primary keys: 1 … 2^31 - 1, written canonically.
+_ID = re.compile(r"[1-9][0-9]{0,9}")
+MAX_ID = 2**31 - 1
+NOT_FOUND_MESSAGE = "未找到该预约"
+NOT_OWNER_MESSAGE = "这不是您的预约"
+
+
+class _NotFound(Exception):
+    pass
+
+
+def _parse_id(text: str) -> int:
+    if not _ID.fullmatch(text) or int(text) > MAX_ID:
+        raise _NotFound
+    return int(text)
+
+
+def _error(status: int, code: str, message: str, principal: Principal | None = None) -> Response:
+    response = jsonify(error={"code": code, "message": message})
+    response.status_code = status
+    if status == 401:
+        # RFC 6750 §3: say which scheme, and that a sent token was refused.
+        refused = principal is not None and principal.token_problem is not None
+        response.headers["WWW-Authenticate"] = (
+            'Bearer error="invalid_token"' if refused else "Bearer")
+    return response
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Authorization"
+    return response
+
+
+def _owned(render: Callable[[RequestContext, Appointment], Response],
+           appointment_id: str) -> Response:
+    """Run `render(context, appointment)` for the caller's own appointment, or refuse."""
+    services = current_app.extensions["servicemap"]
+    context = services.request_context(request.headers.get("Authorization"))
+    principal: Principal | None = None
+    try:
+        principal = context.principal
+        uid = require_user(principal)
+        appointment = get_own_appointment(context.session, principal, _parse_id(appointment_id))
+        if appointment.uid != uid:  # staff of the window and admins: not through these files
+            raise Forbidden(NOT_OWNER_MESSAGE)
+        response = render(context, appointment)
+    except Unauthenticated as refused:
+        response = _error(401, refused.code, refused.message, principal)
+    except Forbidden as refused:
+        response = _error(403, refused.code, refused.message)
+    except _NotFound:
+        response = _error(404, "NOT_FOUND", NOT_FOUND_MESSAGE)
+    except BookingError as refused:
+        if refused.code != "NOT_FOUND":
+            raise
+        response = _error(404, refused.code, refused.message)
+    finally:
+        context.close()
+    return _private(response)
+
+
+def calendar_of(context: RequestContext, appointment: Appointment,
+                now: datetime | None = None) -> Calendar:
+    """The appointment as a calendar with one event, times in UTC (unambiguous in every
+    client, which shows them in the phone's own time zone)."""
+    session = context.session
+    slot = session.get(Slot, appointment.slot_id)
+    window = session.get(ServiceWindow, appointment.window_id)
+    place = session.get(Place, window.place_id)
+    item = session.get(ServiceItem, appointment.service_item_id)
+    cancelled = appointment.status == "cancelled"
+
+    description = [f"窗口：{window.name}", f"签到码：{appointment.code}"]
+    if place.phone:
+        description.append(f"咨询电话：{place.phone}")
+    if cancelled:
+        description.insert(0, "该预约已取消")
+    location = " ".join(part for part in (place.name, place.address) if part)
+
+    event = Event()
+    event.add("uid", f"appointment-{appointment.id}@{UID_DOMAIN}")
+    event.add("dtstamp", as_utc(now or utcnow()))
+    event.add("created", as_utc(appointment.created_at))
+    event.add("last-modified", as_utc(appointment.updated_at))
+    # Each reschedule bumps the revision; the cancellation is one more change of the event.
+    event.add("sequence", appointment.revision + (1 if cancelled else 0))
+    event.add("dtstart", as_utc(slot.starts_at))
+    event.add("dtend", as_utc(slot.ends_at))
+    event.add("summary", f"预约办理：{item.name}")
+    event.add("location", location)
+    event.add("geo", (round(place.lat, 6), round(place.lon, 6)))
+    event.add("description", "\n".join(description))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    if not cancelled:  # no reminder of a visit that will not take place
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"{item.name}：1 小时后在{place.name}办理")
+        alarm.add("trigger", -REMINDER_BEFORE)
+        event.add_component(alarm)
+
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    # A published copy (no organizer, no attendees): a client updates its copy by UID and
+    # SEQUENCE when the file is imported again.
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(event)
+    return calendar
+
+
+def check_in_svg(code: str) -> bytes:
+    """The check-in code as a QR image, what the window's scanner reads."""
+    buffer = io.BytesIO()
+    segno.make_qr(code, error=QR_ERROR).save(buffer, kind="svg", scale=QR_SCALE,
+                                              border=QR_BORDER, title=f"签到码 {code}")
+    return buffer.getvalue()
+
+
+def _ics(context: RequestContext, appointment: Appointment) -> Response:
+    body = calendar_of(context, appointment).to_ical()
+    response = Response(body, content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="appointment-{appointment.id}.ics"')
+    return response
+
+
+def _qr(_context: RequestContext, appointment: Appointment) -> Response:
+    if appointment.status not in ACTIVE_STATUSES:
+        # A code is unique among active appointments only: once this one is over, the same
+        # code may belong to someone else's booking.
+        return _error(410, "GONE", "该预约已结束，核验码已失效")
+    return Response(check_in_svg(appointment.code), content_type="image/svg+xml")
+
+
+@appointment_files.get("/appointments/<appointment_id>.ics")
+def appointment_ics(appointment_id: str) -> Response:
+    return _owned(_ics, appointment_id)
+
+
+@appointment_files.get("/appointments/<appointment_id>/qr.svg")
+def appointment_qr(appointment_id: str) -> Response:
+    return _owned(_qr, appointment_id)

@@ -1,0 +1,466 @@
+"""The permission matrix of booking: every mutation and every private query, over HTTP /graphql
+with real signed ID tokens, as each kind of principal, on both stores.
+
+Policy (DESIGN.md §5–6; the checks live in the domain functions):
+
+- bookAppointment, availableSlots: any signed-in user (staff, editors and admins book for
+  themselves too); anonymous → UNAUTHENTICATED.
+- cancelAppointment of the resident's appointment at window A1: the owner, staff of A1 and
+  admins; anyone else signed in → FORBIDDEN.
+- rescheduleAppointment: the owner only.
+- the window's management (schedule templates, slot generation, closing slots and days,
+  capacity, no-show, completion, the window's appointments, slots and templates): staff of A1
+  and admins; staff of A2 (same hall), the editor of the hall's city and residents → FORBIDDEN.
+- checkIn: staff of the appointment's window and admins; everyone else → FORBIDDEN.
+- upsertWindow at hall A (county 330106): an editor of Hangzhou (330100) and admins; an editor
+  of another city, staff and residents → FORBIDDEN.
+- me: anonymous → `me: null` without error; a signed-in user sees its own uid and roles; a
+  token that does not verify → UNAUTHENTICATED.
+
+Outcomes in the table:
+- ALLOWED: no GraphQL error. Each case's setup meets every domain precondition (the slot of
+  markNoShow has started, checkIn's appointment is today, completeAppointment's is checked
+  in…), so an allowed mutation also has an empty payload `errors` and its effect is asserted.
+- UNAUTHENTICATED / FORBIDDEN: exactly one GraphQL error with that `extensions.code`, at the
+  operation's path, its field null — and no row of any booking table changed.
+- NULL: no error and a null field (anonymous `me`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from backend.accounts.grants import grant_role, principal_for, touch_account
+from backend.accounts.models import Account, RoleGrant
+from backend.booking import appointments
+from backend.booking.models import (
+    Appointment,
+    ScheduleTemplate,
+    ServiceWindow,
+    Slot,
+    WindowServiceItem,
+)
+from backend.notify.models import Notification
+from backend.places.hours import BUSINESS_TZ
+from tests.booking.conftest import (
+    ADMIN,
+    EDITOR,
+    HANGZHOU,
+    OTHER_RESIDENT,
+    OTHER_STAFF,
+    RESIDENT,
+    STAFF,
+    World,
+    business_time,
+)
+
+ALLOWED, FORBIDDEN, UNAUTHENTICATED, NULL = "allowed", "FORBIDDEN", "UNAUTHENTICATED", "null"
+
+OTHER_CITY_EDITOR = "editor-nanjing"
+NANJING = "320100"
+
+PRINCIPALS: dict[str, str | None] = {
+    "anonymous": None,
+    "resident": RESIDENT,  # owns the appointment under test
+    "other_resident": OTHER_RESIDENT,
+    "staff": STAFF,  # staff of window A1, "this window"
+    "other_staff": OTHER_STAFF,  # staff of window A2 in the same hall
+    "editor": EDITOR,  # editor of Hangzhou, which holds hall A
+    "admin": ADMIN,
+    "other_city_editor": OTHER_CITY_EDITOR,  # editor of Nanjing; granted by the case itself
+}
+MAIN_PRINCIPALS = [name for name in PRINCIPALS if name != "other_city_editor"]
+
+SEEDED_CODE = "7K3M9QXR"
+
+
+def policy(*allowed: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The outcome of each of the seven principals: ALLOWED for `allowed`, UNAUTHENTICATED for
+    anonymous, FORBIDDEN for anyone else signed in (then `extra` cells)."""
+    table = {name: ALLOWED if name in allowed
+             else UNAUTHENTICATED if name == "anonymous" else FORBIDDEN
+             for name in MAIN_PRINCIPALS}
+    return table | (extra or {})
+
+
+SIGNED_IN = policy(*(name for name in MAIN_PRINCIPALS if name != "anonymous"))
+WINDOW_STAFF = policy("staff", "admin")
+
+
+# -- setup ------------------------------------------------------------------------------------
+
+@dataclass
+class Given:
+    """What a case set up before its request."""
+
+    appointment: int | None = None
+    code: str | None = None
+    template: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def nothing(world: World) -> Given:
+    return Given()
+
+
+def booked(world: World) -> Given:
+    """RESIDENT's appointment at slot "a1-0900", booked through the domain function (slot
+    counter, outbox messages and account row as a real booking leaves them)."""
+    with world.session() as session:
+        appointment = appointments.book(
+            session, principal_for(session, RESIDENT), world.rules,
+            slot_id=world.slots["a1-0900"], service_item_id=world.item,
+            idempotency_key="permissions-setup")
+        return Given(appointment=appointment.id, code=appointment.code)
+
+
+def seeded(world: World, slot_id: int, status: str) -> Given:
+    """RESIDENT's appointment in `slot_id` with `status`, written with the ORM: booking through
+    the domain cannot make one that has started or is checked in."""
+    with world.session() as session:
+        touch_account(session, RESIDENT)
+        slot = session.get(Slot, slot_id)
+        appointment = Appointment(
+            uid=RESIDENT, slot_id=slot.id, window_id=slot.window_id,
+            service_item_id=world.item, day=slot.day, status=status, code=SEEDED_CODE,
+            revision=0, idempotency_key="permissions-seed")
+        session.add(appointment)
+        session.execute(update(Slot).where(Slot.id == slot.id).values(booked=Slot.booked + 1))
+        session.flush()
+        return Given(appointment=appointment.id, code=SEEDED_CODE)
+
+
+def today() -> datetime:
+    return datetime.now(BUSINESS_TZ).date()
+
+
+def booked_today(world: World) -> Given:
+    """checkIn works only on the appointment's day (Beijing): a booked appointment today."""
+    return seeded(world, world.add_slot(world.window_a1, today(), "23:50"), "booked")
+
+
+def started(world: World) -> Given:
+    """markNoShow needs a started slot: a booked appointment of yesterday."""
+    return seeded(world, world.add_slot(world.window_a1, today() - timedelta(days=1), "09:00"),
+                  "booked")
+
+
+def checked_in(world: World) -> Given:
+    """completeAppointment needs a checked-in appointment."""
+    return seeded(world, world.slots["a1-0900"], "checked_in")
+
+
+def template(world: World) -> Given:
+    """A weekly template of window A1 on the weekday of `world.day`, 14:00–15:00."""
+    with world.session() as session:
+        row = ScheduleTemplate(window_id=world.window_a1, weekday=world.day.isoweekday(),
+                               start_time=datetime.strptime("14:00", "%H:%M").time(),
+                               end_time=datetime.strptime("15:00", "%H:%M").time(),
+                               slot_minutes=30, capacity=2)
+        session.add(row)
+        session.flush()
+        return Given(template=row.id)
+
+
+# -- what an allowed case changed ------------------------------------------------------------
+
+def appointment_row(world: World, given: Given) -> Appointment:
+    (row,) = world.appointments(id=given.appointment)
+    return row
+
+
+def a1_slots(world: World) -> list[Slot]:
+    with world.session() as session:
+        return list(session.scalars(select(Slot).where(
+            Slot.window_id == world.window_a1, Slot.day == world.day).order_by(Slot.starts_at)))
+
+
+def ids(*values: int) -> list[dict]:
+    return [{"id": str(value)} for value in values]
+
+
+def check_booked(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["bookAppointment"]["appointment"]["status"] == "BOOKED"
+    assert [row.uid for row in world.appointments(status="booked")] == [uid]
+    assert world.slot(world.slots["a1-0900"]).booked == 1
+
+
+def check_cancelled(world: World, given: Given, uid: str, data: dict) -> None:
+    assert appointment_row(world, given).status == "cancelled"
+    assert world.slot(world.slots["a1-0900"]).booked == 0
+
+
+def check_rescheduled(world: World, given: Given, uid: str, data: dict) -> None:
+    assert appointment_row(world, given).slot_id == world.slots["a1-0930"]
+    assert world.slot(world.slots["a1-0900"]).booked == 0
+    assert world.slot(world.slots["a1-0930"]).booked == 1
+
+
+def check_template_saved(world: World, given: Given, uid: str, data: dict) -> None:
+    with world.session() as session:
+        rows = session.scalars(select(ScheduleTemplate.id).where(
+            ScheduleTemplate.window_id == world.window_a1)).all()
+    assert [str(row) for row in rows] == [data["upsertScheduleTemplate"]["template"]["id"]]
+
+
+def check_template_deleted(world: World, given: Given, uid: str, data: dict) -> None:
+    with world.session() as session:
+        assert session.get(ScheduleTemplate, given.template) is None
+
+
+def check_generated(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["generateSlots"]["created"] == 2
+    assert [slot.starts_at.replace(tzinfo=None) for slot in a1_slots(world)] == [
+        business_time(world.day, clock).replace(tzinfo=None) for clock in ("14:00", "14:30")]
+
+
+def check_slot_closed(world: World, given: Given, uid: str, data: dict) -> None:
+    assert world.slot(world.slots["a1-0900"]).status == "closed"
+    assert world.slot(world.slots["a1-0930"]).status == "open"
+    assert appointment_row(world, given).status == "cancelled"
+
+
+def check_day_closed(world: World, given: Given, uid: str, data: dict) -> None:
+    assert [slot.status for slot in a1_slots(world)] == ["closed", "closed"]
+    assert world.slot(world.slots["a2-0900"]).status == "open"
+    assert appointment_row(world, given).status == "cancelled"
+
+
+def check_capacity(world: World, given: Given, uid: str, data: dict) -> None:
+    assert world.slot(world.slots["a1-0900"]).capacity == 5
+
+
+def status_is(status: str) -> Callable[[World, Given, str, dict], None]:
+    def check(world: World, given: Given, uid: str, data: dict) -> None:
+        assert appointment_row(world, given).status == status
+
+    return check
+
+
+def check_window_created(world: World, given: Given, uid: str, data: dict) -> None:
+    window_id = int(data["upsertWindow"]["window"]["id"])
+    with world.session() as session:
+        window = session.get(ServiceWindow, window_id)
+        assert (window.place_id, window.name) == (world.hall_a, "新设窗口")
+        assert session.scalars(select(WindowServiceItem.service_item_id).where(
+            WindowServiceItem.window_id == window_id)).all() == [world.item]
+
+
+def check_me(world: World, given: Given, uid: str, data: dict) -> None:
+    roles = {
+        STAFF: [{"role": "staff", "scope": str(world.window_a1)}],
+        OTHER_STAFF: [{"role": "staff", "scope": str(world.window_a2)}],
+        EDITOR: [{"role": "editor", "scope": HANGZHOU}],
+        ADMIN: [{"role": "admin", "scope": ""}],
+    }
+    assert data["me"] == {
+        "uid": uid, "roles": roles.get(uid, []),
+        "appointments": ids(given.appointment) if uid == RESIDENT else [],
+    }
+
+
+def check_available(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["availableSlots"] == ids(world.slots["a1-0900"], world.slots["a1-0930"])
+
+
+def check_window_appointments(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["windowAppointments"] == ids(given.appointment)
+
+
+def check_window_slots(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["windowSlots"] == ids(world.slots["a1-0900"], world.slots["a1-0930"])
+
+
+def check_templates(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["window"] == {"id": str(world.window_a1), "scheduleTemplates": ids(given.template)}
+
+
+# -- the operations ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Operation:
+    document: str
+    variables: Callable[[World, Given], dict]
+    policy: dict[str, str]
+    effect: Callable[[World, Given, str, dict], None]
+    given: Callable[[World], Given] = nothing
+    path: tuple[str, ...] = ()  # of the refused field; the operation's name by default
+    payload: bool = True  # a mutation payload with `errors`
+
+
+PAYLOAD_ERRORS = "errors { code field message }"
+
+OPERATIONS: dict[str, Operation] = {
+    "bookAppointment": Operation(
+        f"""mutation($slot: ID!, $item: ID!) {{
+          bookAppointment(slotId: $slot, serviceItemId: $item, idempotencyKey: "perm-1") {{
+            appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"slot": str(w.slots["a1-0900"]), "item": str(w.item)},
+        SIGNED_IN, check_booked),
+    "cancelAppointment": Operation(
+        f"""mutation($id: ID!) {{ cancelAppointment(id: $id, reason: "临时有事") {{
+            appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"id": str(g.appointment)},
+        policy("resident", "staff", "admin"), check_cancelled, booked),
+    "rescheduleAppointment": Operation(
+        f"""mutation($id: ID!, $slot: ID!) {{ rescheduleAppointment(id: $id, newSlotId: $slot) {{
+            appointment {{ id slot {{ id }} }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"id": str(g.appointment), "slot": str(w.slots["a1-0930"])},
+        policy("resident"), check_rescheduled, booked),
+    "upsertScheduleTemplate": Operation(
+        f"""mutation($window: ID!, $weekday: Int!) {{
+          upsertScheduleTemplate(windowId: $window, weekday: $weekday, start: "14:00",
+                                 end: "15:00", slotMinutes: 30, capacity: 2) {{
+            template {{ id }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"window": str(w.window_a1), "weekday": w.day.isoweekday()},
+        WINDOW_STAFF, check_template_saved),
+    "deleteScheduleTemplate": Operation(
+        f"""mutation($id: ID!) {{ deleteScheduleTemplate(id: $id) {{
+            template {{ id }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"id": str(g.template)},
+        WINDOW_STAFF, check_template_deleted, template),
+    "generateSlots": Operation(
+        f"""mutation($window: ID!, $day: Date!) {{ generateSlots(windowId: $window, from: $day,
+            to: $day) {{ created removed {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"window": str(w.window_a1), "day": w.day.isoformat()},
+        WINDOW_STAFF, check_generated, template),
+    "closeSlot": Operation(
+        f"""mutation($slot: ID!) {{ closeSlot(slotId: $slot, reason: "系统维护") {{
+            slot {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"slot": str(w.slots["a1-0900"])},
+        WINDOW_STAFF, check_slot_closed, booked),
+    "closeDay": Operation(
+        f"""mutation($window: ID!, $day: Date!) {{ closeDay(windowId: $window, date: $day,
+            reason: "停电") {{ slots {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"window": str(w.window_a1), "day": w.day.isoformat()},
+        WINDOW_STAFF, check_day_closed, booked),
+    "setSlotCapacity": Operation(
+        f"""mutation($slot: ID!) {{ setSlotCapacity(slotId: $slot, capacity: 5) {{
+            slot {{ id capacity }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"slot": str(w.slots["a1-0900"])},
+        WINDOW_STAFF, check_capacity, booked),
+    "checkIn": Operation(
+        f"""mutation($code: String!) {{ checkIn(code: $code) {{
+            appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"code": g.code},
+        WINDOW_STAFF, status_is("checked_in"), booked_today),
+    "markNoShow": Operation(
+        f"""mutation($id: ID!) {{ markNoShow(appointmentId: $id) {{
+            appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"id": str(g.appointment)},
+        WINDOW_STAFF, status_is("no_show"), started),
+    "completeAppointment": Operation(
+        f"""mutation($id: ID!) {{ completeAppointment(appointmentId: $id) {{
+            appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"id": str(g.appointment)},
+        WINDOW_STAFF, status_is("completed"), checked_in),
+    "upsertWindow": Operation(
+        f"""mutation($place: ID!, $items: [ID!]!) {{ upsertWindow(placeId: $place,
+            name: "新设窗口", serviceItemIds: $items) {{ window {{ id }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"place": str(w.hall_a), "items": [str(w.item)]},
+        policy("editor", "admin", extra={"other_city_editor": FORBIDDEN}),
+        check_window_created),
+    "me": Operation(
+        "{ me { uid roles { role scope } appointments { id } } }",
+        lambda w, g: {},
+        SIGNED_IN | {"anonymous": NULL}, check_me, booked, payload=False),
+    "availableSlots": Operation(
+        """query($item: ID!, $window: ID!, $day: Date!) { availableSlots(serviceItemId: $item,
+            windowId: $window, from: $day, to: $day) { id } }""",
+        lambda w, g: {"item": str(w.item), "window": str(w.window_a1), "day": w.day.isoformat()},
+        SIGNED_IN, check_available, payload=False),
+    "windowAppointments": Operation(
+        """query($window: ID!, $day: Date!) {
+            windowAppointments(windowId: $window, date: $day) { id } }""",
+        lambda w, g: {"window": str(w.window_a1), "day": w.day.isoformat()},
+        WINDOW_STAFF, check_window_appointments, booked, payload=False),
+    "windowSlots": Operation(
+        """query($window: ID!, $day: Date!) {
+            windowSlots(windowId: $window, from: $day, to: $day) { id } }""",
+        lambda w, g: {"window": str(w.window_a1), "day": w.day.isoformat()},
+        WINDOW_STAFF, check_window_slots, payload=False),
+    "Window.scheduleTemplates": Operation(
+        """query($window: ID!) { window(id: $window) { id scheduleTemplates { id } } }""",
+        lambda w, g: {"window": str(w.window_a1)},
+        WINDOW_STAFF, check_templates, template, path=("window", "scheduleTemplates"),
+        payload=False),
+}
+
+MATRIX = [
+    pytest.param(name, who, outcome, id=f"{name}-{who}-{outcome}")
+    for name, operation in OPERATIONS.items() for who, outcome in operation.policy.items()
+]
+
+# Everything a refused operation could have written.
+WATCHED = [model.__table__ for model in (Account, RoleGrant, ServiceWindow, WindowServiceItem,
+                                         ScheduleTemplate, Slot, Appointment, Notification)]
+
+
+def snapshot(world: World) -> dict[str, list[tuple]]:
+    with world.session() as session:
+        return {table.name: [tuple(row) for row in session.execute(
+            select(table).order_by(*table.primary_key.columns))] for table in WATCHED}
+
+
+# -- the tests ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "who", "expected"), MATRIX)
+def test_permissions__operation_by_principal__allowed_or_refused_without_change(
+        world: World, name: str, who: str, expected: str) -> None:
+    """One cell of the matrix: `who` sends operation `name` over HTTP. Allowed: no GraphQL
+    error, no payload error, and the effect is there. Refused: one GraphQL error with the
+    expected `extensions.code`, the field null, and every watched table as it was."""
+    operation = OPERATIONS[name]
+    uid = PRINCIPALS[who]
+    if who == "other_city_editor":
+        with world.session() as session:
+            grant_role(session, OTHER_CITY_EDITOR, "editor", region_code=NANJING)
+    given = operation.given(world)
+    variables = operation.variables(world, given)
+    before = snapshot(world)
+
+    body = world.gql(operation.document, variables, uid=uid)
+
+    path = list(operation.path or (name,))
+    if expected == ALLOWED:
+        assert "errors" not in body, body
+        if operation.payload:
+            assert body["data"][name]["errors"] == [], body
+        operation.effect(world, given, uid, body["data"])
+        return
+    if expected == NULL:
+        assert "errors" not in body, body
+        assert body["data"] == {path[0]: None}, body
+    else:
+        codes = [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
+        assert codes == [expected], body
+        assert body["errors"][0]["path"] == path, body
+        assert (body.get("data") or {}).get(path[0]) is None, body
+    assert snapshot(world) == before
+
+
+def test_permissions__me_with_invalid_token__unauthenticated(world: World) -> None:
+    """A token that does not verify is not silently anonymous when asking who one is."""
+    response = world.app.test_client().post(
+        "/graphql", json={"query": "{ me { uid } }"},
+        headers={"Authorization": "Bearer garbage"})
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert [error["extensions"]["code"] for error in body["errors"]] == [UNAUTHENTICATED], body
+    assert body["errors"][0]["path"] == ["me"]
+    assert (body.get("data") or {}).get("me") is None
+
+
+def test_permissions__matrix__covers_every_mutation_and_principal() -> None:
+    """A mutation added to the schema must get its row in the matrix."""
+    from backend.schema.schema import schema
+
+    mutations = set(schema.graphql_schema.mutation_type.fields)
+    assert mutations <= set(OPERATIONS), mutations - set(OPERATIONS)
+    for name, operation in OPERATIONS.items():
+        assert set(MAIN_PRINCIPALS) <= set(operation.policy), name
