@@ -112,7 +112,7 @@ def calendar_of(context: RequestContext, appointment: Appointment,
     item = session.get(ServiceItem, appointment.service_item_id)
     cancelled = appointment.status == "cancelled"
 
-    description = [f"窗口：{window.name}", f"签到码：{appointment.code}"]
+    description = [f"窗口：{window.name}", f"核验码：{appointment.code}"]
     if place.phone:
         description.append(f"咨询电话：{place.phone}")
     if cancelled:
@@ -156,7 +156,7 @@ def check_in_svg(code: str) -> bytes:
     """The check-in code as a QR image, what the window's scanner reads."""
     buffer = io.BytesIO()
     segno.make_qr(code, error=QR_ERROR).save(buffer, kind="svg", scale=QR_SCALE,
-                                              border=QR_BORDER, title=f"签到码 {code}")
+                                              border=QR_BORDER, title=f"核验码 {code}")
     return buffer.getvalue()
 
 

@@ -248,8 +248,10 @@ def generate_window_slots(session: Session, window_id: int, start: date,
                     ).rowcount
                     result.updated += changed
                 continue
-            if any(as_utc(k.starts_at) < ends and starts < as_utc(k.ends_at)
-                   for k in kept_slots):
+            kept_times = [(as_utc(k.starts_at), as_utc(k.ends_at)) for k in kept_slots]
+            if (starts, ends) in kept_times:
+                continue  # the kept slot stands in this very time (counted once, above)
+            if any(k_starts < ends and starts < k_ends for k_starts, k_ends in kept_times):
                 result.skipped += 1
                 continue
             new_rows.append({"window_id": window_id, "day": day, "starts_at": starts,

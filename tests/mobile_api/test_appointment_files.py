@@ -180,7 +180,7 @@ def test_appointment_qr__owner__svg_of_the_check_in_code(app, booked):
     client = app.test_client()
     expected = io.BytesIO()
     segno.make_qr(CODE, error="m").save(expected, kind="svg", scale=8, border=4,
-                                        title=f"签到码 {CODE}")
+                                        title=f"核验码 {CODE}")
     # when
     response = client.get(qr_url(booked.appointment_id), headers=auth(OWNER))
     # then
