@@ -14,7 +14,10 @@ For each scale (places) and store (sqlite, postgis) it seeds a bench database wi
            function of bench/peer.sql, same centres, same clients
   text     places(near, text: "医保") and mapClusters at zoom 8 and 12, when the running
            server's schema has them (introspected), else "not available"
-  booking  placeholder until booking lands
+  booking  bookAppointment under contention: 64 keep-alive clients over 200 fresh slots of a
+           bench window through the API (development sign-in: emulator tokens) until every
+           place is taken, overbooking and bookkeeping checked in the database afterwards;
+           beside it the raw rate of the same writes (pgbench -c64 / sqlite3 processes)
 
 Results: bench/results/<date>-<scale>-<store>.json, bench/results/<date>[-quick].md, and with
 --record the tables in bench/RESULTS.md. Run with the project venv: .venv/bin/python bench/run.py
@@ -81,12 +84,16 @@ class Plan:
     load_threads: int = 2  # wrk -t and pgbench -j
     warmup: int = N_CENTRES  # requests before the single-client series (both workers warm)
     checked_centres: int = N_CENTRES  # centres whose answers are compared with raw SQL
+    booking_capacity: int = 5  # places per slot: 200 slots x 5 = 1000 bookings to make
+    booking_seconds: float = 60.0  # cap on the API booking run (it ends when all are taken)
+    booking_raw_seconds: float = 10.0  # each pgbench / sqlite3 raw booking run
 
 
 PLANS = {
     "full": Plan("full", (10_000, 100_000, 1_000_000), ("sqlite", "postgis"), 1000, 12.0, 300, 6.0),
     "quick": Plan("quick", (10_000,), ("sqlite", "postgis"), 200, 2.0, 40, 1.0,
-                  warmup=60, checked_centres=40),
+                  warmup=60, checked_centres=40, booking_capacity=2, booking_seconds=30.0,
+                  booking_raw_seconds=2.0),
 }
 
 
@@ -980,13 +987,619 @@ def measure_extra(server: Server, wrk: str, features: dict, points, plan: Plan) 
     return out
 
 
-def measure_booking(features: dict) -> dict:
-    """Booking under contention (64 clients over 200 slots, against a pgbench conditional
-    update): kept as a placeholder until booking lands in the schema."""
-    if not features["booking"]:
-        return {"status": "not available until booking lands"}
-    return {"status": "booking mutations present but not benchmarked yet: "
-                      + ", ".join(features["booking"])}
+# ---------------------------------------------------------------- booking under contention
+#
+# Setup (in the bench database of the scale x store): one window "bench-window" at the first
+# bench service hall, handling the first service item (by code); BOOKING_SLOTS fresh slots
+# (`is_manual`, so `slots generate` leaves them alone) on the first ordinary working day at
+# least two days ahead (both reminders are then always queued: 3 notifications per booking,
+# whatever the hour of the run), plus one warm-up slot. Every earlier bench slot, appointment,
+# notification and account (uids "bench-…") is deleted first, and again after the run.
+
+BOOKING_WINDOW = "bench-window"
+BOOKING_UID = "bench-"  # every account the booking bench makes starts so
+BOOKING_CLIENTS = 64
+BOOKING_SLOTS = 200
+BOOKING_SLOT_MINUTES = 2  # 200 distinct start times from 08:00 (Beijing time)
+BOOKING_SEED = 20_260_605
+BOOKING_RAW_CAPACITY = 1_000_000  # the raw runs measure updates, not refusals
+EMULATOR_HOST = "127.0.0.1:9099"  # never contacted: firebase-admin then accepts unsigned tokens
+
+
+def booking_server_env(url: str) -> dict:
+    """Development sign-in, as `make run`: unsigned emulator tokens of any uid are accepted."""
+    env = app_env(url)
+    env.update({"APP_ENV": "development", "FIREBASE_PROJECT_ID": FIREBASE_PROJECT,
+                "FIREBASE_AUTH_EMULATOR_HOST": EMULATOR_HOST})
+    return env
+
+
+def _booking_cleanup(session, window_ids: list[int]) -> dict:
+    from sqlalchemy import delete, or_, select
+
+    from backend.accounts.models import Account
+    from backend.booking.models import Appointment, Slot
+    from backend.notify.models import Notification
+
+    bench_uid = f"{BOOKING_UID}%"
+    appointments = select(Appointment.id).where(or_(Appointment.uid.like(bench_uid),
+                                                    Appointment.window_id.in_(window_ids)))
+    deleted = {
+        "notifications": session.execute(delete(Notification).where(or_(
+            Notification.uid.like(bench_uid), Notification.appointment_id.in_(appointments)))
+        ).rowcount,
+        "appointments": session.execute(delete(Appointment).where(
+            Appointment.id.in_(appointments))).rowcount,
+        "slots": session.execute(delete(Slot).where(Slot.window_id.in_(window_ids))).rowcount,
+        "accounts": session.execute(delete(Account).where(Account.uid.like(bench_uid))).rowcount,
+    }
+    return deleted
+
+
+def booking_cleanup(url: str) -> dict:
+    """Delete the rows of the run, then vacuum and checkpoint, so that the tens of thousands of
+    rows the raw runs wrote and deleted leave no work behind for the next measurements."""
+    from sqlalchemy import select, text
+
+    from backend.booking.models import ServiceWindow
+    from backend.db import make_engine, make_session_factory, session_scope
+
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            windows = list(session.scalars(select(ServiceWindow.id).where(
+                ServiceWindow.name == BOOKING_WINDOW)))
+            deleted = _booking_cleanup(session, windows)
+        with engine.connect() as db:
+            db = db.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "sqlite":
+                db.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            else:
+                db.execute(text("VACUUM ANALYZE account, slot, appointment, notification"))
+                db.execute(text("CHECKPOINT"))
+    finally:
+        engine.dispose()
+    return deleted
+
+
+def booking_day(session, today: dt.date, horizon_days: int) -> dt.date:
+    """The first ordinary working day (Mon–Fri not a statutory holiday, or a make-up working
+    day) at least two days ahead, within the booking horizon."""
+    from sqlalchemy import select
+
+    from backend.places.models import HolidayDay
+
+    kinds = dict(session.execute(select(HolidayDay.day, HolidayDay.kind).where(
+        HolidayDay.day.between(today, today + dt.timedelta(days=horizon_days)))).all())
+    for ahead in range(2, horizon_days + 1):
+        day = today + dt.timedelta(days=ahead)
+        kind = kinds.get(day)
+        if kind == "workday" or (day.isoweekday() <= 5 and kind != "holiday"):
+            return day
+    raise RuntimeError(f"no working day within {horizon_days} days of {today}")
+
+
+def prepare_booking(url: str, capacity: int, warm_capacity: int) -> dict:
+    """The window, item and fresh slots of one booking run (see the section comment)."""
+    from sqlalchemy import delete, func, select
+
+    from backend.booking.models import ServiceWindow, Slot, WindowServiceItem
+    from backend.booking.rules import BookingRules, business_date
+    from backend.config import Settings
+    from backend.db import make_engine, make_session_factory, session_scope
+    from backend.guidance.models import ServiceItem
+    from backend.places.hours import BUSINESS_TZ
+    from backend.places.models import HolidayDay, Place, utcnow
+
+    started = time.perf_counter()
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    seeded = []
+    with session_scope(factory) as session:
+        items = session.scalar(select(func.count()).select_from(ServiceItem))
+        holidays = session.scalar(select(func.count()).select_from(HolidayDay))
+    if not items:  # `seed bench` loads places only
+        seeded.append(flask(["seed", "items"], url).strip())
+    if not holidays:
+        seeded.append(flask(["calendar", "seed"], url).strip())
+    rules = BookingRules.from_settings(Settings.from_env(booking_server_env(url)))
+    try:
+        with session_scope(factory) as session:
+            item_id = session.scalar(select(ServiceItem.id).order_by(ServiceItem.code).limit(1))
+            window = session.scalar(select(ServiceWindow).where(
+                ServiceWindow.name == BOOKING_WINDOW).order_by(ServiceWindow.id).limit(1))
+            if window is None:
+                hall = session.scalar(select(Place.id).where(
+                    Place.kind == "SERVICE_HALL", Place.source == "bench")
+                    .order_by(Place.id).limit(1))
+                window = ServiceWindow(place_id=hall, name=BOOKING_WINDOW, is_active=True)
+                session.add(window)
+                session.flush()
+            window.is_active = True
+            deleted = _booking_cleanup(session, [window.id])
+            session.execute(delete(WindowServiceItem).where(
+                WindowServiceItem.window_id == window.id))
+            session.add(WindowServiceItem(window_id=window.id, service_item_id=item_id))
+            now = utcnow()
+            day = booking_day(session, business_date(now), rules.horizon_days)
+            first = dt.datetime.combine(day, dt.time(8, 0), tzinfo=BUSINESS_TZ).astimezone(dt.UTC)
+            step = dt.timedelta(minutes=BOOKING_SLOT_MINUTES)
+            rows = [Slot(window_id=window.id, day=day, starts_at=first + i * step,
+                         ends_at=first + (i + 1) * step, capacity=capacity, booked=0,
+                         status="open", is_manual=True) for i in range(BOOKING_SLOTS)]
+            session.add_all(rows)
+            session.flush()
+            warm = Slot(window_id=window.id, day=day, starts_at=first - 30 * step,
+                        ends_at=first - 29 * step, capacity=warm_capacity, booked=0,
+                        status="open", is_manual=True)
+            session.add(warm)
+            session.flush()
+            slot_ids = sorted(slot.id for slot in rows)
+            setup = {"place_id": window.place_id, "window_id": window.id,
+                     "service_item_id": item_id, "day": day.isoformat(),
+                     "first_start_utc": first.isoformat(), "slot_minutes": BOOKING_SLOT_MINUTES,
+                     "slot_ids": [slot_ids[0], slot_ids[-1]], "warmup_slot_id": warm.id,
+                     "capacity": capacity, "deleted_before": deleted}
+        if slot_ids[-1] - slot_ids[0] + 1 != BOOKING_SLOTS:
+            raise RuntimeError(f"bench slot ids are not contiguous: {slot_ids[:3]}…")
+    finally:
+        engine.dispose()
+    setup["seeded_now"] = seeded
+    setup["seconds"] = round(time.perf_counter() - started, 2)
+    return setup
+
+
+class AsyncClient:
+    """One keep-alive HTTP/1.1 connection over asyncio streams (a phone's HTTP stack): the
+    64 booking clients share one thread, so the load generator costs little CPU."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader = self.writer = None
+        self.reconnects = 0
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def post(self, body: bytes, token: str) -> tuple[int, bytes]:
+        import asyncio
+
+        head = (f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                f"Content-Type: application/json\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        for attempt in range(2):
+            try:
+                if self.writer is None:
+                    self.reader, self.writer = await asyncio.open_connection("127.0.0.1",
+                                                                             self.port)
+                self.writer.write(head + body)
+                await self.writer.drain()
+                status_line = await self.reader.readline()
+                if not status_line:
+                    raise ConnectionError("connection closed by the server")
+                status = int(status_line.split()[1])
+                length, close = 0, False
+                while (line := await self.reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = line.decode("latin-1").partition(":")
+                    name = name.strip().lower()
+                    if name == "content-length":
+                        length = int(value)
+                    elif name == "connection" and value.strip().lower() == "close":
+                        close = True
+                data = await self.reader.readexactly(length)
+                if close:
+                    self.close()
+                return status, data
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+                # Resent with the same uid and key: a booking the server made before the
+                # connection broke comes back as the same appointment (idempotency).
+                self.close()
+                self.reconnects += 1
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def booking_document() -> str:
+    document = operation("BookAppointment")
+    if document is None:
+        raise RuntimeError("graphql/operations/BookAppointment.graphql is missing")
+    return document
+
+
+async def _book_clients(port: int, slots: list[int], capacity: int, item_id: int,
+                        uid_prefix: str, clients: int, seconds: float,
+                        max_attempts: int | None) -> dict:
+    """`clients` keep-alive clients book until every place is taken (or `seconds` pass, or
+    `max_attempts` are made). Each attempt is a new resident (uid) with a new idempotency key
+    and a slot drawn uniformly among those still open as far as the clients know: a slot
+    leaves the choice once its places are all answered, or on its first SLOT_FULL (as
+    availableSlots would stop showing it); SLOT_FULL answers are the races for the last
+    places of a slot."""
+    import asyncio
+    import random
+
+    from backend.accounts.dev_token import emulator_token
+
+    document = booking_document()
+    rng = random.Random(BOOKING_SEED)
+    open_slots = list(slots)
+    booked = dict.fromkeys(slots, 0)
+    state = {"attempts": 0, "last_success": None}
+    latencies: dict[str, list[float]] = {"booked": [], "slot_full": [], "other": []}
+    other_errors: dict[str, int] = {}
+    appointment_ids: list[int] = []
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    def close_slot(slot: int) -> None:
+        if slot in open_slots:
+            open_slots.remove(slot)
+
+    async def one_client(client: AsyncClient) -> None:
+        while open_slots and time.perf_counter() < deadline and (
+                max_attempts is None or state["attempts"] < max_attempts):
+            slot = rng.choice(open_slots)
+            n = state["attempts"]
+            state["attempts"] += 1
+            body = json.dumps({"query": document, "operationName": "BookAppointment",
+                               "variables": {"slotId": str(slot), "serviceItemId": str(item_id),
+                                             "idempotencyKey": f"bench-key-{n}"}}).encode()
+            token = emulator_token(f"{uid_prefix}{n}", FIREBASE_PROJECT)
+            sent = time.perf_counter()
+            try:
+                status, data = await asyncio.wait_for(client.post(body, token), 60)
+            except Exception as error:  # noqa: BLE001 - counted and reported
+                kind = f"transport: {type(error).__name__}"
+                other_errors[kind] = other_errors.get(kind, 0) + 1
+                latencies["other"].append(time.perf_counter() - sent)
+                continue
+            elapsed = time.perf_counter() - sent
+            try:
+                answer = json.loads(data)
+                payload = answer["data"]["bookAppointment"] if status == 200 else None
+            except (ValueError, KeyError, TypeError):
+                answer, payload = {}, None
+            if payload is not None and payload.get("appointment") and not answer.get("errors"):
+                appointment_ids.append(int(payload["appointment"]["id"]))
+                booked[slot] += 1
+                latencies["booked"].append(elapsed)
+                state["last_success"] = time.perf_counter()
+                if booked[slot] >= capacity:
+                    close_slot(slot)
+                continue
+            codes = [e.get("code") for e in (payload or {}).get("errors") or []]
+            if codes == ["SLOT_FULL"] and not answer.get("errors"):
+                latencies["slot_full"].append(elapsed)
+                close_slot(slot)
+                continue
+            kind = (f"HTTP {status}" if status != 200 else
+                    "GraphQL errors" if answer.get("errors") else
+                    "payload " + ",".join(str(c) for c in codes) if codes else "unreadable")
+            other_errors[kind] = other_errors.get(kind, 0) + 1
+            other_errors.setdefault("first", (data[:300] or b"").decode("utf-8", "replace"))
+            latencies["other"].append(elapsed)
+
+    connections = [AsyncClient(port) for _ in range(clients)]
+    try:
+        await asyncio.gather(*(one_client(c) for c in connections))
+    finally:
+        for client in connections:
+            client.close()
+    ended = time.perf_counter()
+    every = latencies["booked"] + latencies["slot_full"] + latencies["other"]
+    first_error = other_errors.pop("first", None)
+    successes = len(latencies["booked"])
+    fill = (state["last_success"] - started) if state["last_success"] else None
+    result = {
+        "clients": clients, "slots": len(slots), "capacity_per_slot": capacity,
+        "places": len(slots) * capacity,
+        "requests": state["attempts"], "booked": successes,
+        "slot_full": len(latencies["slot_full"]),
+        "other_errors": sum(other_errors.values()), "other_error_kinds": other_errors,
+        "all_places_taken": not open_slots and successes == len(slots) * capacity,
+        "seconds": round(ended - started, 3),
+        "fill_seconds": round(fill, 3) if fill else None,
+        "bookings_per_s": round(successes / fill, 1) if fill else 0.0,
+        "req_per_s": round(state["attempts"] / (ended - started), 1),
+        "reconnects": sum(c.reconnects for c in connections),
+        **{k: v for k, v in stats_ms(every).items() if k != "n"},
+        "booked_latency": stats_ms(latencies["booked"]),
+        "slot_full_latency": stats_ms(latencies["slot_full"]),
+    }
+    if first_error:
+        result["first_other_error"] = first_error
+    result["appointment_ids"] = appointment_ids
+    return result
+
+
+def book_clients(port: int, slots: list[int], capacity: int, item_id: int, uid_prefix: str,
+                 clients: int, seconds: float, max_attempts: int | None = None) -> dict:
+    import asyncio
+
+    return asyncio.run(_book_clients(port, slots, capacity, item_id, uid_prefix, clients,
+                                     seconds, max_attempts))
+
+
+def booking_checks(url: str, setup: dict, run: dict, uid_prefix: str) -> dict:
+    """Correctness read from the database after the run: no slot over its capacity, every
+    slot's `booked` equal to its active appointments, one appointment per successful answer
+    (the same ids), no duplicate (uid, idempotency key), 3 notifications per booking."""
+    from sqlalchemy import func, select
+
+    from backend.booking.models import ACTIVE_STATUSES, Appointment, Slot
+    from backend.db import make_engine
+    from backend.notify.models import Notification
+
+    lo, hi = setup["slot_ids"]
+    engine = make_engine(url)
+    try:
+        with engine.connect() as db:
+            active = (select(func.count()).select_from(Appointment)
+                      .where(Appointment.slot_id == Slot.id,
+                             Appointment.status.in_(ACTIVE_STATUSES))
+                      .correlate(Slot).scalar_subquery())
+            slots = db.execute(select(Slot.id, Slot.capacity, Slot.booked, active)
+                               .where(Slot.id.between(lo, hi))).all()
+            ours = Appointment.uid.like(f"{uid_prefix}%")
+            ids = set(db.scalars(select(Appointment.id).where(ours)))
+            duplicates = db.scalar(select(func.count()).select_from(
+                select(Appointment.uid, Appointment.idempotency_key).where(ours)
+                .group_by(Appointment.uid, Appointment.idempotency_key)
+                .having(func.count() > 1).subquery()))
+            notifications = db.scalar(select(func.count()).select_from(Notification).where(
+                Notification.appointment_id.in_(select(Appointment.id).where(ours))))
+    finally:
+        engine.dispose()
+    over = sum(booked > capacity for _, capacity, booked, _ in slots)
+    mismatched = sum(booked != count for _, _, booked, count in slots)
+    answered = run["appointment_ids"]
+    checks = {
+        "slots_checked": len(slots),
+        "slots_over_capacity": over,
+        "slots_booked_ne_active_appointments": mismatched,
+        "places_taken": sum(booked for _, _, booked, _ in slots),
+        "appointments": len(ids),
+        "successful_answers": len(answered),
+        "answers_eq_appointments": len(answered) == len(ids) == len(set(answered))
+                                   and set(answered) == ids,
+        "duplicate_uid_key": duplicates,
+        "notifications": notifications,
+        "notifications_per_appointment": round(notifications / len(ids), 2) if ids else None,
+    }
+    checks["ok"] = (over == 0 and mismatched == 0 and checks["answers_eq_appointments"]
+                    and duplicates == 0 and run["other_errors"] == 0
+                    and checks["places_taken"] == len(ids))
+    return checks
+
+
+def reset_booking_slots(url: str, setup: dict, capacity: int) -> None:
+    """Empty the bench slots (appointments, their notifications and accounts deleted first)
+    and give them `capacity`."""
+    from sqlalchemy import update
+
+    from backend.booking.models import Slot
+    from backend.db import make_engine, make_session_factory, session_scope
+
+    lo, hi = setup["slot_ids"]
+    engine = make_engine(url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            _booking_cleanup(session, [])
+            session.execute(update(Slot).where(Slot.id.between(lo, hi))
+                            .values(booked=0, capacity=capacity))
+    finally:
+        engine.dispose()
+
+
+# The writes of one booking transaction, as backend.booking.appointments.book makes them:
+# the resident's lock (account upsert + touch), the conditional UPDATE that takes a place,
+# the appointment and its 3 notifications (confirmation, 24 h and 1 h reminders). Not the
+# reads the API adds (idempotency lookup, slot/window/item, resident limits, code check).
+PG_BOOKING_TX = """\\set slot random({lo}, {hi})
+\\set r random(1, 1000000000000)
+BEGIN;
+INSERT INTO account (uid, created_at, last_seen_at)
+  VALUES ('{uid}' || :client_id || '-' || :r, now(), now()) ON CONFLICT (uid) DO NOTHING;
+UPDATE account SET last_seen_at = now() WHERE uid = '{uid}' || :client_id || '-' || :r;
+WITH taken AS (
+  UPDATE slot SET booked = booked + 1
+  WHERE id = :slot AND status = 'open' AND booked < capacity
+  RETURNING id, window_id, day
+), made AS (
+  INSERT INTO appointment (uid, slot_id, window_id, service_item_id, day, status, code,
+                           revision, idempotency_key, created_at, updated_at)
+  SELECT '{uid}' || :client_id || '-' || :r, id, window_id, {item}, day, 'booked',
+         upper(substr(md5(random()::text), 1, 16)), 0, 'raw-key', now(), now() FROM taken
+  RETURNING id, uid
+)
+INSERT INTO notification (uid, kind, dedupe_key, title, body, data, appointment_id,
+                          is_urgent, due_at, status, attempts, created_at)
+SELECT made.uid, k.kind, k.kind || ':' || made.id, '{title}', '{body}',
+       json_build_object('kind', k.kind), made.id, false, now(), 'pending', 0, now()
+FROM made CROSS JOIN (VALUES ('booking_confirmed'), ('reminder_24h'), ('reminder_1h')) AS k(kind);
+COMMIT;
+"""
+PG_BOOKING_UPDATE = """\\set slot random({lo}, {hi})
+UPDATE slot SET booked = booked + 1 WHERE id = :slot AND status = 'open' AND booked < capacity;
+"""
+RAW_TITLE = "预约成功"
+RAW_BODY = "12月3日 09:30 在某某政务服务中心（bench-window）办理「某事项」，核验码 ABCDEFGH。"
+
+
+def _pgbench(scale: int, script: str, name: str, clients: int, threads: int,
+             seconds: float) -> dict:
+    path = DATA / f"pgbench_booking_{name}.sql"
+    path.write_text(script)
+    cmd = ["pgbench", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-n", "-M", "prepared",
+           "-c", str(clients), "-j", str(threads), "-T", f"{max(1, round(seconds))}",
+           "-f", str(path), f"bench_{scale}"]
+    out = run(cmd, check=False, timeout=seconds + 120)
+    tps = re.search(r"tps = ([\d.]+) \(without initial", out.stdout)
+    processed = re.search(r"number of transactions actually processed: (\d+)", out.stdout)
+    latency = re.search(r"latency average = ([\d.]+) ms", out.stdout)
+    failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
+    if not tps:
+        return {"error": (out.stdout + out.stderr)[-1500:]}
+    return {"tool": f"pgbench -M prepared -c {clients} -j {threads} -T {round(seconds)}",
+            "script": str(path.relative_to(ROOT)), "tx_per_s": float(tps.group(1)),
+            "transactions": int(processed.group(1)) if processed else None,
+            "latency_mean_ms": float(latency.group(1)) if latency else None,
+            "failed": int(failed.group(1)) if failed else 0,
+            "stderr": out.stderr.strip()[-300:] or None}
+
+
+def raw_booking_pgbench(scale: int, setup: dict, plan: Plan) -> dict:
+    lo, hi = setup["slot_ids"]
+    fields = {"lo": lo, "hi": hi, "uid": f"{BOOKING_UID}raw-", "item": setup["service_item_id"],
+              "title": RAW_TITLE, "body": RAW_BODY}
+    threads = plan.load_threads
+    return {
+        "transaction": _pgbench(scale, PG_BOOKING_TX.format(**fields), "tx", BOOKING_CLIENTS,
+                                threads, plan.booking_raw_seconds),
+        "update_only": _pgbench(scale, PG_BOOKING_UPDATE.format(**fields), "update",
+                                BOOKING_CLIENTS, threads, plan.booking_raw_seconds),
+    }
+
+
+SQLITE_BOOKING_STATEMENTS = (
+    "INSERT INTO account (uid, created_at, last_seen_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (uid) DO NOTHING",
+    "UPDATE account SET last_seen_at = ? WHERE uid = ?",
+    "UPDATE slot SET booked = booked + 1 WHERE id = ? AND status = 'open' AND booked < capacity",
+    "INSERT INTO appointment (uid, slot_id, window_id, service_item_id, day, status, code, "
+    "revision, idempotency_key, created_at, updated_at) SELECT ?, id, window_id, ?, day, "
+    "'booked', ?, 0, 'raw-key', ?, ? FROM slot WHERE id = ?",
+    "INSERT INTO notification (uid, kind, dedupe_key, title, body, data, appointment_id, "
+    "is_urgent, due_at, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, "
+    "'pending', 0, ?)",
+)
+
+
+def _sqlite_booking_worker(args) -> dict:
+    """One process: BEGIN IMMEDIATE + the booking writes + COMMIT (or the UPDATE alone, in
+    autocommit), as fast as it can for `seconds`; the app's pragmas (WAL, busy_timeout)."""
+    import random
+    import sqlite3
+
+    path, lo, hi, item, seconds, variant, worker = args
+    db = sqlite3.connect(path, timeout=30, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
+                   "busy_timeout=30000"):
+        db.execute(f"PRAGMA {pragma}")
+    account, touch, take, appoint, notify = SQLITE_BOOKING_STATEMENTS
+    rng = random.Random(BOOKING_SEED + worker)
+    done = refused = errors = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        slot = rng.randint(lo, hi)
+        try:
+            if variant == "update":
+                taken = db.execute(take, (slot,)).rowcount
+            else:
+                uid = f"{BOOKING_UID}raw-{worker}-{done + refused + errors}"
+                now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+                db.execute("BEGIN IMMEDIATE")
+                db.execute(account, (uid, now, now))
+                db.execute(touch, (now, uid))
+                taken = db.execute(take, (slot,)).rowcount
+                if taken:
+                    code = f"{rng.getrandbits(64):016X}"
+                    appointment = db.execute(appoint, (uid, item, code, now, now, slot)).lastrowid
+                    db.executemany(notify, [
+                        (uid, kind, f"{kind}:{appointment}", RAW_TITLE, RAW_BODY,
+                         json.dumps({"kind": kind}), appointment, now, now)
+                        for kind in ("booking_confirmed", "reminder_24h", "reminder_1h")])
+                db.execute("COMMIT")
+        except sqlite3.Error:
+            errors += 1
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            continue
+        done += 1
+        refused += not taken
+    db.close()
+    return {"done": done, "refused": refused, "errors": errors}
+
+
+def raw_booking_sqlite(scale: int, setup: dict, plan: Plan) -> dict:
+    lo, hi = setup["slot_ids"]
+    path = str(DATA / f"bench_{scale}.sqlite3")
+    processes = os.cpu_count() or 2
+    ctx = multiprocessing.get_context("fork")
+    out = {}
+    for variant, key in (("tx", "transaction"), ("update", "update_only")):
+        seconds = plan.booking_raw_seconds
+        with ctx.Pool(processes) as pool:
+            counts = pool.map(_sqlite_booking_worker,
+                              [(path, lo, hi, setup["service_item_id"], seconds, variant, i)
+                               for i in range(processes)])
+        done = sum(c["done"] for c in counts)
+        out[key] = {"tool": f"{processes} Python processes (sqlite3, WAL, busy_timeout 30 s)"
+                            + (", BEGIN IMMEDIATE … COMMIT" if variant == "tx" else
+                               ", autocommit"),
+                    "seconds": seconds, "tx_per_s": round(done / seconds, 1),
+                    "transactions": done, "refused": sum(c["refused"] for c in counts),
+                    "failed": sum(c["errors"] for c in counts)}
+    return out
+
+
+def measure_booking(store: str, scale: int, plan: Plan, features: dict) -> dict:
+    """Booking under contention: BOOKING_CLIENTS clients over BOOKING_SLOTS slots through the
+    API until every place is taken, the database checked afterwards, then the raw rate of
+    the same writes on the same database (pgbench / sqlite3 processes)."""
+    if "bookAppointment" not in features["booking"]:
+        return {"status": "not available: Mutation has no bookAppointment"}
+    url = database_url(store, scale)
+    log(f"{store} {scale}: booking")
+    warm_requests = BOOKING_CLIENTS
+    setup = prepare_booking(url, plan.booking_capacity, warm_requests)
+    lo, hi = setup["slot_ids"]
+    slots = list(range(lo, hi + 1))
+    out: dict = {"query": f"bookAppointment ({BOOKING_CLIENTS} clients, {BOOKING_SLOTS} slots)",
+                 "setup": setup}
+    server = Server(f"booking-{store}-{scale}",
+                    [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{API_PORT}",
+                     *GUNICORN_ARGS, "--access-logfile", "-", "wsgi:app"],
+                    booking_server_env(url), API_PORT)
+    try:
+        out["server"] = ("gunicorn wsgi:app " + " ".join(GUNICORN_ARGS)
+                         + ", APP_ENV=development, emulator tokens")
+        out["cold_start_s"] = round(server.wait_first_answer(
+            "/graphql", b'{"query": "{ __typename }"}'), 3)
+        # Both workers, their token verifier and their connection pools warm: bookings in a
+        # slot of their own (not one of the measured ones), by other residents.
+        warm = book_clients(API_PORT, [setup["warmup_slot_id"]], warm_requests,
+                            setup["service_item_id"], f"{BOOKING_UID}warm-", BOOKING_CLIENTS,
+                            30.0, max_attempts=warm_requests)
+        out["warmup"] = {k: warm[k] for k in ("requests", "booked", "other_errors", "seconds")}
+        result = book_clients(API_PORT, slots, plan.booking_capacity,
+                              setup["service_item_id"], f"{BOOKING_UID}api-", BOOKING_CLIENTS,
+                              plan.booking_seconds)
+        out["rss"] = server.rss_mb()
+    finally:
+        server.stop()
+    out["checks"] = booking_checks(url, setup, result, f"{BOOKING_UID}api-")
+    result.pop("appointment_ids")
+    out["load"] = result
+    log(f"{store} {scale}: booking {result['booked']} places in {result['fill_seconds']} s "
+        f"({result['bookings_per_s']}/s, {result['req_per_s']} req/s, {result['slot_full']} "
+        f"SLOT_FULL, {result['other_errors']} other errors), checks "
+        f"{'ok' if out['checks']['ok'] else 'FAILED'}")
+
+    reset_booking_slots(url, setup, BOOKING_RAW_CAPACITY)
+    raw = (raw_booking_pgbench(scale, setup, plan) if store == "postgis"
+           else raw_booking_sqlite(scale, setup, plan))
+    out["raw"] = raw
+    out["cleanup_after"] = booking_cleanup(url)
+    api_rate, raw_rate = result["bookings_per_s"], raw["transaction"].get("tx_per_s")
+    out["api_over_raw"] = round(api_rate / raw_rate, 4) if api_rate and raw_rate else None
+    out["status"] = ("measured" if out["checks"]["ok"] else "measured: CORRECTNESS CHECK FAILED")
+    log(f"{store} {scale}: booking raw {raw['transaction'].get('tx_per_s')} tx/s, "
+        f"UPDATE alone {raw['update_only'].get('tx_per_s')} /s")
+    return out
 
 
 def measure(store: str, scale: int, plan: Plan, wrk: str, points, do_profile: bool,
@@ -1022,7 +1635,6 @@ def measure(store: str, scale: int, plan: Plan, wrk: str, points, do_profile: bo
                                f"api-{store}", server)
         api["rss_after_nearby"] = server.rss_mb()
         result.update(measure_extra(server, wrk, features, points, plan))
-        result["booking"] = measure_booking(features)
         api["rss"] = server.rss_mb()
         result["features"] = {k: v for k, v in features.items() if k != "map_clusters"}
         if do_profile:
@@ -1071,6 +1683,13 @@ def measure(store: str, scale: int, plan: Plan, wrk: str, points, do_profile: bo
         result["peer"] = {"status": "not measured (--no-peer)"}
     else:
         result["peer"] = {"status": "PostGraphile serves PostgreSQL only"}
+
+    # -- booking under contention: last, its writes cannot disturb the reads measured above
+    try:
+        result["booking"] = measure_booking(store, scale, plan, features)
+    except Exception as error:  # noqa: BLE001 - recorded: the other measurements still run
+        log(f"{store} {scale}: booking failed: {error!r}")
+        result["booking"] = {"status": f"error: {error!r}"[:300]}
     result["loadavg_after"] = loadavg()
     return result
 
@@ -1155,11 +1774,15 @@ def markdown(results: list[dict], meta: dict, profiles: list[dict] | None = None
             status = m.get("status", "measured")
             if single.get("failed_responses"):
                 status = f"{single['failed_responses']} failed responses"
+            if key == "booking" and load:
+                single = load  # no single-client series: latencies under the 64 clients
+                status += f" (latency under {load['clients']} clients; see below)"
             lines.append(
                 f"| {scale_label(r['scale'])} | {r['store']} | {m.get('query', key)} | "
                 f"{fmt(single.get('p50_ms'), 2)} | {fmt(single.get('p95_ms'), 2)} | "
                 f"{fmt(single.get('p99_ms'), 2)} | {fmt(load.get('req_per_s'), 0)} | {status} |"
             )
+    lines += booking_markdown(results)
     lines += ["", "Data:", "", "| scale | store | seeded | seed s | page rows per centre (mean) "
               "| prefilter rows per centre: mean / p50 / p95 / max |", "|---|---|---|---|---|---|"]
     for r in results:
@@ -1186,6 +1809,40 @@ def markdown(results: list[dict], meta: dict, profiles: list[dict] | None = None
         lines += [f"| {p['share'] * 100:.1f} % | `{p['frame']}` |"
                   for p in prof["inclusive_ours"][:15]]
     return "\n".join(lines) + "\n"
+
+
+def booking_markdown(results: list[dict]) -> list[str]:
+    rows = [r for r in results if r.get("booking", {}).get("load")]
+    if not rows:
+        return []
+    lines = ["", f"Booking under contention: {BOOKING_CLIENTS} keep-alive clients (new resident "
+                 f"and idempotency key per request) over {BOOKING_SLOTS} slots of one window "
+                 "until every place is taken; raw = the same writes (account lock, conditional "
+                 "UPDATE, appointment, 3 notifications) in one transaction by pgbench -c64 -j2 "
+                 "-M prepared (PostgreSQL) or one sqlite3 process per core (SQLite), and the "
+                 "conditional UPDATE alone; correctness read from the database afterwards.",
+             "", "| scale | store | booked / places | bookings/s | req/s | SLOT_FULL | other "
+                 "errors | raw booking tx/s | API / raw | raw UPDATE alone /s | correctness |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        b = r["booking"]
+        load, raw, checks = b["load"], b.get("raw", {}), b.get("checks", {})
+        tx, update = raw.get("transaction", {}), raw.get("update_only", {})
+        if checks.get("ok"):
+            verdict = (f"ok: 0 over capacity, booked = active appointments in all "
+                       f"{checks['slots_checked']} slots, {checks['appointments']} rows = "
+                       f"{checks['successful_answers']} answers, 0 duplicate keys")
+        else:
+            verdict = "FAILED: " + ", ".join(f"{k} {v}" for k, v in checks.items()
+                                             if k != "ok")
+        ratio = b.get("api_over_raw")
+        lines.append(
+            f"| {scale_label(r['scale'])} | {r['store']} | {load['booked']} / {load['places']} "
+            f"| {fmt(load.get('bookings_per_s'), 0)} | {fmt(load.get('req_per_s'), 0)} | "
+            f"{load['slot_full']} | {load['other_errors']} | {fmt(tx.get('tx_per_s'), 0)} | "
+            f"{f'{ratio:.3f}×' if ratio else '–'} | {fmt(update.get('tx_per_s'), 0)} | "
+            f"{verdict} |")
+    return lines
 
 
 def record(markdown_text: str) -> None:
@@ -1222,7 +1879,8 @@ def report_only(date: str, plan: Plan, record_it: bool) -> int:
     results, profiles = [], []
     for scale in plan.scales:
         for store in plan.stores:
-            path = RESULTS_DIR / f"{date}-{scale}-{store}.json"
+            tag = "" if plan.name == "full" else f"{plan.name}-"
+            path = RESULTS_DIR / f"{date}-{tag}{scale}-{store}.json"
             result = json.loads(path.read_text()) if path.exists() else None
             path = RESULTS_DIR / f"{date}-profile-{scale}-{store}.json"
             if path.exists():

@@ -82,7 +82,10 @@ class RequestContext:
             uid = self._verifier.verify(token)
         except Unauthenticated as refused:
             return Principal(uid=None, token_problem=refused.message)
-        return principal_for(self.session, uid)
+        # A session of its own, closed at once: asked for inside a mutation's unit of work,
+        # the request's read session would be a second connection held at the same time.
+        with self._session_factory() as session:
+            return principal_for(session, uid)
 
     def rows(self, model: type) -> BatchLoader:
         """A loader of rows of one table by primary key (one query per batch)."""
@@ -96,7 +99,10 @@ class RequestContext:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A unit of work of its own for one mutation: committed, or rolled back on error."""
+        """A unit of work of its own for one mutation: committed, or rolled back on error.
+        The request's read connection goes back to the pool first: a request never holds two
+        connections, so a full pool cannot leave every request waiting for a second one."""
+        self.close()
         with session_scope(self._session_factory) as session:
             yield session
 

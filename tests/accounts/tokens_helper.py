@@ -87,6 +87,8 @@ class TokenFactory:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json; charset=UTF-8")
                 self.send_header("Content-Length", str(len(body)))
+                # As Google's endpoint does: a process fetches the keys once, not per token.
+                self.send_header("Cache-Control", "public, max-age=600")
                 self.end_headers()
                 self.wfile.write(body)
 
