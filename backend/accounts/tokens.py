@@ -16,14 +16,12 @@ Two development aids, both refused in production by `Settings`:
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import threading
 import time
-
-import firebase_admin
-import google.auth.credentials
-from firebase_admin import auth, credentials
+from typing import TYPE_CHECKING
 
 from backend.accounts.principal import Unauthenticated
 from backend.config import ConfigError, Settings
@@ -44,16 +42,38 @@ MESSAGE_EMULATOR_CONFLICT = (
 )
 MESSAGE_BAD_HEADER = "Authorization 头格式应为 Bearer <token>"
 
+if TYPE_CHECKING:
+    import firebase_admin
+
 _init_lock = threading.Lock()
 
 
-class _NoAdcCredential(credentials.Base):
+def _no_adc_credential():  # noqa: ANN202
     """A credential for an app that only verifies ID tokens: verification needs no Google
     credential (public certificates), but firebase-admin's auth client asks the app for one
     when it is created, and the default would look for Application Default Credentials."""
+    import google.auth.credentials
+    from firebase_admin import credentials
 
-    def get_credential(self) -> google.auth.credentials.Credentials:
-        return google.auth.credentials.AnonymousCredentials()
+    class NoAdcCredential(credentials.Base):
+        def get_credential(self) -> google.auth.credentials.Credentials:
+            return google.auth.credentials.AnonymousCredentials()
+
+    return NoAdcCredential()
+
+
+def _check_service_account_file(path: str) -> None:
+    """Refuse at start a credentials file firebase-admin could not use later."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            content = json.load(file)
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"GOOGLE_APPLICATION_CREDENTIALS is not a usable service-account file: {error}"
+        ) from error
+    if not isinstance(content, dict) or content.get("type") != "service_account":
+        raise ConfigError("GOOGLE_APPLICATION_CREDENTIALS is not a service-account file "
+                          "(\"type\": \"service_account\" expected)")
 
 
 class TokenVerifier:
@@ -71,9 +91,11 @@ class TokenVerifier:
                 )
             # Development only (Settings refuse it in production); firebase-admin reads it here.
             os.environ[EMULATOR_ENV] = self.emulator_host
+        if self._credentials_path:
+            _check_service_account_file(self._credentials_path)
+        # firebase-admin and google-auth (~20 MB per process) are loaded with the first token:
+        # a worker serving anonymous searches never needs them.
         self._app: firebase_admin.App | None = None
-        if self.project_id:
-            self._app = self._initialize_app()
 
     @property
     def app_name(self) -> str:
@@ -81,6 +103,9 @@ class TokenVerifier:
         return f"servicemap-id-tokens-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
     def _initialize_app(self) -> firebase_admin.App:
+        import firebase_admin
+        from firebase_admin import credentials
+
         name = self.app_name
         with _init_lock:
             try:
@@ -96,7 +121,7 @@ class TokenVerifier:
                         f"{error}"
                     ) from error
             else:
-                credential = _NoAdcCredential()
+                credential = _no_adc_credential()
             app = firebase_admin.initialize_app(
                 credential, {"projectId": self.project_id}, name=name
             )
@@ -106,11 +131,15 @@ class TokenVerifier:
 
     def verify(self, id_token: str) -> str:
         """The uid of a valid ID token; `Unauthenticated` otherwise."""
-        if self._app is None:
+        if not self.project_id:
             raise Unauthenticated(MESSAGE_NO_PROJECT)
         if not isinstance(id_token, str) or not id_token.strip():
             raise Unauthenticated(MESSAGE_EMPTY)
         self._check_emulator_environment()
+        from firebase_admin import auth
+
+        if self._app is None:
+            self._app = self._initialize_app()
         try:
             claims = auth.verify_id_token(
                 id_token.strip(), app=self._app, clock_skew_seconds=CLOCK_SKEW_SECONDS
@@ -154,6 +183,8 @@ def _use_certs_url(app: firebase_admin.App, url: str) -> None:
     firebase-admin has no option for it: the URL is an attribute of the ID-token `_JWTVerifier`
     of the app's auth client (firebase_admin 7.x private API; tests/accounts/test_tokens.py
     fails if it moves)."""
+    from firebase_admin import auth
+
     client = auth._get_client(app)  # the app's cached auth.Client
     client._token_verifier.id_token_verifier.cert_url = url
 
