@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Account
@@ -28,7 +28,6 @@ from backend.booking.models import (
 )
 from backend.booking.rules import BookingRules, as_utc, business_date, local_text
 from backend.booking.windows import window_handles
-from backend.db import insert_ignoring_conflicts
 from backend.errors import InvalidInput
 from backend.guidance.models import ServiceItem
 from backend.notify import outbox
@@ -54,21 +53,20 @@ def normalize_code(text: str) -> str:
 
 
 def lock_resident(session: Session, uid: str, now: datetime) -> None:
-    """Take the resident's lock: must be the first statement of a booking transaction."""
-    insert_ignoring_conflicts(session, Account,
-                              [{"uid": uid, "created_at": now, "last_seen_at": now}], ["uid"])
-    session.execute(update(Account).where(Account.uid == uid).values(last_seen_at=now))
+    """Take the resident's lock: must be the first write of a booking transaction. One
+    statement: the upsert locks the row on PostgreSQL (also when it was just inserted by a
+    racing transaction, which it waits for) and takes the write lock on SQLite."""
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    statement = insert(Account).values(uid=uid, created_at=now, last_seen_at=now)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["uid"], set_={"last_seen_at": statement.excluded.last_seen_at}))
 
 
 def _reread(session: Session, model, key):
     return session.get(model, key, populate_existing=True)
-
-
-def _item(session: Session, service_item_id: int) -> ServiceItem:
-    item = session.get(ServiceItem, service_item_id)
-    if item is None:
-        raise BookingError("NOT_FOUND", "未找到该事项", "serviceItemId")
-    return item
 
 
 def _check_bookable(session: Session, rules: BookingRules, slot: Slot, service_item_id: int,
@@ -89,15 +87,15 @@ def _check_bookable(session: Session, rules: BookingRules, slot: Slot, service_i
 
 def _check_resident_limits(session: Session, rules: BookingRules, uid: str, service_item_id: int,
                            day: date, moving: Appointment | None = None) -> None:
-    active = select(func.count()).select_from(Appointment).where(
+    same_item_day = and_(Appointment.service_item_id == service_item_id, Appointment.day == day)
+    counts = select(func.count(), func.count().filter(same_item_day)).where(
         Appointment.uid == uid, Appointment.status.in_(ACTIVE_STATUSES))
     if moving is not None:
-        active = active.where(Appointment.id != moving.id)
-    same_day = session.scalar(active.where(Appointment.service_item_id == service_item_id,
-                                           Appointment.day == day))
+        counts = counts.where(Appointment.id != moving.id)
+    active, same_day = session.execute(counts).one()
     if same_day >= rules.max_per_item_per_day:
         raise BookingError("ALREADY_BOOKED", field="slotId")
-    if moving is None and session.scalar(active) >= rules.max_active:
+    if moving is None and active >= rules.max_active:
         raise BookingError("LIMIT_REACHED", f"每人最多同时持有 {rules.max_active} 个有效预约")
 
 
@@ -200,6 +198,13 @@ def book(session: Session, principal: Principal, rules: BookingRules, *, slot_id
     uid = require_user(principal)
     key = _check_key(idempotency_key)
     now = now or utcnow()
+    # What the decisions read but no booking changes (the slot's times and window, the item,
+    # the hall for the messages) is read before the lock, so the lock is held only for the
+    # decisions; the slot's status and places are decided by the conditional update itself.
+    slot = session.get(Slot, slot_id)
+    item = session.get(ServiceItem, service_item_id)
+    if slot is not None:
+        _describe_slot(session, slot)
     lock_resident(session, uid, now)
     earlier = session.scalar(select(Appointment).where(Appointment.uid == uid,
                                                        Appointment.idempotency_key == key))
@@ -207,10 +212,10 @@ def book(session: Session, principal: Principal, rules: BookingRules, *, slot_id
         if earlier.service_item_id != service_item_id:
             raise BookingError("IDEMPOTENCY_KEY_REUSED", field="idempotencyKey")
         return earlier
-    slot = _reread(session, Slot, slot_id)
     if slot is None:
         raise BookingError("NOT_FOUND", "未找到该时段", "slotId")
-    _item(session, service_item_id)
+    if item is None:
+        raise BookingError("NOT_FOUND", "未找到该事项", "serviceItemId")
     _check_bookable(session, rules, slot, service_item_id, now)
     _check_resident_limits(session, rules, uid, service_item_id, slot.day)
     _take_place(session, slot.id)
@@ -225,6 +230,12 @@ def book(session: Session, principal: Principal, rules: BookingRules, *, slot_id
         *_reminders(session, appointment, now),
     ])
     return appointment
+
+
+def _describe_slot(session: Session, slot: Slot) -> None:
+    """Load the slot's window and hall into the session (the messages name them)."""
+    window = session.get(ServiceWindow, slot.window_id)
+    session.get(Place, window.place_id)
 
 
 def _require_appointment(session: Session, appointment_id: int,
