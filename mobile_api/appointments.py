@@ -16,10 +16,12 @@ import io
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import segno
 from flask import Blueprint, Response, current_app, jsonify, request
-from icalendar import Alarm, Calendar, Event
+
+if TYPE_CHECKING:
+    import icalendar
 
 from backend.accounts.principal import Forbidden, Principal, Unauthenticated, require_user
 from backend.booking.appointments import get_own_appointment
@@ -102,9 +104,12 @@ def _owned(render: Callable[[RequestContext, Appointment], Response],
 
 
 def calendar_of(context: RequestContext, appointment: Appointment,
-                now: datetime | None = None) -> Calendar:
+                now: datetime | None = None) -> icalendar.Calendar:
     """The appointment as a calendar with one event, times in UTC (unambiguous in every
     client, which shows them in the phone's own time zone)."""
+    # Loaded on first use: a worker that never serves a calendar does not carry it.
+    from icalendar import Alarm, Calendar, Event
+
     session = context.session
     slot = session.get(Slot, appointment.slot_id)
     window = session.get(ServiceWindow, appointment.window_id)
@@ -154,6 +159,8 @@ def calendar_of(context: RequestContext, appointment: Appointment,
 
 def check_in_svg(code: str) -> bytes:
     """The check-in code as a QR image, what the window's scanner reads."""
+    import segno
+
     buffer = io.BytesIO()
     segno.make_qr(code, error=QR_ERROR).save(buffer, kind="svg", scale=QR_SCALE,
                                               border=QR_BORDER, title=f"核验码 {code}")
