@@ -112,6 +112,12 @@ def _take_place(session: Session, slot_id: int) -> None:
         raise BookingError(code, field="slotId")
 
 
+def _lock_slots(session: Session, slot_ids: list[int]) -> None:
+    """Row locks on slots, in id order (PostgreSQL; SQLite's write lock is held already)."""
+    session.execute(select(Slot.id).where(Slot.id.in_(sorted(set(slot_ids))))
+                    .order_by(Slot.id).with_for_update())
+
+
 def _release_place(session: Session, slot_id: int) -> None:
     session.execute(update(Slot).where(Slot.id == slot_id, Slot.booked > 0)
                     .values(booked=Slot.booked - 1))
@@ -276,8 +282,10 @@ def cancel(session: Session, principal: Principal, rules: BookingRules, *, appoi
     lock_resident(session, appointment.uid, now)
     appointment = _require_appointment(session, appointment_id)
     # Lock order everywhere: resident, slot(s), appointment — a staff closing the slot at the
-    # same moment (slot, then appointment) cannot deadlock with us.
-    session.execute(select(Slot.id).where(Slot.id == appointment.slot_id).with_for_update())
+    # same moment (slot, then appointment) cannot deadlock with us. Read the appointment again
+    # once the slot is ours: the window may have cancelled it while we waited.
+    _lock_slots(session, [appointment.slot_id])
+    appointment = _require_appointment(session, appointment_id)
     slot = _reread(session, Slot, appointment.slot_id)
     if appointment.status != "booked":
         raise BookingError("NOT_CANCELLABLE", "该预约已取消或已办理", "id")
@@ -325,15 +333,17 @@ def reschedule(session: Session, principal: Principal, rules: BookingRules, *,
         raise Forbidden("这不是您的预约")
     lock_resident(session, uid, now)
     appointment = _require_appointment(session, appointment_id)
-    old_slot = _reread(session, Slot, appointment.slot_id)
-    if appointment.status != "booked" or \
+    if new_slot_id == appointment.slot_id:
+        raise BookingError("SAME_SLOT", field="newSlotId")
+    # Both slot rows in id order (two residents swapping slots cannot deadlock), then the
+    # appointment again: the window may have closed the old slot while we waited for it.
+    old_slot_id = appointment.slot_id
+    _lock_slots(session, [old_slot_id, new_slot_id])
+    appointment = _require_appointment(session, appointment_id)
+    old_slot = _reread(session, Slot, old_slot_id)
+    if appointment.status != "booked" or appointment.slot_id != old_slot_id or \
             as_utc(old_slot.starts_at) - timedelta(minutes=rules.cutoff_minutes) <= now:
         raise BookingError("NOT_CANCELLABLE", "该预约已不能改期", "id")
-    if new_slot_id == old_slot.id:
-        raise BookingError("SAME_SLOT", field="newSlotId")
-    # Both slot rows in id order: two residents swapping slots cannot deadlock.
-    session.execute(select(Slot.id).where(Slot.id.in_([old_slot.id, new_slot_id]))
-                    .order_by(Slot.id).with_for_update())
     new_slot = _reread(session, Slot, new_slot_id)
     if new_slot is None:
         raise BookingError("NOT_FOUND", "未找到该时段", "newSlotId")
@@ -347,10 +357,17 @@ def reschedule(session: Session, principal: Principal, rules: BookingRules, *,
         raise
     _release_place(session, old_slot.id)
     outbox.drop_pending_reminders(session, appointment.id)
-    appointment.slot_id, appointment.window_id = new_slot.id, new_slot.window_id
-    appointment.day, appointment.revision = new_slot.day, appointment.revision + 1
-    appointment.updated_at = now
-    session.flush()
+    moved = session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment.id, Appointment.status == "booked",
+               Appointment.slot_id == old_slot.id)
+        .values(slot_id=new_slot.id, window_id=new_slot.window_id, day=new_slot.day,
+                revision=Appointment.revision + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:  # cannot happen under the locks above; never move a place for nothing
+        raise BookingError("NOT_CANCELLABLE", "该预约已不能改期", "id")
+    session.refresh(appointment)
     outbox.enqueue(session, [
         _event_message(session, appointment, outbox.BOOKING_CHANGED, "预约已改期",
                        f"已改期，核验码 {appointment.code}。", now,
