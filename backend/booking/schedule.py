@@ -68,6 +68,7 @@ def upsert_template(session: Session, principal: Principal, rules: BookingRules,
     require_user(principal)
     window = require_window(session, window_id)
     require_window_staff(principal, window.id)
+    _lock_window(session, window.id)
     if not 1 <= weekday <= 7:
         raise BookingError("INVALID_INPUT", "weekday 须为 1（周一）到 7（周日）", "weekday")
     start_time, end_time = parse_clock(start, "start"), parse_clock(end, "end")
@@ -115,6 +116,14 @@ def upsert_template(session: Session, principal: Principal, rules: BookingRules,
     return template, regenerate_horizon(session, rules, window.id, now)
 
 
+def _lock_window(session: Session, window_id: int) -> None:
+    """One schedule change of a window at a time (the overlap check reads the other
+    templates): a write on the window's row, a row lock on PostgreSQL and the write lock on
+    SQLite."""
+    session.execute(update(ServiceWindow).where(ServiceWindow.id == window_id)
+                    .values(updated_at=utcnow()))
+
+
 def _validity_overlaps(template: ScheduleTemplate, valid_from: date | None,
                        valid_to: date | None) -> bool:
     starts_before_other_ends = valid_from is None or template.valid_to is None \
@@ -141,6 +150,7 @@ def delete_template(session: Session, principal: Principal, rules: BookingRules,
     if template is None:
         raise BookingError("NOT_FOUND", "未找到该排班模板", "id")
     require_window_staff(principal, template.window_id)
+    _lock_window(session, template.window_id)
     session.delete(template)
     session.flush()
     return template, regenerate_horizon(session, rules, template.window_id, now)
