@@ -3,8 +3,8 @@
 Capacity is never checked-then-written: a slot's place is taken by one conditional UPDATE
 (`booked < capacity`) inside the transaction that creates the appointment, and the CHECK
 constraint on `slot` backs it. Per-resident rules (idempotency, one per item and day, at most
-N active) are decided under the resident's lock: the first statement of every booking
-transaction writes the resident's `account` row, which serializes one resident's bookings on
+N active) are decided under the resident's lock: the first write of every booking
+transaction is to the resident's `account` row, which serializes one resident's bookings on
 PostgreSQL (row lock) and all writers on SQLite (its single write lock)."""
 
 from __future__ import annotations
