@@ -70,15 +70,15 @@ def test_operations__resident_books_moves_and_cancels__screens_show_it(world: Wo
 
 def _today_appointment(world: World, code: str, *, started: bool) -> int:
     """An appointment on today's slot (booking itself refuses times inside the cutoff)."""
-    now = datetime.now(BUSINESS_TZ)
-    starts = (now - timedelta(minutes=5)) if started else (now + timedelta(minutes=10))
-    clock = starts.strftime("%H:%M")
-    slot_id = world.add_slot(world.window_a1, starts.date(), clock, minutes=1)
+    # Today in Beijing whatever the hour (check-in wants the appointment's own day): 00:00
+    # has always started, 00:01 is a second slot of the same day.
+    today = datetime.now(BUSINESS_TZ).date()
+    slot_id = world.add_slot(world.window_a1, today, "00:00" if started else "00:01", minutes=1)
     with world.session() as session:
         session.add(Account(uid=RESIDENT))
         session.flush()
         appointment = Appointment(uid=RESIDENT, slot_id=slot_id, window_id=world.window_a1,
-                                  service_item_id=world.item, day=starts.date(), status="booked",
+                                  service_item_id=world.item, day=today, status="booked",
                                   code=code, idempotency_key=code, revision=0)
         session.add(appointment)
         session.execute(update(Slot).where(Slot.id == slot_id).values(booked=1))
@@ -134,7 +134,7 @@ def test_operations__staff_keep_their_window__consoles_show_it(world: World):
 
 
 def test_operations__check_in_no_show_complete__statuses_follow(world: World):
-    # given: one appointment starting in 10 minutes and one that started 5 minutes ago
+    # given: an appointment today
     upcoming = _today_appointment(world, "7K3M9QXR", started=False)
     # when: the resident shows the code, staff check in and complete
     checked = _data(world.gql(operation("CheckIn"), {"code": "7k3m-9qxr"}, uid=STAFF))["checkIn"]
@@ -151,8 +151,8 @@ def test_operations__check_in_no_show_complete__statuses_follow(world: World):
 
 
 def _today_appointment_other(world: World) -> int:
-    now = datetime.now(BUSINESS_TZ) - timedelta(minutes=5)
-    slot_id = world.add_slot(world.window_a1, now.date(), now.strftime("%H:%M"), minutes=2)
+    now = datetime.now(BUSINESS_TZ)
+    slot_id = world.add_slot(world.window_a1, now.date(), "00:00", minutes=1)
     with world.session() as session:
         session.add(Account(uid="resident-late"))
         session.flush()
