@@ -20,7 +20,7 @@ from backend.errors import InvalidInput
 from backend.guidance.models import ServiceItem as ServiceItemRow
 from backend.places.models import Place as PlaceRow
 from backend.schema.errors import domain_errors
-from backend.schema.scalars import DateTime
+from backend.schema.scalars import Date, DateTime
 
 MAX_API_ID = 2**31 - 1
 
@@ -108,8 +108,8 @@ class ScheduleTemplate(graphene.ObjectType):
     end = graphene.String(required=True)
     slot_minutes = graphene.Int(required=True)
     capacity = graphene.Int(required=True)
-    valid_from = graphene.Date()
-    valid_to = graphene.Date()
+    valid_from = Date()
+    valid_to = Date()
 
     @staticmethod
     def resolve_window(template, info):
@@ -127,7 +127,7 @@ class ScheduleTemplate(graphene.ObjectType):
 class Slot(graphene.ObjectType):
     id = graphene.ID(required=True)
     window = graphene.Field(Window, required=True)
-    day = graphene.Date(required=True, description="北京时间的日期")
+    day = Date(required=True, description="北京时间的日期")
     starts_at = graphene.Field(DateTime, required=True)
     ends_at = graphene.Field(DateTime, required=True)
     capacity = graphene.Int(required=True)
@@ -241,7 +241,7 @@ class GenerateSlotsPayload(graphene.ObjectType):
     skipped = graphene.Int(
         required=True,
         description="保留未动的时段（有预约或经人工修改）及与之冲突而未生成的时段")
-    holidays = graphene.List(graphene.NonNull(graphene.Date), required=True,
+    holidays = graphene.List(graphene.NonNull(Date), required=True,
                              description="因法定节假日未生成号源的日期")
     errors = graphene.List(graphene.NonNull(UserError), required=True)
 
@@ -283,18 +283,18 @@ class BookingQuery(graphene.ObjectType):
         graphene.NonNull(Slot), required=True,
         window_id=graphene.ID(), place_id=graphene.ID(),
         service_item_id=graphene.ID(required=True),
-        from_=graphene.Date(required=True, name="from"), to=graphene.Date(required=True),
+        from_=Date(required=True, name="from"), to=Date(required=True),
         description="现在可预约的时段（有余量、未过截止时间、在预约期限内）；"
                     "windowId 与 placeId 二选一",
     )
     window_appointments = graphene.List(
         graphene.NonNull(Appointment), required=True,
-        window_id=graphene.ID(required=True), date=graphene.Date(required=True),
+        window_id=graphene.ID(required=True), date=Date(required=True),
         description="窗口当天的预约（窗口人员）",
     )
     window_slots = graphene.List(
         graphene.NonNull(Slot), required=True, window_id=graphene.ID(required=True),
-        from_=graphene.Date(required=True, name="from"), to=graphene.Date(required=True),
+        from_=Date(required=True, name="from"), to=Date(required=True),
         description="窗口在日期范围内的全部时段及占用情况（窗口人员）",
     )
     window = graphene.Field(Window, id=graphene.ID(required=True))
@@ -362,20 +362,20 @@ class BookingMutation(graphene.ObjectType):
         ScheduleTemplatePayload, required=True, window_id=graphene.ID(required=True),
         weekday=graphene.Int(required=True), start=graphene.String(required=True),
         end=graphene.String(required=True), slot_minutes=graphene.Int(required=True),
-        capacity=graphene.Int(required=True), valid_from=graphene.Date(),
-        valid_to=graphene.Date(),
+        capacity=graphene.Int(required=True), valid_from=Date(),
+        valid_to=Date(),
         id=graphene.ID(description="修改指定模板；省略时按窗口+星期+开始时间+生效日期匹配"),
     )
     delete_schedule_template = graphene.Field(ScheduleTemplatePayload, required=True,
                                               id=graphene.ID(required=True))
     generate_slots = graphene.Field(GenerateSlotsPayload, required=True,
                                     window_id=graphene.ID(required=True),
-                                    from_=graphene.Date(required=True, name="from"),
-                                    to=graphene.Date(required=True))
+                                    from_=Date(required=True, name="from"),
+                                    to=Date(required=True))
     close_slot = graphene.Field(SlotPayload, required=True, slot_id=graphene.ID(required=True),
                                 reason=graphene.String(required=True))
     close_day = graphene.Field(SlotsPayload, required=True, window_id=graphene.ID(required=True),
-                               date=graphene.Date(required=True),
+                               date=Date(required=True),
                                reason=graphene.String(required=True))
     set_slot_capacity = graphene.Field(SlotPayload, required=True,
                                        slot_id=graphene.ID(required=True),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import graphene
 
@@ -58,3 +58,42 @@ class DateTime(graphene.Scalar):
         if not isinstance(node, StringValueNode):
             raise _invalid_datetime()
         return parse_datetime(node.value)
+
+
+DATE_ERROR = "日期格式无效：请使用 YYYY-MM-DD，如 2026-12-01"
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _invalid_date() -> GraphQLError:
+    return GraphQLError(DATE_ERROR, extensions={"code": "BAD_USER_INPUT"})
+
+
+def parse_date(text: str) -> date:
+    if not _ISO_DATE.fullmatch(text.strip()):
+        raise _invalid_date()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as error:  # 2026-02-30, month 13
+        raise _invalid_date() from error
+
+
+class Date(graphene.Scalar):
+    """ISO-8601 日期（北京时间的日历日），如 2026-12-01。"""
+
+    @staticmethod
+    def serialize(value: date) -> str:
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise GraphQLError(f"Date cannot represent value: {value!r}")
+        return value.isoformat()
+
+    @staticmethod
+    def parse_value(value: object) -> date:
+        if not isinstance(value, str):
+            raise _invalid_date()
+        return parse_date(value)
+
+    @classmethod
+    def parse_literal(cls, node: ValueNode, _variables: object = None) -> date:
+        if not isinstance(node, StringValueNode):
+            raise _invalid_date()
+        return parse_date(node.value)
