@@ -147,14 +147,15 @@ class Described:
 
 
 def _describe(session: Session, appointment: Appointment) -> Described:
+    """What the messages name. Held by the caller: the session's identity map keeps rows only
+    while something refers to them, so a second lookup would be a second query."""
     window = session.get(ServiceWindow, appointment.window_id)
     return Described(session.get(Place, window.place_id), window,
                      session.get(ServiceItem, appointment.service_item_id),
                      session.get(Slot, appointment.slot_id))
 
 
-def _reminders(session: Session, appointment: Appointment, now: datetime) -> list:
-    about = _describe(session, appointment)
+def _reminders(about: Described, appointment: Appointment, now: datetime) -> list:
     starts = as_utc(about.slot.starts_at)
     messages = []
     for kind, ahead, title in ((outbox.REMINDER_24H, timedelta(hours=24), "明天有预约"),
@@ -174,10 +175,9 @@ def _reminders(session: Session, appointment: Appointment, now: datetime) -> lis
     return messages
 
 
-def _event_message(session: Session, appointment: Appointment, kind: str, title: str,
+def _event_message(about: Described, appointment: Appointment, kind: str, title: str,
                    detail: str, now: datetime, urgent: bool = False,
                    key_suffix: str = "") -> outbox.OutgoingMessage:
-    about = _describe(session, appointment)
     return outbox.OutgoingMessage(
         uid=appointment.uid, kind=kind,
         dedupe_key=f"{kind}:{appointment.id}{key_suffix}", title=title,
@@ -209,8 +209,10 @@ def book(session: Session, principal: Principal, rules: BookingRules, *, slot_id
     # decisions; the slot's status and places are decided by the conditional update itself.
     slot = session.get(Slot, slot_id)
     item = session.get(ServiceItem, service_item_id)
-    if slot is not None:
-        _describe_slot(session, slot)
+    about = None
+    if slot is not None and item is not None:
+        window = session.get(ServiceWindow, slot.window_id)
+        about = Described(session.get(Place, window.place_id), window, item, slot)
     lock_resident(session, uid, now)
     earlier = session.scalar(select(Appointment).where(Appointment.uid == uid,
                                                        Appointment.idempotency_key == key))
@@ -231,17 +233,11 @@ def book(session: Session, principal: Principal, rules: BookingRules, *, slot_id
         "idempotency_key": key, "revision": 0, "created_at": now, "updated_at": now,
     })
     outbox.enqueue(session, [
-        _event_message(session, appointment, outbox.BOOKING_CONFIRMED, "预约成功",
+        _event_message(about, appointment, outbox.BOOKING_CONFIRMED, "预约成功",
                        f"预约成功，核验码 {appointment.code}。请携带所需材料按时到达。", now),
-        *_reminders(session, appointment, now),
+        *_reminders(about, appointment, now),
     ])
     return appointment
-
-
-def _describe_slot(session: Session, slot: Slot) -> None:
-    """Load the slot's window and hall into the session (the messages name them)."""
-    window = session.get(ServiceWindow, slot.window_id)
-    session.get(Place, window.place_id)
 
 
 def _require_appointment(session: Session, appointment_id: int,
@@ -313,7 +309,8 @@ def cancel_booked(session: Session, appointment: Appointment, reason: str, *, ur
     outbox.drop_pending_reminders(session, appointment.id)
     session.refresh(appointment)
     title = "预约已被窗口取消" if urgent else "预约已取消"
-    outbox.enqueue(session, [_event_message(session, appointment, outbox.BOOKING_CANCELLED,
+    outbox.enqueue(session, [_event_message(_describe(session, appointment), appointment,
+                                            outbox.BOOKING_CANCELLED,
                                             title, f"预约已取消（{reason}）。", now,
                                             urgent=urgent)])
     return True
@@ -368,11 +365,12 @@ def reschedule(session: Session, principal: Principal, rules: BookingRules, *,
     if moved != 1:  # cannot happen under the locks above; never move a place for nothing
         raise BookingError("NOT_CANCELLABLE", "该预约已不能改期", "id")
     session.refresh(appointment)
+    about = _describe(session, appointment)
     outbox.enqueue(session, [
-        _event_message(session, appointment, outbox.BOOKING_CHANGED, "预约已改期",
+        _event_message(about, appointment, outbox.BOOKING_CHANGED, "预约已改期",
                        f"已改期，核验码 {appointment.code}。", now,
                        key_suffix=f":r{appointment.revision}"),
-        *_reminders(session, appointment, now),
+        *_reminders(about, appointment, now),
     ])
     return appointment
 
