@@ -26,6 +26,7 @@ from backend.guidance.catalog import DEMO_CATALOG, read_catalog, upsert_service_
 from backend.guidance.handling import assign_demo_items, refresh_place_search_text
 from backend.places import calendar as holiday_calendar
 from backend.places.calendar import seed_calendar
+from backend.places.clusters import rebuild_place_grid
 from backend.places.demo_data import generate_demo_places, read_amap_service_halls
 from backend.places.importing import (
     export_geojson,
@@ -91,6 +92,7 @@ def seed_demo(amap_file: Path | None) -> None:
         generated = _generate_horizon(session, windows_with_templates(session))
         click.echo(f"booking windows: {len(windows)} created; slots: {generated.created} "
                    f"created for the next {_services().rules.generation_days} days")
+        _rebuild_grid(session)
     click.echo(f"seeded in {time.perf_counter() - started:.1f} s")
 
 
@@ -153,6 +155,8 @@ def seed_bench_command(count: int, seed: int, replace: bool) -> None:
         f"loaded in {report.insert_seconds:.1f} s"
         f"{', with search_text' if report.search_text else ''})"
     )
+    with session_scope(_services().session_factory) as session:
+        _rebuild_grid(session)
     click.echo(f"seeded in {time.perf_counter() - started:.1f} s")
 
 
@@ -167,9 +171,25 @@ def places_import(path: Path, file_format: str) -> None:
                    else read_geojson_places(path))
         with session_scope(_services().session_factory) as session:
             result = upsert_places(session, records)
+            if result.created or result.updated:
+                _rebuild_grid(session)
     except DomainError as error:
         raise click.ClickException(error.message) from error
     click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
+
+
+def _rebuild_grid(session) -> None:  # noqa: ANN001
+    """After a bulk write of places: the map-cluster grid, which any place write makes stale."""
+    started = time.perf_counter()
+    rows = rebuild_place_grid(session)
+    click.echo(f"map grid: {rows} cells ({time.perf_counter() - started:.1f} s)")
+
+
+@places_cli.command("rebuild-grid")
+def places_rebuild_grid() -> None:
+    """Recount the map-cluster grid from the places (after writes that made it stale)."""
+    with session_scope(_services().session_factory) as session:
+        _rebuild_grid(session)
 
 
 @places_cli.command("export")

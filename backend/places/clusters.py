@@ -4,22 +4,47 @@ The grid has cells of 64 px on 256-px tiles, i.e. 4·2^zoom cells per axis, anch
 world origin, so a place stays in the same cell while the user pans and clusters do not jump.
 Counting happens in SQL (GROUP BY cell), so a million places never travel to Python; the same
 statement runs on SQLite (≥ 3.35, math functions) and PostgreSQL.
+
+Counting every place of a window costs as much as the window holds (600k rows for a city at
+zoom 8 among a million places), so `place_grid` keeps the same sums per cell for zoom 0 to
+GRID_MAX_ZOOM, rebuilt after bulk loads. A window then reads the cells it covers whole from the
+grid: whole cells of its zoom, and cells three zooms finer (8 × 8 per cell) along its edges.
+Only the places in the thin strips between those and the window's edges are read one by one.
+Every cell index, of the grid and of those places, comes from the same SQL arithmetic
+(`_cell_columns`): a finer index is the coarser one times a power of two, exactly, so the
+answer is the scan's. A place written after the rebuild makes the grid stale (triggers, see
+migration 0004) and the scan answers until the next rebuild.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, and_, case, event, func, not_, select
+from sqlalchemy import (
+    Engine,
+    and_,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    literal_column,
+    not_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from backend.errors import InvalidInput
-from backend.places.models import Place
+from backend.places.models import Place, PlaceGrid, PlaceGridState
 from backend.places.records import PlaceKind
 from backend.places.search import BBoxQuery, DatumBox, validate_bbox
 from backend.places.store import PlaceFilters
@@ -35,6 +60,18 @@ MERCATOR_MAX_LAT = 85.0511287
 # GCJ-02 and BD-09 shift a WGS-84 point by [0, 0.0094]° in latitude and [-0.0003, 0.0173]° in
 # longitude (nothing outside China), so the shifts of any two points differ by less than this.
 DATUM_SHIFT_SPREAD_DEG = 0.02
+# The grid keeps zoom 0 to GRID_MAX_ZOOM; a window at zoom z reads cells of z and of z + 3
+# (cells of z + 3 are ≤ 8 px wide at zoom z, so the edge strips hold few places). At zoom 15
+# a cell is about 300 m; windows of higher zooms hold few places and are scanned.
+GRID_MAX_ZOOM = 15
+SUB_LEVELS = 3
+# Cell indices computed in Python (a window's corners) and in SQL (places) may differ in the
+# last bits of the libm functions; the window's corners are snapped this far (in cells of
+# z + 3) further inside, and the strips reach this far (in degrees) into the snapped region.
+SNAP_GUARD_CELLS = 1e-6
+STRIP_OVERLAP_DEG = 1e-7
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,11 +159,13 @@ def map_clusters(
     if (east_x - west_x + 1) * (south_y - north_y + 1) > MAX_CELLS:
         raise InvalidInput("地图范围过大：请放大地图或缩小范围", "bbox")
 
-    n = cells_per_axis(zoom)
-    if datum_box is None:
-        cells = _aggregate(session, PlaceFilters(kinds=kinds, bbox=view).conditions(), n)
-    else:
-        cells = _aggregate_datum_box(session, view, datum_box, kinds, n)
+    cells = _aggregate_from_grid(session, view, datum_box, kinds, zoom)
+    if cells is None:
+        n = cells_per_axis(zoom)
+        if datum_box is None:
+            cells = _aggregate(session, PlaceFilters(kinds=kinds, bbox=view).conditions(), n)
+        else:
+            cells = _aggregate_datum_box(session, view, datum_box, kinds, n)
     return [cells[key].cluster() for key in sorted(cells, key=lambda key: (key[1], key[0]))]
 
 
@@ -209,6 +248,250 @@ def _aggregate_datum_box(
                 else:
                     cells[key] = part
     return cells
+
+
+def _position(lat: float, lon: float, n: int) -> tuple[float, float]:
+    """(x, y) in cells of a grid of n per axis, before flooring: the arithmetic of `cell_of`."""
+    x = (lon + 180.0) / 360.0 * float(n)
+    phi = math.radians(max(-MERCATOR_MAX_LAT, min(MERCATOR_MAX_LAT, lat)))
+    y = (1.0 - math.log(math.tan(phi) + 1.0 / math.cos(phi)) / math.pi) / 2.0 * float(n)
+    return x, y
+
+
+def _lat_of_row_edge(y: int, n: int) -> float:
+    return math.degrees(math.atan(math.sinh(math.pi * (1.0 - 2.0 * y / n))))
+
+
+@dataclass(frozen=True)
+class _Snapped:
+    """The cells of zoom z + 3 wholly inside the core box: columns x0..x1, rows y0..y1."""
+
+    x0: int
+    x1: int
+    y0: int
+    y1: int
+
+    @staticmethod
+    def inside(core: BBox, n: int) -> _Snapped | None:
+        west_x, north_y = _position(core.north, core.west, n)
+        east_x, south_y = _position(core.south, core.east, n)
+        # A cell k spans [k, k + 1): wholly inside when west ≤ k and k + 1 ≤ east. Any place
+        # in it then lies inside the core box: the arithmetic is monotonic in lat and lon.
+        snapped = _Snapped(math.ceil(west_x + SNAP_GUARD_CELLS),
+                           math.floor(east_x - SNAP_GUARD_CELLS) - 1,
+                           math.ceil(north_y + SNAP_GUARD_CELLS),
+                           math.floor(south_y - SNAP_GUARD_CELLS) - 1)
+        return snapped if snapped.x0 <= snapped.x1 and snapped.y0 <= snapped.y1 else None
+
+    def holds(self, x: int, y: int) -> bool:
+        return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
+
+    def box(self, n: int) -> BBox:
+        """Its WGS-84 box (edges by the inverse projection)."""
+        return BBox(_lat_of_row_edge(self.y1 + 1, n), self.x0 / n * 360.0 - 180.0,
+                    _lat_of_row_edge(self.y0, n), (self.x1 + 1) / n * 360.0 - 180.0)
+
+
+def _grid_parts(snapped: _Snapped, kinds: tuple[str, ...] | None, zoom: int) -> list:
+    """SELECTs of the grid rows inside the snapped region: its whole cells of `zoom` and its
+    other cells of zoom + 3, as (part, ix, iy, count, sums…, first_id)."""
+    step = 2**SUB_LEVELS
+    # Whole cells of zoom z: columns px0..px1, rows py0..py1 (in cells of z).
+    px0, px1 = -(-snapped.x0 // step), (snapped.x1 + 1) // step - 1
+    py0, py1 = -(-snapped.y0 // step), (snapped.y1 + 1) // step - 1
+
+    def part(tag: int, part_zoom: int, x0: int, x1: int, y0: int, y1: int):
+        if x0 > x1 or y0 > y1:
+            return None
+        # Columns as an IN list and rows as a range: each column is one seek in the primary
+        # key (zoom, ix, iy, kind), whatever the grid holds elsewhere.
+        conditions = [PlaceGrid.zoom == part_zoom, PlaceGrid.ix.in_(range(x0, x1 + 1)),
+                      PlaceGrid.iy.between(y0, y1)]
+        if kinds is not None:
+            conditions.append(PlaceGrid.kind.in_(kinds))
+        return select(
+            _sql(tag), PlaceGrid.ix, PlaceGrid.iy, PlaceGrid.count,
+            PlaceGrid.lat_sum, PlaceGrid.lon_sum, PlaceGrid.south, PlaceGrid.west, PlaceGrid.north,
+            PlaceGrid.east, PlaceGrid.first_id,
+        ).where(*conditions)
+
+    sub = zoom + SUB_LEVELS
+    if px0 > px1 or py0 > py1:
+        parts = [part(1, sub, snapped.x0, snapped.x1, snapped.y0, snapped.y1)]
+    else:
+        whole_x0, whole_x1 = px0 * step, (px1 + 1) * step - 1
+        whole_y0, whole_y1 = py0 * step, (py1 + 1) * step - 1
+        parts = [
+            part(0, zoom, px0, px1, py0, py1),
+            # the ring of finer cells around the whole ones: north, south, west, east
+            part(1, sub, snapped.x0, snapped.x1, snapped.y0, whole_y0 - 1),
+            part(1, sub, snapped.x0, snapped.x1, whole_y1 + 1, snapped.y1),
+            part(1, sub, snapped.x0, whole_x0 - 1, whole_y0, whole_y1),
+            part(1, sub, whole_x1 + 1, snapped.x1, whole_y0, whole_y1),
+        ]
+    return [p for p in parts if p is not None]
+
+
+def _spatial_prefilter(dialect: str, boxes: list[BBox]) -> ColumnElement[bool]:
+    """Places possibly in any of `boxes`, found through the store's spatial index (the exact
+    test is the caller's): both indexes round outwards."""
+    params: dict[str, float] = {}
+    for i, box in enumerate(boxes):
+        params.update({f"s{i}": box.south, f"w{i}": box.west,
+                       f"n{i}": box.north, f"e{i}": box.east})
+    if dialect == "sqlite":
+        ranges = " UNION ALL ".join(
+            f"SELECT id FROM place_rtree WHERE min_lat <= :n{i} AND max_lat >= :s{i}"
+            f" AND min_lon <= :e{i} AND max_lon >= :w{i}" for i in range(len(boxes))
+        )
+        return text(f"place.id IN ({ranges})").bindparams(**params)
+    # The expression of the index ix_place_point (migration 0004), written the same way.
+    point = "ST_SetSRID(ST_MakePoint(place.lon, place.lat), 4326)"
+    return text("(" + " OR ".join(
+        f"{point} && ST_MakeEnvelope(:w{i}, :s{i}, :e{i}, :n{i}, 4326)" for i in range(len(boxes))
+    ) + ")").bindparams(**params)
+
+
+def _aggregate_from_grid(
+    session: Session, view: BBox, datum_box: DatumBox | None, kinds: tuple[str, ...] | None,
+    zoom: int,
+) -> dict[CellKey, _Cell] | None:
+    """The cells of the window from `place_grid` and the places of its edge strips; None
+    when the grid cannot answer (stale, or a zoom it does not reach)."""
+    sub = zoom + SUB_LEVELS
+    if sub > GRID_MAX_ZOOM:
+        return None
+    n_sub = cells_per_axis(sub)
+    # core: certainly inside the window, so the grid may count it blindly; candidates: every
+    # place possibly inside. For a GCJ-02/BD-09 box, the shrunk and the padded WGS-84 boxes.
+    keep: Callable[[list], list[bool]] | None = None
+    if datum_box is None:
+        core: BBox | None = view
+        candidates = view
+    else:
+        spread = DATUM_SHIFT_SPREAD_DEG
+        core = _shrunk(view, spread)
+        candidates = BBox(max(-90.0, view.south - spread), max(-180.0, view.west - spread),
+                          min(90.0, view.north + spread), min(180.0, view.east + spread))
+
+        def keep(rows: list) -> list[bool]:
+            # As `_aggregate_datum_box`: inside the shrunk box without a test, else exactly.
+            inside = datum_box.contains(np.array([r[4] for r in rows]),
+                                        np.array([r[5] for r in rows])).tolist()
+            return [ok or (core is not None and core.south <= r[4] <= core.north
+                           and core.west <= r[5] <= core.east)
+                    for r, ok in zip(rows, inside, strict=True)]
+
+    snapped = _Snapped.inside(core, n_sub) if core is not None else None
+    parts = _grid_parts(snapped, kinds, zoom) if snapped is not None else []
+    if snapped is None:
+        strips = [candidates]
+    else:
+        box, eps = snapped.box(n_sub), STRIP_OVERLAP_DEG
+        c = candidates
+        strips = [BBox(c.south, c.west, c.north, min(c.east, box.west + eps)),
+                  BBox(c.south, max(c.west, box.east - eps), c.north, c.east),
+                  BBox(max(c.south, box.north - eps), c.west, c.north, c.east),
+                  BBox(c.south, c.west, min(c.north, box.south + eps), c.east)]
+    ix, iy = _cell_columns(n_sub)
+    conditions = PlaceFilters(kinds=kinds, bbox=candidates).conditions()
+    conditions.append(_spatial_prefilter(session.get_bind().dialect.name, strips))
+    # Each place of the strips as a one-place cell of zoom z + 3: its lat and lon are its sums
+    # (columns 4 and 5) and its bounds.
+    parts.append(select(_sql(2), ix, iy, _sql(1), Place.lat, Place.lon, Place.lat, Place.lon,
+                        Place.lat, Place.lon, Place.id).where(*conditions))
+    # The freshness in the same statement, so on PostgreSQL too the grid, the places and
+    # the state are read in one snapshot.
+    parts.append(select(_sql(3), _sql(0), _sql(0),
+                        case((PlaceGridState.version == PlaceGridState.built_version, 1),
+                             else_=0),
+                        *[_sql(0.0)] * 6, _sql(0)))
+    rows = session.execute(union_all(*parts)).all()
+    if not any(row[0] == 3 and row[3] == 1 for row in rows):
+        _log_stale()
+        return None
+    _GridLog.stale_logged = False
+
+    cells: dict[CellKey, _Cell] = {}
+    places = [row for row in rows
+              if row[0] == 2 and (snapped is None or not snapped.holds(int(row[1]), int(row[2])))]
+    if keep is not None and places:
+        places = [row for row, ok in zip(places, keep(places), strict=True) if ok]
+    for tag, x, y, count, lat_sum, lon_sum, south, west, north, east, first_id in rows:
+        if tag in (0, 1):
+            part = _Cell(int(count), lat_sum, lon_sum, south, west, north, east, int(first_id))
+            key = (int(x), int(y)) if tag == 0 else (int(x) >> SUB_LEVELS, int(y) >> SUB_LEVELS)
+            _merge_into(cells, key, part)
+    for _, x, y, _, lat, lon, _, _, _, _, place_id in places:
+        part = _Cell(1, lat, lon, lat, lon, lat, lon, int(place_id))
+        _merge_into(cells, (int(x) >> SUB_LEVELS, int(y) >> SUB_LEVELS), part)
+    return cells
+
+
+def _sql(value: float) -> ColumnElement:
+    """A constant written into the SQL: PostgreSQL must know the types of a UNION's columns,
+    which a bound parameter would leave open."""
+    return literal_column(repr(value))
+
+
+def _merge_into(cells: dict[CellKey, _Cell], key: CellKey, part: _Cell) -> None:
+    if key in cells:
+        cells[key].merge(part)
+    else:
+        cells[key] = part
+
+
+class _GridLog:
+    stale_logged = False  # once per process while stale, not once per request
+
+
+def _log_stale() -> None:
+    if not _GridLog.stale_logged:
+        _GridLog.stale_logged = True
+        logger.warning("place_grid is stale (places written since its rebuild): mapClusters "
+                       "scans places until `rebuild_place_grid` runs again")
+
+
+def rebuild_place_grid(session: Session) -> int:
+    """Recompute `place_grid` from `place` and mark it fresh; returns its number of rows.
+
+    Zoom GRID_MAX_ZOOM is counted from the places with the arithmetic of `_aggregate`; each
+    coarser zoom from the next finer one (ix // 2, iy // 2: the same cell, since the finer
+    position is the coarser one times two, exactly).
+    """
+    # The state row first: on PostgreSQL its lock makes place writers wait (their trigger
+    # updates it), so no write can fall between what the grid reads and marking it built.
+    session.execute(update(PlaceGridState).values(built_version=PlaceGridState.built_version))
+    session.execute(delete(PlaceGrid))
+    columns = ["zoom", "kind", "ix", "iy", "count", "lat_sum", "lon_sum", "south", "west",
+               "north", "east", "first_id"]
+    ix, iy = _cell_columns(cells_per_axis(GRID_MAX_ZOOM))
+    cells = select(ix.label("ix"), iy.label("iy"), Place.kind, Place.id, Place.lat,
+                   Place.lon).subquery("cells")
+    session.execute(insert(PlaceGrid).from_select(columns, select(
+        _sql(GRID_MAX_ZOOM), cells.c.kind, cells.c.ix, cells.c.iy, func.count(),
+        func.sum(cells.c.lat), func.sum(cells.c.lon), func.min(cells.c.lat),
+        func.min(cells.c.lon), func.max(cells.c.lat), func.max(cells.c.lon), func.min(cells.c.id),
+    ).group_by(cells.c.kind, cells.c.ix, cells.c.iy)))
+    for zoom in range(GRID_MAX_ZOOM - 1, -1, -1):
+        finer = select(PlaceGrid.kind, (PlaceGrid.ix // 2).label("ix"),
+                       (PlaceGrid.iy // 2).label("iy"), PlaceGrid.count, PlaceGrid.lat_sum,
+                       PlaceGrid.lon_sum, PlaceGrid.south, PlaceGrid.west, PlaceGrid.north,
+                       PlaceGrid.east, PlaceGrid.first_id,
+                       ).where(PlaceGrid.zoom == zoom + 1).subquery("finer")
+        session.execute(insert(PlaceGrid).from_select(columns, select(
+            _sql(zoom), finer.c.kind, finer.c.ix, finer.c.iy,
+            func.sum(finer.c.count), func.sum(finer.c.lat_sum), func.sum(finer.c.lon_sum),
+            func.min(finer.c.south),
+            func.min(finer.c.west), func.max(finer.c.north), func.max(finer.c.east),
+            func.min(finer.c.first_id),
+        ).group_by(finer.c.kind, finer.c.ix, finer.c.iy)))
+    session.execute(update(PlaceGridState).values(built_version=PlaceGridState.version))
+    if session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics, or the planner may read a window's columns (ix IN …) as a filter
+        # over a whole zoom level instead of one index range per column.
+        session.execute(text("ANALYZE place_grid"))
+    return session.scalar(select(func.count()).select_from(PlaceGrid))
 
 
 def _shrunk(box: BBox, margin: float) -> BBox | None:

@@ -101,3 +101,37 @@ class HolidayDay(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class PlaceGrid(Base):
+    """Places per map-cluster cell, per zoom (0 to GRID_MAX_ZOOM) and kind: the sums mapClusters
+    merges (backend.places.clusters). Derived from `place` by `rebuild_place_grid`; used only
+    while `place_grid_state` says no place was written since."""
+
+    __tablename__ = "place_grid"
+
+    # (zoom, ix, iy) first: a window is a few columns (ix IN …) of a row range (iy BETWEEN …).
+    zoom: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ix: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    iy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    lat_sum: Mapped[float] = mapped_column(Float)
+    lon_sum: Mapped[float] = mapped_column(Float)
+    south: Mapped[float] = mapped_column(Float)
+    west: Mapped[float] = mapped_column(Float)
+    north: Mapped[float] = mapped_column(Float)
+    east: Mapped[float] = mapped_column(Float)
+    first_id: Mapped[int] = mapped_column(Integer)
+
+
+class PlaceGridState(Base):
+    """One row: triggers on `place` bump `version` when a place is written while the grid is
+    fresh; a rebuild sets `built_version = version`. The grid is fresh while they are equal."""
+
+    __tablename__ = "place_grid_state"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+    built_version: Mapped[int] = mapped_column(Integer)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from backend.db import session_scope
 from backend.errors import InvalidInput
 from backend.places.importing import upsert_places
-from backend.places.models import Place
+from backend.places.models import Place, PlaceGridState
 from backend.places.records import PlaceKind, PlaceRecord
 
 
@@ -107,6 +107,11 @@ def test_places_cli__export_then_import__round_trip(demo_app, scratch_app, tmp_p
         second.output
     )
     assert count_places(scratch_app, county_code="310101") == len(features)
+    # and the map-cluster grid was rebuilt after the import
+    assert "map grid:" in first.output
+    with session_scope(scratch_app.extensions["servicemap"].session_factory) as session:
+        state = session.get(PlaceGridState, 1)
+        assert state.version == state.built_version
 
 
 def test_places_cli__import_malformed_file__refused_nothing_written(scratch_app, tmp_path):

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import event, select
 
 from backend.db import session_scope
-from backend.places.clusters import register_math_functions
+from backend.places.clusters import rebuild_place_grid, register_math_functions
 from backend.places.importing import upsert_places
-from backend.places.models import Place
+from backend.places.models import Place, PlaceGridState
 from backend.places.records import PlaceKind, PlaceRecord
 from geodata.crs import CRS, from_wgs84, to_wgs84
 from tests.helpers import error_codes, gql, gql_data, operation
@@ -157,11 +157,29 @@ def random_places(rng: random.Random) -> list[PlaceRecord]:
     return [record(n, lat, lon, rng.choice(KINDS)) for n, (lat, lon) in enumerate(points)]
 
 
+@pytest.fixture(params=["grid", "stale_grid"])
+def scratch_app(scratch_app, request):
+    """Every test of this module twice: with the cluster grid rebuilt after the places are
+    stored, and with it stale (the scan answers)."""
+    scratch_app.config["TEST_BUILD_GRID"] = request.param == "grid"
+    return scratch_app
+
+
 def store_places(app, records: list[PlaceRecord]) -> list[Stored]:
     with session_scope(app.extensions["servicemap"].session_factory) as session:
         upsert_places(session, records)
-        return [Stored(p.id, p.kind, p.lat, p.lon)
-                for p in session.scalars(select(Place).order_by(Place.id))]
+        if app.config.get("TEST_BUILD_GRID"):
+            rebuild_place_grid(session)
+        stored = [Stored(p.id, p.kind, p.lat, p.lon)
+                  for p in session.scalars(select(Place).order_by(Place.id))]
+    assert grid_is_fresh(app) == bool(app.config.get("TEST_BUILD_GRID"))
+    return stored
+
+
+def grid_is_fresh(app) -> bool:
+    with session_scope(app.extensions["servicemap"].session_factory) as session:
+        state = session.get(PlaceGridState, 1)
+        return state.version == state.built_version
 
 
 def random_box(rng: random.Random, places: list[Stored], zoom: int) -> dict:
@@ -329,6 +347,115 @@ def test_map_clusters__kinds__only_those_kinds(scratch_app):
 
         assert sum(c["count"] for c in got) == 10 * len(kinds)
         assert_same_clusters(got, brute_force(places, box, 12, kinds, "WGS84"), kinds)
+
+
+# ---------------------------------------------------------------------------------------------
+# the grid: its edges, and when it is stale
+
+
+CORNER = (31.0, 121.5)  # near the corner of four cells of zoom 5 and finer
+
+
+@pytest.mark.parametrize("zoom", [0, 3, 9, 12, 13])
+def test_map_clusters__windows_across_cell_and_sub_cell_edges__equal_brute_force(
+    scratch_app, zoom
+):
+    # given: places dense at a corner of cells (and of their 8 × 8 finer cells), some exactly
+    # on edges of the finer cells, and some scattered farther away
+    rng = random.Random(zoom)
+    n_sub = cells_per_axis(zoom + 3)
+    edge_x = round((CORNER[1] + 180.0) / 360.0 * n_sub)
+    edge_lon = edge_x / n_sub * 360.0 - 180.0
+    edge_lat = cell_bounds(0, oracle_cell(*CORNER, zoom + 3)[1], zoom + 3)[2]
+    cell_deg = 360.0 / cells_per_axis(zoom)
+    points = [(edge_lat + rng.gauss(0, cell_deg), edge_lon + rng.gauss(0, cell_deg))
+              for _ in range(300)]
+    points += [(edge_lat, edge_lon + rng.uniform(-2, 2) * cell_deg) for _ in range(20)]
+    points += [(edge_lat + rng.uniform(-2, 2) * cell_deg, edge_lon) for _ in range(20)]
+    points = [(max(-89.0, min(89.0, lat)), max(-180.0, min(180.0, lon))) for lat, lon in points]
+    places = store_places(scratch_app, [record(n, lat, lon, rng.choice(KINDS))
+                                        for n, (lat, lon) in enumerate(points)])
+    client = scratch_app.test_client()
+
+    # when: windows from a fraction of a finer cell to 40 cells wide, edges on or beside the
+    # grid's edges, in each datum
+    for case in range(40):
+        width = rng.choice([0.05, 0.2, 1, 3, 12, 40]) * cell_deg
+        height = width * rng.uniform(0.5, 1.5)
+        west = edge_lon - rng.choice([0.0, 0.5, rng.random()]) * width
+        south = edge_lat - rng.choice([0.0, 0.5, rng.random()]) * height
+        crs = rng.choice(["WGS84", "GCJ02", "BD09"])
+        box = {"south": max(-90.0, south), "west": max(-180.0, west),
+               "north": min(90.0, south + height), "east": min(180.0, west + width), "crs": crs}
+        if crs != "WGS84":
+            box["south"], box["west"] = from_wgs84(box["south"], box["west"], CRS(crs))
+            box["north"], box["east"] = from_wgs84(box["north"], box["east"], CRS(crs))
+        kinds = rng.sample(KINDS, 2) if case % 4 == 0 else None
+        if view_cells(box, zoom) > MAX_CELLS:
+            continue
+        got = clusters(client, box, zoom, kinds)
+
+        # then
+        assert_same_clusters(got, brute_force(places, box, zoom, kinds, "WGS84"),
+                             (case, zoom, box, kinds))
+
+
+def test_map_clusters__place_written_after_rebuild__grid_stale_until_rebuilt(scratch_app):
+    # given: places and a fresh grid
+    factory = scratch_app.extensions["servicemap"].session_factory
+    records = [record(n, 31.2 + 0.003 * n, 121.4 + 0.002 * n) for n in range(50)]
+    with session_scope(factory) as session:
+        upsert_places(session, records)
+        rebuild_place_grid(session)
+    assert grid_is_fresh(scratch_app)
+    box = {"south": 31.0, "west": 121.0, "north": 31.5, "east": 121.6, "crs": "WGS84"}
+    client = scratch_app.test_client()
+    assert sum(c["count"] for c in clusters(client, box, 9)) == 50
+
+    # when: one more place, then one moved out of the window
+    with session_scope(factory) as session:
+        upsert_places(session, [record(50, 31.3, 121.5)])
+    # then: the grid is stale and the answer still exact
+    assert not grid_is_fresh(scratch_app)
+    places = stored_places(scratch_app)
+    assert_same_clusters(clusters(client, box, 9), brute_force(places, box, 9, None, "WGS84"),
+                         "added")
+
+    with session_scope(factory) as session:
+        rebuild_place_grid(session)
+    assert grid_is_fresh(scratch_app)
+    with session_scope(factory) as session:
+        session.get(Place, places[0].id).lat = 35.0
+    assert not grid_is_fresh(scratch_app)
+    places = stored_places(scratch_app)
+    got = clusters(client, box, 9)
+    assert sum(c["count"] for c in got) == 50
+    assert_same_clusters(got, brute_force(places, box, 9, None, "WGS84"), "moved")
+
+    # and a rebuild (the CLI's) makes it fresh again, with the same answer
+    result = scratch_app.test_cli_runner().invoke(args=["places", "rebuild-grid"])
+    assert result.exit_code == 0, result.output
+    assert "map grid:" in result.output
+    assert grid_is_fresh(scratch_app)
+    assert_same_clusters(clusters(client, box, 9), brute_force(places, box, 9, None, "WGS84"),
+                         "rebuilt")
+
+
+def test_map_clusters__other_columns_written__grid_stays_fresh(scratch_app):
+    factory = scratch_app.extensions["servicemap"].session_factory
+    with session_scope(factory) as session:
+        upsert_places(session, [record(0, 31.2, 121.4)])
+        rebuild_place_grid(session)
+    with session_scope(factory) as session:
+        session.scalars(select(Place)).one().phone = "021-12345678"
+
+    assert grid_is_fresh(scratch_app)
+
+
+def stored_places(app) -> list[Stored]:
+    with session_scope(app.extensions["servicemap"].session_factory) as session:
+        return [Stored(p.id, p.kind, p.lat, p.lon)
+                for p in session.scalars(select(Place).order_by(Place.id))]
 
 
 # ---------------------------------------------------------------------------------------------
