@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """mapClusters with the place grid against the scan it replaces, through the Flask test client.
 
-Seeds its own databases (SQLite under /tmp/wt-grid-data/, PostgreSQL `grid_bench_<N>`), then for
+Seeds its own databases (SQLite under bench/.data/grid/, PostgreSQL `grid_bench_<N>`), then for
 a phone-screen window over Shanghai/Suzhou at zoom 8 and 12 times ~30 requests each way and
 checks that both answer the same. Run: .venv/bin/python bench/grid_clusters.py 10000 100000
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATA = Path("/tmp/wt-grid-data")
+DATA = Path(__file__).resolve().parent / ".data" / "grid"
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 CENTRES = [(31.23, 121.47), (31.30, 120.62), (31.10, 121.20), (31.40, 121.00)]
 REQUESTS = 30
