@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,15 +73,34 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+# API ids are the integer primary keys as strings: 32-bit INTEGER in both stores.
+API_ID = re.compile(r"[1-9][0-9]{0,9}")
+MAX_API_ID = 2**31 - 1
+
+
+def api_id(value: object) -> int | None:
+    """The key an API id names, or None for an id no row can have."""
+    text = str(value)
+    if not API_ID.fullmatch(text) or int(text) > MAX_API_ID:
+        return None
+    return int(text)
+
+
+def dialect_insert(session: Session):  # noqa: ANN201
+    """The store's INSERT construct, the one with ON CONFLICT clauses."""
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    return insert
+
+
 def insert_ignoring_conflicts(session: Session, model, rows: list[dict],
                               index_elements: list[str]) -> int:
     """INSERT … ON CONFLICT DO NOTHING on either store; returns the number of rows written."""
     if not rows:
         return 0
-    if session.get_bind().dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
+    insert = dialect_insert(session)
     statement = (insert(model)
                  .on_conflict_do_nothing(index_elements=index_elements)
                  # rowcount of a batched INSERT is -1 on psycopg: count what comes back.

@@ -13,7 +13,6 @@ Identity comes from `Authorization: Bearer <ID token>`. Refusals are JSON
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -28,6 +27,7 @@ from backend.booking.appointments import get_own_appointment
 from backend.booking.errors import BookingError
 from backend.booking.models import ACTIVE_STATUSES, Appointment, ServiceWindow, Slot
 from backend.booking.rules import as_utc
+from backend.db import api_id
 from backend.guidance.models import ServiceItem
 from backend.places.models import Place, utcnow
 from backend.schema.context import RequestContext
@@ -42,8 +42,6 @@ QR_ERROR = "m"
 QR_SCALE = 8
 QR_BORDER = 4
 # Ids are SQL INTEGER (32-bit signed) primary keys: 1 … 2^31 - 1, written canonically.
-_ID = re.compile(r"[1-9][0-9]{0,9}")
-MAX_ID = 2**31 - 1
 NOT_FOUND_MESSAGE = "未找到该预约"
 NOT_OWNER_MESSAGE = "这不是您的预约"
 
@@ -53,9 +51,10 @@ class _NotFound(Exception):
 
 
 def _parse_id(text: str) -> int:
-    if not _ID.fullmatch(text) or int(text) > MAX_ID:
+    key = api_id(text)
+    if key is None:
         raise _NotFound
-    return int(text)
+    return key
 
 
 def _error(status: int, code: str, message: str, principal: Principal | None = None) -> Response:

@@ -28,6 +28,7 @@ from backend.booking.models import (
 )
 from backend.booking.rules import BookingRules, as_utc, business_date, local_text
 from backend.booking.windows import window_handles
+from backend.db import dialect_insert
 from backend.errors import InvalidInput
 from backend.guidance.models import ServiceItem
 from backend.notify import outbox
@@ -56,11 +57,7 @@ def lock_resident(session: Session, uid: str, now: datetime) -> None:
     """Take the resident's lock: must be the first write of a booking transaction. One
     statement: the upsert locks the row on PostgreSQL (also when it was just inserted by a
     racing transaction, which it waits for) and takes the write lock on SQLite."""
-    if session.get_bind().dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
-    statement = insert(Account).values(uid=uid, created_at=now, last_seen_at=now)
+    statement = dialect_insert(session)(Account).values(uid=uid, created_at=now, last_seen_at=now)
     session.execute(statement.on_conflict_do_update(
         index_elements=["uid"], set_={"last_seen_at": statement.excluded.last_seen_at}))
 

@@ -9,14 +9,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.principal import Forbidden, Principal, require_user, require_window_staff
-from backend.booking.appointments import cancel_booked, normalize_code
+from backend.booking.appointments import MAX_REASON, cancel_booked, normalize_code
 from backend.booking.errors import BookingError
 from backend.booking.models import ACTIVE_STATUSES, Appointment, Slot
 from backend.booking.rules import as_utc, business_date
 from backend.booking.windows import require_window
 from backend.places.models import utcnow
 
-MAX_REASON = 200
 MAX_CAPACITY = 100
 
 

@@ -6,7 +6,6 @@ import base64
 import binascii
 import json
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -15,6 +14,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
+from backend.db import MAX_API_ID, api_id
 from backend.errors import InvalidInput
 from backend.guidance.models import PlaceServiceItem
 from backend.guidance.queries import require_service_item
@@ -39,9 +39,7 @@ from geodata.geodesic import BBox
 
 MAX_RADIUS_M = 50_000.0
 MAX_PAGE_SIZE = 100
-MAX_PLACE_ID = 2**31 - 1  # place.id is a 32-bit INTEGER in both stores
 MAX_BEDS = 100_000
-PLACE_ID = re.compile(r"[1-9][0-9]{0,9}")
 DEFAULT_PAGE_SIZE = 20
 # Without a radius, the nearest-first search widens its circle by this factor until a page is full.
 SEARCH_RADIUS_GROWTH = 4.0
@@ -161,7 +159,7 @@ def decode_cursor(cursor: str, order: str) -> dict:
         place_id = key.get("i")
         if not isinstance(place_id, int) or isinstance(place_id, bool):
             raise ValueError("cursor without an id")
-        if not 0 < place_id <= MAX_PLACE_ID:
+        if not 0 < place_id <= MAX_API_ID:
             raise ValueError("cursor id out of range")
         if order in ("d", "r") and not (
             isinstance(key.get("d"), int | float) and math.isfinite(key["d"])
@@ -381,6 +379,5 @@ def _load_places(session: Session, ids: list[int]) -> dict[int, Place]:
 
 def get_place(session: Session, place_id: str) -> Place | None:
     """The place with this API id, or None for any id no place can have."""
-    if not PLACE_ID.fullmatch(str(place_id)) or int(place_id) > MAX_PLACE_ID:
-        return None
-    return session.get(Place, int(place_id))
+    key = api_id(place_id)
+    return None if key is None else session.get(Place, key)

@@ -16,13 +16,12 @@ from backend.booking.errors import MESSAGES, BookingError
 from backend.booking.models import Appointment as AppointmentRow
 from backend.booking.models import ServiceWindow
 from backend.booking.models import Slot as SlotRow
+from backend.db import api_id
 from backend.errors import InvalidInput
 from backend.guidance.models import ServiceItem as ServiceItemRow
 from backend.places.models import Place as PlaceRow
 from backend.schema.errors import domain_errors
 from backend.schema.scalars import Date, DateTime
-
-MAX_API_ID = 2**31 - 1
 
 UserErrorCode = graphene.Enum("UserErrorCode", [(code, code) for code in MESSAGES],
                               description="预约与窗口操作的错误代码（稳定，可供客户端翻译）")
@@ -49,9 +48,9 @@ class SlotStatus(graphene.Enum):
 def parse_id(value, field: str, *, payload: bool = True) -> int:
     """An API id (the integer key as a string). An id no row can have is NOT_FOUND in a
     payload, BAD_USER_INPUT in a query."""
-    text = str(value).strip()
-    if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_API_ID:
-        return int(text)
+    key = api_id(value)
+    if key is not None:
+        return key
     if payload:
         raise BookingError("NOT_FOUND", f"编号无效：{value}", field)
     raise InvalidInput(f"编号无效：{value}", field)
@@ -336,10 +335,8 @@ class BookingQuery(graphene.ObjectType):
 
     @staticmethod
     def resolve_window(root, info, id):
-        text = str(id)
-        if not (text.isascii() and text.isdigit() and int(text) <= MAX_API_ID):
-            return None
-        return info.context.session.get(ServiceWindow, int(text))
+        key = api_id(id)
+        return None if key is None else info.context.session.get(ServiceWindow, key)
 
 
 def _appointment_payload(row: AppointmentRow) -> AppointmentPayload:
