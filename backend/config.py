@@ -12,6 +12,17 @@ DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "servicemap.sqlite3"
 APP_ENVS = ("development", "production", "test")
 
 
+# Booking rules: setting (its variable is the name in upper case) → allowed range.
+BOOKING_LIMITS = {
+    "booking_horizon_days": (1, 366),
+    "booking_cutoff_minutes": (0, 7 * 24 * 60),
+    "booking_max_active": (1, 100),
+    "booking_max_per_item_per_day": (1, 100),
+    "slot_generation_days": (1, 366),
+    "staff_horizon_days": (1, 366),
+}
+
+
 class ConfigError(ValueError):
     """The environment describes a configuration the service must not start with."""
 
@@ -73,12 +84,7 @@ class Settings:
             push_provider=get("PUSH_PROVIDER") or "log",
             fcm_endpoint=get("FCM_ENDPOINT"),
             firebase_certs_url=get("FIREBASE_CERTS_URL"),
-            booking_horizon_days=integer("BOOKING_HORIZON_DAYS", 14),
-            booking_cutoff_minutes=integer("BOOKING_CUTOFF_MINUTES", 30),
-            booking_max_active=integer("BOOKING_MAX_ACTIVE", 3),
-            booking_max_per_item_per_day=integer("BOOKING_MAX_PER_ITEM_PER_DAY", 1),
-            slot_generation_days=integer("SLOT_GENERATION_DAYS", 14),
-            staff_horizon_days=integer("STAFF_HORIZON_DAYS", 90),
+            **{name: integer(name.upper(), getattr(cls, name)) for name in BOOKING_LIMITS},
         )
         settings.validate(explicit_database_url=get("DATABASE_URL") is not None)
         return settings
@@ -91,17 +97,11 @@ class Settings:
             raise ConfigError(f"PORT out of range: {self.port}")
         if self.push_provider not in ("log", "fcm"):
             raise ConfigError(f"PUSH_PROVIDER must be 'log' or 'fcm', got {self.push_provider!r}")
-        limits = {
-            "BOOKING_HORIZON_DAYS": (self.booking_horizon_days, 1, 366),
-            "BOOKING_CUTOFF_MINUTES": (self.booking_cutoff_minutes, 0, 7 * 24 * 60),
-            "BOOKING_MAX_ACTIVE": (self.booking_max_active, 1, 100),
-            "BOOKING_MAX_PER_ITEM_PER_DAY": (self.booking_max_per_item_per_day, 1, 100),
-            "SLOT_GENERATION_DAYS": (self.slot_generation_days, 1, 366),
-            "STAFF_HORIZON_DAYS": (self.staff_horizon_days, 1, 366),
-        }
-        for name, (value, low, high) in limits.items():
+        for name, (low, high) in BOOKING_LIMITS.items():
+            value = getattr(self, name)
             if not low <= value <= high:
-                raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+                raise ConfigError(
+                    f"{name.upper()} must be between {low} and {high}, got {value}")
         if self.slot_generation_days > self.staff_horizon_days:
             raise ConfigError("SLOT_GENERATION_DAYS must not exceed STAFF_HORIZON_DAYS")
         if not self.database_url.startswith(("sqlite://", "postgresql")):

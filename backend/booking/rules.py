@@ -11,12 +11,14 @@ from backend.places.hours import BUSINESS_TZ
 
 @dataclass(frozen=True)
 class BookingRules:
-    horizon_days: int = 14
-    cutoff_minutes: int = 30
-    max_active: int = 3
-    max_per_item_per_day: int = 1
-    generation_days: int = 14
-    staff_horizon_days: int = 90
+    """The booking settings the domain needs (defaults and ranges: backend.config)."""
+
+    horizon_days: int = Settings.booking_horizon_days
+    cutoff_minutes: int = Settings.booking_cutoff_minutes
+    max_active: int = Settings.booking_max_active
+    max_per_item_per_day: int = Settings.booking_max_per_item_per_day
+    generation_days: int = Settings.slot_generation_days
+    staff_horizon_days: int = Settings.staff_horizon_days
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BookingRules:
