@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from backend.booking.schedule import (
     windows_with_templates,
 )
 from backend.booking.windows import create_demo_windows
+from backend.config import ConfigError
 from backend.db import migration_status, session_scope, upgrade
 from backend.errors import DomainError
 from backend.guidance.catalog import DEMO_CATALOG, read_catalog, upsert_service_items
@@ -43,6 +46,7 @@ places_cli = AppGroup("places", help="Import and export places.")
 calendar_cli = AppGroup("calendar", help="Holiday calendar: 放假 and 调休上班 days.")
 slots_cli = AppGroup("slots", help="Booking slots of the service windows.")
 accounts_cli = AppGroup("accounts", help="Role grants: staff of a window, editor of a region.")
+notify_cli = AppGroup("notify", help="Push notifications: the outbox dispatcher.")
 
 
 def _services():
@@ -390,6 +394,43 @@ def slots_generate(window_ids: tuple[int, ...], start: str | None, end: str | No
                f"{result.skipped} kept or skipped; holidays skipped: {holidays}")
 
 
+@notify_cli.command("worker")
+@click.option("--once", is_flag=True,
+              help="Send everything that is due now, then exit (cron, tests).")
+@click.option("--poll-seconds", type=click.FloatRange(0.05, 600), default=2.0, show_default=True,
+              help="Sleep this long when nothing is due.")
+@click.option("--worker-id", help="Name in the leases (default host:pid:random).")
+def notify_worker(once: bool, poll_seconds: float, worker_id: str | None) -> None:
+    """Push due notifications through PUSH_PROVIDER. Start as many workers as needed: each
+    notification is claimed by one of them; SIGTERM / Ctrl-C ends a worker after its batch."""
+    from backend.notify.dispatcher import Dispatcher, DispatchPolicy
+    from backend.notify.providers import make_provider
+
+    settings = _services().settings
+    if settings.is_production and settings.push_provider == "log":
+        raise click.ClickException("PUSH_PROVIDER=log only logs pushes: refusing to run a "
+                                   "production worker with it (set PUSH_PROVIDER=fcm)")
+    try:
+        provider = make_provider(settings)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from error
+    dispatcher = Dispatcher(_services().session_factory, provider,
+                            DispatchPolicy.from_settings(settings), worker_id=worker_id)
+    click.echo(f"notify worker {dispatcher.worker_id}: provider {provider.name}")
+    try:
+        if once:
+            report = dispatcher.run_once()
+        else:
+            stop = threading.Event()
+            for signal_number in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signal_number, lambda *_: stop.set())
+            report = dispatcher.run(stop, poll_seconds)
+    finally:
+        provider.close()
+    click.echo(f"notify worker {dispatcher.worker_id} done: {report}")
+
+
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, seed_cli, places_cli, calendar_cli, accounts_cli, slots_cli):
+    for group in (db_cli, seed_cli, places_cli, calendar_cli, accounts_cli, slots_cli,
+                  notify_cli):
         app.cli.add_command(group)

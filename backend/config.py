@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,19 @@ BOOKING_LIMITS = {
     "slot_generation_days": (1, 366),
     "staff_horizon_days": (1, 366),
 }
+
+# Push delivery (NOTIFY_* variables) → allowed range.
+NOTIFY_LIMITS = {
+    "notify_batch_size": (1, 500),            # FCM's send_each takes at most 500
+    "notify_lease_seconds": (5, 3600),
+    "notify_max_attempts": (1, 50),
+    "notify_retry_base_seconds": (0, 3600),
+    "notify_retry_max_seconds": (0, 86400),
+    "notify_http_timeout_seconds": (1, 120),
+    "notify_device_ttl_days": (1, 3650),
+}
+PUSH_PROVIDERS = ("log", "fcm")
+QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 class ConfigError(ValueError):
@@ -47,6 +61,16 @@ class Settings:
     booking_max_per_item_per_day: int = 1
     slot_generation_days: int = 14
     staff_horizon_days: int = 90
+    # Push delivery (NOTIFY_* variables).
+    notify_batch_size: int = 500
+    notify_lease_seconds: int = 120
+    notify_max_attempts: int = 8
+    notify_retry_base_seconds: int = 30
+    notify_retry_max_seconds: int = 6 * 3600
+    notify_http_timeout_seconds: int = 10
+    notify_device_ttl_days: int = 60
+    # Non-urgent pushes wait until the end of this span (Beijing time); "" for none.
+    notify_quiet_hours: str = "22:00-07:00"
 
     @property
     def is_production(self) -> bool:
@@ -84,7 +108,10 @@ class Settings:
             push_provider=get("PUSH_PROVIDER") or "log",
             fcm_endpoint=get("FCM_ENDPOINT"),
             firebase_certs_url=get("FIREBASE_CERTS_URL"),
-            **{name: integer(name.upper(), getattr(cls, name)) for name in BOOKING_LIMITS},
+            **{name: integer(name.upper(), getattr(cls, name))
+               for name in (*BOOKING_LIMITS, *NOTIFY_LIMITS)},
+            notify_quiet_hours=(cls.notify_quiet_hours if "NOTIFY_QUIET_HOURS" not in env
+                                else env["NOTIFY_QUIET_HOURS"].strip()),
         )
         settings.validate(explicit_database_url=get("DATABASE_URL") is not None)
         return settings
@@ -95,15 +122,29 @@ class Settings:
             raise ConfigError(f"APP_ENV must be one of {allowed}, got {self.app_env!r}")
         if not 0 < self.port < 65536:
             raise ConfigError(f"PORT out of range: {self.port}")
-        if self.push_provider not in ("log", "fcm"):
-            raise ConfigError(f"PUSH_PROVIDER must be 'log' or 'fcm', got {self.push_provider!r}")
-        for name, (low, high) in BOOKING_LIMITS.items():
+        if self.push_provider not in PUSH_PROVIDERS:
+            allowed = ", ".join(PUSH_PROVIDERS)
+            raise ConfigError(f"PUSH_PROVIDER must be one of {allowed}, got {self.push_provider!r}")
+        for name, (low, high) in (BOOKING_LIMITS | NOTIFY_LIMITS).items():
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ConfigError(
                     f"{name.upper()} must be between {low} and {high}, got {value}")
         if self.slot_generation_days > self.staff_horizon_days:
             raise ConfigError("SLOT_GENERATION_DAYS must not exceed STAFF_HORIZON_DAYS")
+        if self.notify_retry_base_seconds > self.notify_retry_max_seconds:
+            raise ConfigError("NOTIFY_RETRY_BASE_SECONDS must not exceed NOTIFY_RETRY_MAX_SECONDS")
+        # A claim must outlive the HTTP calls made under it, or a second worker could take
+        # the messages over while the first is still sending them.
+        if self.notify_lease_seconds < 3 * self.notify_http_timeout_seconds:
+            raise ConfigError(
+                "NOTIFY_LEASE_SECONDS must be at least 3 × NOTIFY_HTTP_TIMEOUT_SECONDS")
+        if self.notify_quiet_hours and not QUIET_HOURS.fullmatch(self.notify_quiet_hours):
+            raise ConfigError(
+                f"NOTIFY_QUIET_HOURS must look like 22:00-07:00 (or be empty), "
+                f"got {self.notify_quiet_hours!r}")
+        if self.fcm_endpoint and not self.fcm_endpoint.startswith(("https://", "http://")):
+            raise ConfigError(f"FCM_ENDPOINT must be an http(s) URL, got {self.fcm_endpoint!r}")
         if not self.database_url.startswith(("sqlite://", "postgresql")):
             raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
         if self.is_production:
@@ -116,5 +157,7 @@ class Settings:
                 raise ConfigError("FIREBASE_CERTS_URL is set: refusing to start in production")
             if not explicit_database_url:
                 raise ConfigError("DATABASE_URL must be set explicitly in production")
+            if self.fcm_endpoint and not self.fcm_endpoint.startswith("https://"):
+                raise ConfigError("FCM_ENDPOINT must be an https:// URL in production")
             if not self.firebase_project_id:
                 raise ConfigError("FIREBASE_PROJECT_ID must be set in production")

@@ -18,3 +18,14 @@ class InvalidInput(DomainError):
     """The caller sent a value the operation cannot accept; nothing was read or changed."""
 
     code = "BAD_USER_INPUT"
+
+
+class PayloadError(DomainError):
+    """An expected refusal of a mutation, answered in its payload's `errors` with a code from
+    the domain's table of codes (the UserErrorCode enum is the union of those tables)."""
+
+    messages: dict[str, str] = {}
+
+    def __init__(self, code: str, message: str | None = None, field: str | None = None) -> None:
+        super().__init__(message or self.messages[code], field)
+        self.code = code

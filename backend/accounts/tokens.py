@@ -62,7 +62,7 @@ def _no_adc_credential():  # noqa: ANN202
     return NoAdcCredential()
 
 
-def _check_service_account_file(path: str) -> None:
+def check_service_account_file(path: str) -> None:
     """Refuse at start a credentials file firebase-admin could not use later."""
     try:
         with open(path, encoding="utf-8") as file:
@@ -92,7 +92,7 @@ class TokenVerifier:
             # Development only (Settings refuse it in production); firebase-admin reads it here.
             os.environ[EMULATOR_ENV] = self.emulator_host
         if self._credentials_path:
-            _check_service_account_file(self._credentials_path)
+            check_service_account_file(self._credentials_path)
         # firebase-admin and google-auth (~20 MB per process) are loaded with the first token:
         # a worker serving anonymous searches never needs them.
         self._app: firebase_admin.App | None = None

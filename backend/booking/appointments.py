@@ -155,9 +155,8 @@ def _describe(session: Session, appointment: Appointment) -> Described:
 def _reminders(about: Described, appointment: Appointment, now: datetime) -> list:
     starts = as_utc(about.slot.starts_at)
     messages = []
-    for kind, ahead, title in ((outbox.REMINDER_24H, timedelta(hours=24), "明天有预约"),
-                               (outbox.REMINDER_1H, timedelta(hours=1), "预约即将开始")):
-        due = starts - ahead
+    for kind, title in ((outbox.REMINDER_24H, "明天有预约"), (outbox.REMINDER_1H, "预约即将开始")):
+        due = starts - outbox.REMINDER_AHEAD[kind]
         if due <= now:
             continue
         messages.append(outbox.OutgoingMessage(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.errors import DomainError
+from backend.errors import PayloadError
 
 # code → default Chinese message; apps switch on the code.
 MESSAGES = {
@@ -25,7 +25,5 @@ MESSAGES = {
 }
 
 
-class BookingError(DomainError):
-    def __init__(self, code: str, message: str | None = None, field: str | None = None) -> None:
-        super().__init__(message or MESSAGES[code], field)
-        self.code = code
+class BookingError(PayloadError):
+    messages = MESSAGES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -19,6 +19,8 @@ BOOKING_CANCELLED = "booking_cancelled"
 REMINDER_24H = "reminder_24h"
 REMINDER_1H = "reminder_1h"
 REMINDER_KINDS = (REMINDER_24H, REMINDER_1H)
+# How long before the appointment each reminder is due (and so how long it stays worth pushing).
+REMINDER_AHEAD = {REMINDER_24H: timedelta(hours=24), REMINDER_1H: timedelta(hours=1)}
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ def enqueue(session: Session, messages: list[OutgoingMessage]) -> int:
             "title": message.title, "body": message.body,
             "data": {"kind": message.kind, **message.data},
             "appointment_id": message.appointment_id, "is_urgent": message.is_urgent,
-            "due_at": message.due_at, "status": "pending", "attempts": 0, "created_at": now,
+            "due_at": message.due_at, "next_attempt_at": message.due_at,
+            "status": "pending", "attempts": 0, "created_at": now,
         }
         for message in messages
     ]

@@ -12,19 +12,22 @@ import graphene
 
 from backend.accounts.principal import require_user
 from backend.booking import appointments, schedule, staff, windows
-from backend.booking.errors import MESSAGES, BookingError
+from backend.booking.errors import MESSAGES as BOOKING_MESSAGES
+from backend.booking.errors import BookingError
 from backend.booking.models import Appointment as AppointmentRow
 from backend.booking.models import ServiceWindow
 from backend.booking.models import Slot as SlotRow
 from backend.db import api_id
-from backend.errors import InvalidInput
+from backend.errors import InvalidInput, PayloadError
 from backend.guidance.models import ServiceItem as ServiceItemRow
+from backend.notify.errors import MESSAGES as NOTIFY_MESSAGES
 from backend.places.models import Place as PlaceRow
 from backend.schema.errors import domain_errors
 from backend.schema.scalars import Date, DateTime
 
-UserErrorCode = graphene.Enum("UserErrorCode", [(code, code) for code in MESSAGES],
-                              description="预约与窗口操作的错误代码（稳定，可供客户端翻译）")
+UserErrorCode = graphene.Enum(
+    "UserErrorCode", [(code, code) for code in {**BOOKING_MESSAGES, **NOTIFY_MESSAGES}],
+    description="预约、窗口、设备与消息操作的错误代码（稳定，可供客户端翻译）")
 
 
 class AppointmentStatus(graphene.Enum):
@@ -62,7 +65,7 @@ class UserError(graphene.ObjectType):
     message = graphene.String(required=True, description="中文提示")
 
     @classmethod
-    def of(cls, error: BookingError) -> UserError:
+    def of(cls, error: PayloadError) -> UserError:
         return cls(code=error.code, field=error.field, message=error.message)
 
 
@@ -205,6 +208,12 @@ class Me(graphene.ObjectType):
     roles = graphene.List(graphene.NonNull(RoleGrant), required=True)
     appointments = graphene.List(graphene.NonNull(Appointment), required=True,
                                  status=AppointmentStatus(), description="按时段开始时间倒序")
+    devices = graphene.List(graphene.NonNull("backend.schema.notify.Device"), required=True,
+                            description="已登记的推送设备，最近使用的在前")
+    notifications = graphene.Field(
+        "backend.schema.notify.NotificationConnection", required=True,
+        first=graphene.Int(), after=graphene.String(), unread_only=graphene.Boolean(),
+        description="消息中心：已到时间的通知，最新的在前（推送失败的也在）")
 
     @staticmethod
     def resolve_uid(principal, info):
@@ -213,6 +222,18 @@ class Me(graphene.ObjectType):
     @staticmethod
     def resolve_roles(principal, info):
         return sorted(principal.grants, key=lambda grant: (grant.role, grant.scope))
+
+    @staticmethod
+    def resolve_devices(principal, info):
+        from backend.schema.notify import resolve_my_devices
+
+        return resolve_my_devices(principal, info)
+
+    @staticmethod
+    def resolve_notifications(principal, info, **arguments):
+        from backend.schema.notify import resolve_my_notifications
+
+        return resolve_my_notifications(principal, info, **arguments)
 
     @staticmethod
     def resolve_appointments(principal, info, status=None):
@@ -266,13 +287,14 @@ def _generated(result: schedule.GenerationResult) -> GenerateSlotsPayload:
                                 holidays=result.holidays, errors=[])
 
 
-def _write(info, payload: Callable[..., graphene.ObjectType], change: Callable, **empty):
-    """Run one change in its own transaction; a BookingError rolls it back and is answered
+def write_payload(info, payload: Callable[..., graphene.ObjectType], change: Callable,
+                  **empty):
+    """Run one change in its own transaction; a PayloadError rolls it back and is answered
     in the payload (`empty` holds the payload's non-null fields for that case)."""
     try:
         with info.context.write() as session:
             return change(session)
-    except BookingError as error:
+    except PayloadError as error:
         return payload(errors=[UserError.of(error)], **empty)
 
 
@@ -394,7 +416,7 @@ class BookingMutation(graphene.ObjectType):
     @staticmethod
     def resolve_book_appointment(root, info, slot_id, service_item_id, idempotency_key):
         context = info.context
-        return _write(info, AppointmentPayload, lambda session: _appointment_payload(
+        return write_payload(info, AppointmentPayload, lambda session: _appointment_payload(
             appointments.book(session, context.principal, context.rules,
                               slot_id=parse_id(slot_id, "slotId"),
                               service_item_id=parse_id(service_item_id, "serviceItemId"),
@@ -403,14 +425,14 @@ class BookingMutation(graphene.ObjectType):
     @staticmethod
     def resolve_cancel_appointment(root, info, id, reason=None):
         context = info.context
-        return _write(info, AppointmentPayload, lambda session: _appointment_payload(
+        return write_payload(info, AppointmentPayload, lambda session: _appointment_payload(
             appointments.cancel(session, context.principal, context.rules,
                                 appointment_id=parse_id(id, "id"), reason=reason)))
 
     @staticmethod
     def resolve_reschedule_appointment(root, info, id, new_slot_id):
         context = info.context
-        return _write(info, AppointmentPayload, lambda session: _appointment_payload(
+        return write_payload(info, AppointmentPayload, lambda session: _appointment_payload(
             appointments.reschedule(session, context.principal, context.rules,
                                     appointment_id=parse_id(id, "id"),
                                     new_slot_id=parse_id(new_slot_id, "newSlotId"))))
@@ -430,7 +452,7 @@ class BookingMutation(graphene.ObjectType):
             return ScheduleTemplatePayload(template=template, generated=_generated(generated),
                                            errors=[])
 
-        return _write(info, ScheduleTemplatePayload, change)
+        return write_payload(info, ScheduleTemplatePayload, change)
 
     @staticmethod
     def resolve_delete_schedule_template(root, info, id):
@@ -442,12 +464,12 @@ class BookingMutation(graphene.ObjectType):
             return ScheduleTemplatePayload(template=template, generated=_generated(generated),
                                            errors=[])
 
-        return _write(info, ScheduleTemplatePayload, change)
+        return write_payload(info, ScheduleTemplatePayload, change)
 
     @staticmethod
     def resolve_generate_slots(root, info, window_id, from_, to):
         context = info.context
-        return _write(info, GenerateSlotsPayload, lambda session: _generated(
+        return write_payload(info, GenerateSlotsPayload, lambda session: _generated(
             schedule.generate_slots(session, context.principal, context.rules,
                                     window_id=parse_id(window_id, "windowId"),
                                     start=from_, end=to)),
@@ -456,14 +478,14 @@ class BookingMutation(graphene.ObjectType):
     @staticmethod
     def resolve_close_slot(root, info, slot_id, reason):
         context = info.context
-        return _write(info, SlotPayload, lambda session: SlotPayload(
+        return write_payload(info, SlotPayload, lambda session: SlotPayload(
             slot=staff.close_slot(session, context.principal, slot_id=parse_id(slot_id, "slotId"),
                                   reason=reason), errors=[]))
 
     @staticmethod
     def resolve_close_day(root, info, window_id, date, reason):
         context = info.context
-        return _write(info, SlotsPayload, lambda session: SlotsPayload(
+        return write_payload(info, SlotsPayload, lambda session: SlotsPayload(
             slots=staff.close_day(session, context.principal,
                                   window_id=parse_id(window_id, "windowId"), day=date,
                                   reason=reason), errors=[]), slots=[])
@@ -471,7 +493,7 @@ class BookingMutation(graphene.ObjectType):
     @staticmethod
     def resolve_set_slot_capacity(root, info, slot_id, capacity):
         context = info.context
-        return _write(info, SlotPayload, lambda session: SlotPayload(
+        return write_payload(info, SlotPayload, lambda session: SlotPayload(
             slot=staff.set_slot_capacity(session, context.principal,
                                          slot_id=parse_id(slot_id, "slotId"), capacity=capacity),
             errors=[]))
@@ -479,20 +501,20 @@ class BookingMutation(graphene.ObjectType):
     @staticmethod
     def resolve_check_in(root, info, code):
         context = info.context
-        return _write(info, AppointmentPayload, lambda session: _appointment_payload(
+        return write_payload(info, AppointmentPayload, lambda session: _appointment_payload(
             staff.check_in(session, context.principal, code=code)))
 
     @staticmethod
     def resolve_mark_no_show(root, info, appointment_id):
         context = info.context
-        return _write(info, AppointmentPayload, lambda session: _appointment_payload(
+        return write_payload(info, AppointmentPayload, lambda session: _appointment_payload(
             staff.mark_no_show(session, context.principal,
                                appointment_id=parse_id(appointment_id, "appointmentId"))))
 
     @staticmethod
     def resolve_complete_appointment(root, info, appointment_id):
         context = info.context
-        return _write(info, AppointmentPayload, lambda session: _appointment_payload(
+        return write_payload(info, AppointmentPayload, lambda session: _appointment_payload(
             staff.complete(session, context.principal,
                            appointment_id=parse_id(appointment_id, "appointmentId"))))
 
@@ -500,7 +522,7 @@ class BookingMutation(graphene.ObjectType):
     def resolve_upsert_window(root, info, place_id, name, service_item_ids, id=None,
                               is_active=True):
         context = info.context
-        return _write(info, WindowPayload, lambda session: WindowPayload(
+        return write_payload(info, WindowPayload, lambda session: WindowPayload(
             window=windows.upsert_window(
                 session, context.principal, place_id=parse_id(place_id, "placeId"), name=name,
                 service_item_ids=[parse_id(item, "serviceItemIds") for item in service_item_ids],

@@ -5,6 +5,7 @@ import graphene
 from backend.schema.booking import BookingMutation, BookingQuery
 from backend.schema.guidance import GuidanceQuery
 from backend.schema.maps import MapsQuery
+from backend.schema.notify import NotifyMutation
 from backend.schema.places import PlacesQuery
 
 
@@ -12,7 +13,7 @@ class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, graphene.Object
     pass
 
 
-class Mutation(BookingMutation, graphene.ObjectType):
+class Mutation(BookingMutation, NotifyMutation, graphene.ObjectType):
     pass
 
 

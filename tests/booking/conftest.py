@@ -26,7 +26,7 @@ from backend.booking.rules import BookingRules
 from backend.config import Settings
 from backend.db import session_scope, upgrade
 from backend.guidance.models import ServiceItem
-from backend.notify.models import Notification
+from backend.notify.models import Device, Notification
 from backend.places.hours import BUSINESS_TZ
 from backend.places.models import Place
 from tests.accounts.tokens_helper import TokenFactory, token_factory  # noqa: F401
@@ -147,7 +147,7 @@ def _place(external_id: str, name: str, county: str, city: str, province: str, l
 
 
 def clear_booking_tables(session) -> None:  # noqa: ANN001
-    for model in (Notification, Appointment, Slot, ScheduleTemplate, RoleGrant,
+    for model in (Device, Notification, Appointment, Slot, ScheduleTemplate, RoleGrant,
                   WindowServiceItem, ServiceWindow, Account, Place):
         session.execute(delete(model))
 

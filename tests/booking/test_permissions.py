@@ -14,6 +14,9 @@ Policy (DESIGN.md §5–6; the checks live in the domain functions):
 - checkIn: staff of the appointment's window and admins; everyone else → FORBIDDEN.
 - upsertWindow at hall A (county 330106): an editor of Hangzhou (330100) and admins; an editor
   of another city, staff and residents → FORBIDDEN.
+- registerDevice: any signed-in user; unregisterDevice and markNotificationsRead of the
+  resident's device / notification: the owner; anyone else signed in gets NOT_FOUND in the
+  payload (a token or notification of another user is not revealed to exist).
 - me: anonymous → `me: null` without error; a signed-in user sees its own uid and roles; a
   token that does not verify → UNAUTHENTICATED.
 
@@ -24,6 +27,7 @@ Outcomes in the table:
 - UNAUTHENTICATED / FORBIDDEN: exactly one GraphQL error with that `extensions.code`, at the
   operation's path, its field null — and no row of any booking table changed.
 - NULL: no error and a null field (anonymous `me`).
+- NOT_YOURS: no GraphQL error, the payload's only error NOT_FOUND, and no row changed.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from backend.booking.models import (
     Slot,
     WindowServiceItem,
 )
-from backend.notify.models import Notification
+from backend.notify.models import Device, Notification
 from backend.places.hours import BUSINESS_TZ
 from tests.booking.conftest import (
     ADMIN,
@@ -60,6 +64,7 @@ from tests.booking.conftest import (
 )
 
 ALLOWED, FORBIDDEN, UNAUTHENTICATED, NULL = "allowed", "FORBIDDEN", "UNAUTHENTICATED", "null"
+NOT_YOURS = "not_yours"
 
 OTHER_CITY_EDITOR = "editor-nanjing"
 NANJING = "320100"
@@ -90,6 +95,8 @@ def policy(*allowed: str, extra: dict[str, str] | None = None) -> dict[str, str]
 
 SIGNED_IN = policy(*(name for name in MAIN_PRINCIPALS if name != "anonymous"))
 WINDOW_STAFF = policy("staff", "admin")
+OWNER_ONLY = policy("resident", extra={name: NOT_YOURS for name in MAIN_PRINCIPALS
+                                       if name not in ("anonymous", "resident")})
 
 
 # -- setup ------------------------------------------------------------------------------------
@@ -251,6 +258,38 @@ def check_window_created(world: World, given: Given, uid: str, data: dict) -> No
             WindowServiceItem.window_id == window_id)).all() == [world.item]
 
 
+def resident_device(world: World) -> Given:
+    with world.session() as session:
+        session.add(Device(token="resident-phone", uid=RESIDENT, platform="android"))
+    return Given()
+
+
+def resident_notification(world: World) -> Given:
+    with world.session() as session:
+        note = Notification(uid=RESIDENT, kind="booking_confirmed", dedupe_key="permissions",
+                            title="预约成功", body="正文", data={}, status="sent")
+        session.add(note)
+        session.flush()
+        return Given(extra={"notification": note.id})
+
+
+def check_device_registered(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["registerDevice"]["device"] == {"token": "perm-device", "platform": "IOS"}
+    with world.session() as session:
+        assert session.scalars(select(Device.uid)).all() == [uid]
+
+
+def check_device_removed(world: World, given: Given, uid: str, data: dict) -> None:
+    with world.session() as session:
+        assert session.scalars(select(Device)).all() == []
+
+
+def check_read(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["markNotificationsRead"]["unreadCount"] == 0
+    with world.session() as session:
+        assert session.get(Notification, given.extra["notification"]).read_at is not None
+
+
 def check_me(world: World, given: Given, uid: str, data: dict) -> None:
     roles = {
         STAFF: [{"role": "staff", "scope": str(world.window_a1)}],
@@ -365,6 +404,19 @@ OPERATIONS: dict[str, Operation] = {
         lambda w, g: {"place": str(w.hall_a), "items": [str(w.item)]},
         policy("editor", "admin", extra={"other_city_editor": FORBIDDEN}),
         check_window_created),
+    "registerDevice": Operation(
+        f"""mutation {{ registerDevice(token: "perm-device", platform: IOS) {{
+            device {{ token platform }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {}, SIGNED_IN, check_device_registered),
+    "unregisterDevice": Operation(
+        f"""mutation {{ unregisterDevice(token: "resident-phone") {{
+            device {{ token }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {}, OWNER_ONLY, check_device_removed, resident_device),
+    "markNotificationsRead": Operation(
+        f"""mutation($id: ID!) {{ markNotificationsRead(ids: [$id]) {{
+            unreadCount {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"id": str(g.extra["notification"])}, OWNER_ONLY, check_read,
+        resident_notification),
     "me": Operation(
         "{ me { uid roles { role scope } appointments { id } } }",
         lambda w, g: {},
@@ -398,7 +450,8 @@ MATRIX = [
 
 # Everything a refused operation could have written.
 WATCHED = [model.__table__ for model in (Account, RoleGrant, ServiceWindow, WindowServiceItem,
-                                         ScheduleTemplate, Slot, Appointment, Notification)]
+                                         ScheduleTemplate, Slot, Appointment, Notification,
+                                         Device)]
 
 
 def snapshot(world: World) -> dict[str, list[tuple]]:
@@ -436,6 +489,9 @@ def test_permissions__operation_by_principal__allowed_or_refused_without_change(
     if expected == NULL:
         assert "errors" not in body, body
         assert body["data"] == {path[0]: None}, body
+    elif expected == NOT_YOURS:
+        assert "errors" not in body, body
+        assert [error["code"] for error in body["data"][name]["errors"]] == ["NOT_FOUND"], body
     else:
         codes = [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
         assert codes == [expected], body

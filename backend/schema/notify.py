@@ -1,0 +1,172 @@
+"""GraphQL types and mutations of push devices and the inbox (issue names are fixed)."""
+
+from __future__ import annotations
+
+import json
+
+import graphene
+
+from backend.notify import devices, inbox
+from backend.schema.booking import UserError, parse_id, write_payload
+from backend.schema.errors import domain_errors
+from backend.schema.places import PageInfo
+from backend.schema.scalars import DateTime
+
+
+class Platform(graphene.Enum):
+    """推送设备的平台"""
+
+    ANDROID = "android"
+    IOS = "ios"
+    WEB = "web"
+
+
+class PushStatus(graphene.Enum):
+    """推送状态：PENDING 待推送、SENT 已推送到至少一台设备、FAILED 未能推送（仍在消息中心）"""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "dead"
+
+
+class Device(graphene.ObjectType):
+    token = graphene.String(required=True)
+    platform = graphene.Field(Platform, required=True)
+    locale = graphene.String()
+    last_seen_at = graphene.Field(DateTime, required=True)
+
+
+class Notification(graphene.ObjectType):
+    id = graphene.ID(required=True)
+    kind = graphene.String(
+        required=True,
+        description="booking_confirmed、booking_changed、booking_cancelled、reminder_24h、"
+                    "reminder_1h（稳定，可能增加新种类）")
+    title = graphene.String(required=True)
+    body = graphene.String(required=True)
+    data = graphene.String(required=True, description="推送附带的数据（JSON 对象）")
+    is_urgent = graphene.Boolean(required=True)
+    created_at = graphene.Field(DateTime, required=True,
+                                description="进入消息中心的时间（提醒为其预定时间）")
+    read_at = graphene.Field(DateTime)
+    is_read = graphene.Boolean(required=True)
+    push_status = graphene.Field(PushStatus, required=True)
+    appointment = graphene.Field("backend.schema.booking.Appointment")
+
+    @staticmethod
+    def resolve_data(row, info):
+        return json.dumps(row.data or {}, ensure_ascii=False, sort_keys=True)
+
+    @staticmethod
+    def resolve_created_at(row, info):
+        return row.due_at
+
+    @staticmethod
+    def resolve_push_status(row, info):
+        return row.status
+
+    @staticmethod
+    def resolve_is_read(row, info):
+        return row.read_at is not None
+
+    @staticmethod
+    def resolve_appointment(row, info):
+        from backend.booking.models import Appointment
+
+        if row.appointment_id is None:
+            return None
+        return info.context.rows(Appointment).load(row.appointment_id)
+
+
+class NotificationEdge(graphene.ObjectType):
+    node = graphene.Field(Notification, required=True)
+    cursor = graphene.String(required=True)
+
+    @staticmethod
+    def resolve_node(row, info):
+        return row
+
+    @staticmethod
+    def resolve_cursor(row, info):
+        return inbox.InboxPage.cursor(row)
+
+
+class NotificationConnection(graphene.ObjectType):
+    edges = graphene.List(graphene.NonNull(NotificationEdge), required=True)
+    page_info = graphene.Field(PageInfo, required=True)
+    unread_count = graphene.Int(required=True, description="未读消息总数（不受分页影响）")
+
+    @staticmethod
+    def resolve_edges(page, info):
+        return page.rows
+
+    @staticmethod
+    def resolve_page_info(page, info):
+        return PageInfo(has_next_page=page.has_next_page,
+                        has_previous_page=page.has_previous_page,
+                        start_cursor=inbox.InboxPage.cursor(page.rows[0]) if page.rows else None,
+                        end_cursor=inbox.InboxPage.cursor(page.rows[-1]) if page.rows else None)
+
+
+def resolve_my_devices(principal, info):
+    return devices.my_devices(info.context.session, principal)
+
+
+@domain_errors
+def resolve_my_notifications(principal, info, first=None, after=None, unread_only=False):
+    return inbox.inbox_page(info.context.session, principal, first=first, after=after,
+                            unread_only=bool(unread_only))
+
+
+class DevicePayload(graphene.ObjectType):
+    device = graphene.Field(Device)
+    errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class NotificationsPayload(graphene.ObjectType):
+    notifications = graphene.List(graphene.NonNull(Notification), required=True)
+    unread_count = graphene.Int(description="标记后的未读总数；出错时为 null")
+    errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+def _note_ids(ids) -> list[int]:
+    return [parse_id(value, "ids") for value in ids]
+
+
+class NotifyMutation(graphene.ObjectType):
+    register_device = graphene.Field(
+        DevicePayload, required=True, token=graphene.String(required=True),
+        platform=Platform(required=True), locale=graphene.String(),
+        description="登记当前用户的推送令牌（同一令牌改登记到当前用户；应用每次启动时调用）")
+    unregister_device = graphene.Field(DevicePayload, required=True,
+                                       token=graphene.String(required=True),
+                                       description="注销当前用户的推送令牌（退出登录时）")
+    mark_notifications_read = graphene.Field(
+        NotificationsPayload, required=True,
+        ids=graphene.List(graphene.NonNull(graphene.ID), required=True),
+        description="将自己的消息标为已读（全部成功或全部不变）")
+
+    @staticmethod
+    def resolve_register_device(root, info, token, platform, locale=None):
+        context = info.context
+        return write_payload(info, DevicePayload, lambda session: DevicePayload(
+            device=devices.register_device(session, context.principal, token=token,
+                                           platform=getattr(platform, "value", platform),
+                                           locale=locale), errors=[]))
+
+    @staticmethod
+    def resolve_unregister_device(root, info, token):
+        context = info.context
+        return write_payload(info, DevicePayload, lambda session: DevicePayload(
+            device=devices.unregister_device(session, context.principal, token=token),
+            errors=[]))
+
+    @staticmethod
+    def resolve_mark_notifications_read(root, info, ids):
+        context = info.context
+
+        def change(session):
+            rows, unread = inbox.mark_read(session, context.principal, _note_ids(ids))
+            return NotificationsPayload(notifications=rows, unread_count=unread, errors=[])
+
+        return write_payload(info, NotificationsPayload, change, notifications=[])
