@@ -31,11 +31,25 @@ def test_settings__empty_environment__sqlite_development_defaults():
         ({"BOOKING_HORIZON_DAYS": "two weeks"}, "BOOKING_HORIZON_DAYS"),
         ({"BOOKING_MAX_ACTIVE": "0"}, "BOOKING_MAX_ACTIVE"),
         ({"SLOT_GENERATION_DAYS": "120"}, "SLOT_GENERATION_DAYS"),
+        ({"NOTIFY_BATCH_SIZE": "501"}, "NOTIFY_BATCH_SIZE"),
+        ({"NOTIFY_MAX_ATTEMPTS": "0"}, "NOTIFY_MAX_ATTEMPTS"),
+        ({"NOTIFY_LEASE_SECONDS": "20", "NOTIFY_HTTP_TIMEOUT_SECONDS": "10"},
+         "NOTIFY_LEASE_SECONDS"),
+        ({"NOTIFY_RETRY_BASE_SECONDS": "600", "NOTIFY_RETRY_MAX_SECONDS": "60"},
+         "NOTIFY_RETRY_BASE_SECONDS"),
+        ({"NOTIFY_QUIET_HOURS": "10pm-7am"}, "NOTIFY_QUIET_HOURS"),
+        ({"NOTIFY_QUIET_HOURS": "22:00-24:00"}, "NOTIFY_QUIET_HOURS"),
+        ({"FCM_ENDPOINT": "fcm.example.com"}, "FCM_ENDPOINT"),
+        ({"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
+          "FIREBASE_PROJECT_ID": "p", "FCM_ENDPOINT": "http://proxy:8080"}, "FCM_ENDPOINT"),
     ],
     ids=["unknown-env", "port-not-int", "port-range", "push-provider", "db-scheme",
          "production-with-auth-emulator", "production-without-database-url",
          "production-without-project", "production-with-certs-url", "horizon-not-int",
-         "max-active-zero", "generation-beyond-staff-horizon"],
+         "max-active-zero", "generation-beyond-staff-horizon", "batch-over-fcm-limit",
+         "no-attempts", "lease-shorter-than-3-timeouts", "backoff-base-over-cap",
+         "quiet-hours-words", "quiet-hours-24", "fcm-endpoint-not-url",
+         "production-fcm-endpoint-plain-http"],
 )
 def test_settings__bad_environment__refuses_to_start(environ, message):
     with pytest.raises(ConfigError, match=message):
@@ -48,3 +62,17 @@ def test_settings__production__no_graphiql():
          "FIREBASE_PROJECT_ID": "servicemap-prod"}
     )
     assert settings.is_production and not settings.graphiql_enabled
+
+
+def test_settings__quiet_hours__default_empty_or_custom():
+    assert Settings.from_env({}).notify_quiet_hours == "22:00-07:00"
+    assert Settings.from_env({"NOTIFY_QUIET_HOURS": ""}).notify_quiet_hours == ""
+    assert Settings.from_env({"NOTIFY_QUIET_HOURS": "21:30-06:45"}).notify_quiet_hours == (
+        "21:30-06:45")
+
+
+def test_push_providers__config_and_registry__name_the_same_providers():
+    from backend.config import PUSH_PROVIDERS
+    from backend.notify.providers import PROVIDERS
+
+    assert set(PUSH_PROVIDERS) == set(PROVIDERS)
