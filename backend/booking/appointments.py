@@ -152,6 +152,14 @@ def _describe(session: Session, appointment: Appointment) -> Described:
                      session.get(Slot, appointment.slot_id))
 
 
+def _where(about: Described) -> str:
+    """"Hall（window）", without repeating a window name the hall's name already carries
+    (黄浦区市民服务中心（跨省通办窗口） has a window named 跨省通办窗口)."""
+    if about.window.name in about.place.name:
+        return about.place.name
+    return f"{about.place.name}（{about.window.name}）"
+
+
 def _reminders(about: Described, appointment: Appointment, now: datetime) -> list:
     starts = as_utc(about.slot.starts_at)
     messages = []
@@ -163,7 +171,7 @@ def _reminders(about: Described, appointment: Appointment, now: datetime) -> lis
             uid=appointment.uid, kind=kind,
             dedupe_key=f"{kind}:{appointment.id}:r{appointment.revision}",
             title=title,
-            body=f"{local_text(starts)} 在{about.place.name}（{about.window.name}）办理"
+            body=f"{local_text(starts)} 在{_where(about)}办理"
                  f"「{about.item.name}」，核验码 {appointment.code}。",
             due_at=due, appointment_id=appointment.id,
             data={"appointmentId": str(appointment.id)},
@@ -177,7 +185,7 @@ def _event_message(about: Described, appointment: Appointment, kind: str, title:
     return outbox.OutgoingMessage(
         uid=appointment.uid, kind=kind,
         dedupe_key=f"{kind}:{appointment.id}{key_suffix}", title=title,
-        body=f"{about.place.name}（{about.window.name}），{local_text(about.slot.starts_at)}，"
+        body=f"{_where(about)}，{local_text(about.slot.starts_at)}，"
              f"「{about.item.name}」：{detail}",
         due_at=now, appointment_id=appointment.id, is_urgent=urgent,
         data={"appointmentId": str(appointment.id)},

@@ -13,7 +13,8 @@ Guarantees, with any number of workers on either store:
 - Transient failures are retried with exponential backoff and jitter, never sooner than the
   provider's Retry-After; after `max_attempts` claims the notification is dead with its error.
 - Non-urgent notifications due in quiet hours wait for their end; reminders of an appointment
-  that is no longer booked, or has begun, are dropped.
+  that is no longer booked, or has begun, are dropped, and so is an event message of an
+  appointment that has a newer one (it stays in the inbox, unpushed).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.booking.models import Appointment, Slot
@@ -47,6 +48,7 @@ log = logging.getLogger("servicemap.notify")
 
 NO_DEVICE = "没有已登记的推送设备"
 STALE_REMINDER = "预约已开始、已取消或已改期，不再提醒"
+SUPERSEDED = "同一预约已有更新的通知，不再推送"
 MAX_ERROR_LENGTH = 1000
 
 
@@ -204,12 +206,14 @@ class Dispatcher:
         with session_scope(self.session_factory) as session:
             rows, devices, delivered = self._load(session, claimed)
             stale = self._stale_reminders(session, rows, now)
+            superseded = self._superseded(session, rows)
         quiet_end = self.policy.quiet_until(now)
         deferred = [row for row in rows
                     if row.id not in stale and quiet_end is not None and not row.is_urgent]
-        if stale or deferred:
-            self._set_aside(stale, deferred, quiet_end, report)
-        waiting = {row.id for row in deferred} | set(stale)
+        deferred = [row for row in deferred if row.id not in superseded]
+        if stale or superseded or deferred:
+            self._set_aside(stale, superseded, deferred, quiet_end, report)
+        waiting = {row.id for row in deferred} | stale | superseded
         progress = {row.id: _Progress(row, sent_before=any(
                         status == "sent" for status in delivered[row.id].values()))
                     for row in rows if row.id not in waiting}
@@ -281,15 +285,32 @@ class Dispatcher:
         return {row_id for row_id, appointment_id in reminders.items()
                 if appointment_id not in current}
 
-    def _set_aside(self, stale: set[int], deferred: list[Notification],
+    def _superseded(self, session: Session, rows: list[Notification]) -> set[int]:
+        """Event messages (not reminders) of an appointment that has a newer event message:
+        a confirmation held back by quiet hours must not reach the phone after the
+        cancellation that followed it."""
+        events = {row.id: row.appointment_id for row in rows
+                  if row.appointment_id and row.kind not in outbox.REMINDER_KINDS}
+        if not events:
+            return set()
+        newest = dict(session.execute(
+            select(Notification.appointment_id, func.max(Notification.id))
+            .where(Notification.appointment_id.in_(set(events.values())),
+                   Notification.kind.not_in(outbox.REMINDER_KINDS))
+            .group_by(Notification.appointment_id)).all())
+        return {row_id for row_id, appointment_id in events.items()
+                if newest.get(appointment_id, row_id) > row_id}
+
+    def _set_aside(self, stale: set[int], superseded: set[int], deferred: list[Notification],
                    quiet_end: datetime | None, report: DispatchReport) -> None:
         mine = (Notification.lease_owner == self.worker_id, Notification.status == "pending")
         with session_scope(self.session_factory) as session:
-            if stale:
-                report.dropped += session.execute(
-                    update(Notification).where(Notification.id.in_(stale), *mine)
-                    .values(status="dropped", last_error=STALE_REMINDER, lease_owner=None,
-                            lease_until=None)).rowcount
+            for ids, reason in ((stale, STALE_REMINDER), (superseded, SUPERSEDED)):
+                if ids:
+                    report.dropped += session.execute(
+                        update(Notification).where(Notification.id.in_(ids), *mine)
+                        .values(status="dropped", last_error=reason, lease_owner=None,
+                                lease_until=None)).rowcount
             if deferred:
                 # Waiting out quiet hours is not an attempt.
                 report.deferred += session.execute(

@@ -13,6 +13,7 @@ from backend.booking.rules import as_utc
 from backend.errors import InvalidInput
 from backend.notify.errors import NotifyError
 from backend.notify.models import Notification
+from backend.notify.outbox import REMINDER_KINDS
 from backend.places.models import utcnow
 from backend.places.search import decode_cursor, encode_cursor, validate_page_size
 
@@ -34,10 +35,11 @@ class InboxPage:
 
 
 def _visible(uid: str, now: datetime) -> tuple:
-    """A reminder is in the inbox from its due time; a dropped one (its appointment was
-    cancelled or moved first) never is."""
+    """A notification is in the inbox from its due time; a dropped reminder (its appointment
+    was cancelled or moved first) never is. A dropped event message (not pushed because a newer
+    one superseded it) is: it is part of the appointment's history."""
     return (Notification.uid == uid, Notification.due_at <= now,
-            Notification.status != "dropped")
+            or_(Notification.status != "dropped", Notification.kind.not_in(REMINDER_KINDS)))
 
 
 def _after(cursor: str) -> tuple[datetime, int]:

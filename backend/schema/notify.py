@@ -22,11 +22,13 @@ class Platform(graphene.Enum):
 
 
 class PushStatus(graphene.Enum):
-    """推送状态：PENDING 待推送、SENT 已推送到至少一台设备、FAILED 未能推送（仍在消息中心）"""
+    """推送状态：PENDING 待推送、SENT 已推送到至少一台设备、FAILED 未能推送、
+    SKIPPED 未推送（同一预约已有更新的通知）"""
 
     PENDING = "pending"
     SENT = "sent"
     FAILED = "dead"
+    SKIPPED = "dropped"
 
 
 class Device(graphene.ObjectType):

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from backend.notify.dispatcher import NO_DEVICE, Dispatcher, DispatchPolicy
+from backend.notify.dispatcher import NO_DEVICE, SUPERSEDED, Dispatcher, DispatchPolicy
 from backend.notify.models import Delivery, Device, Notification
 from backend.places.hours import BUSINESS_TZ
 from backend.places.models import utcnow
@@ -462,3 +462,29 @@ def test_dispatch__lease_lost_to_another_worker__its_results_stand(world: World,
     row = _row(world, note)
     assert (row.status, row.lease_owner) == ("pending", "worker-2")
     assert [status for _, _, status, _ in _deliveries(world)] == ["sent"]
+
+
+def test_dispatch__confirmation_held_by_quiet_hours_then_cancelled__only_the_cancel_pushed(
+        world: World, fake_fcm: FakeFcm, fcm_provider):
+    _device(world, "tok-1")
+    day = _far_slots(world)
+    appointment = _book(world, "far-0900", "quiet-then-cancel")
+    policy = replace(POLICY, quiet_hours=DispatchPolicy().quiet_hours)
+    night = Clock(_beijing(0, "23:30") if datetime.now(BUSINESS_TZ).hour < 23
+                  else _beijing(1, "23:30"))
+    night.now = max(night.now, utcnow())
+    _dispatcher(world, fcm_provider, night, policy).run_once()      # the confirmation waits
+    world.gql(operation("CancelAppointment"), {"id": appointment, "reason": "计划有变"},
+              uid=RESIDENT)
+    # when the quiet hours end
+    morning = Clock(business_time(day, "07:00") - timedelta(days=1))
+    morning.now = max(morning.now, night.now + timedelta(hours=8))
+    report = _dispatcher(world, fcm_provider, morning, policy).run_once()
+    # then
+    assert [m["data"]["kind"] for m in fake_fcm.delivered()] == ["booking_cancelled"]
+    assert report.dropped == 1
+    confirmed = world.notifications(kind="booking_confirmed")[0]
+    assert (confirmed.status, confirmed.last_error) == ("dropped", SUPERSEDED)
+    page = world.gql(operation("MyNotifications"), uid=RESIDENT)["data"]["me"]["notifications"]
+    assert [(e["node"]["kind"], e["node"]["pushStatus"]) for e in page["edges"]] == [
+        ("booking_cancelled", "SENT"), ("booking_confirmed", "SKIPPED")]
