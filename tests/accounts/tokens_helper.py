@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import jwt
 import pytest
@@ -29,6 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from tests.local_http import LocalHttpServer
 
 DEFAULT_PROJECT = "demo-servicemap"
 ISSUER_PREFIX = "https://securetoken.google.com/"
@@ -57,11 +58,13 @@ def self_signed_certificate(key: rsa.RSAPrivateKey) -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
-class TokenFactory:
+class TokenFactory(LocalHttpServer):
     """Signs ID tokens and serves the certificate that verifies them.
 
     `start()` / `stop()` (or `with TokenFactory() as factory:`); then `certs_url`,
     `settings_overrides` and `sign(...)`. Thread-safe for signing."""
+
+    thread_name = "test-cert-server"
 
     def __init__(self, project: str = DEFAULT_PROJECT, kid: str = "test-key-1") -> None:
         self.project = project
@@ -69,12 +72,10 @@ class TokenFactory:
         self.key = new_key()
         self.certificates = {kid: self_signed_certificate(self.key)}
         self.requests_served = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- the certificate endpoint -------------------------------------------------------------
 
-    def start(self) -> TokenFactory:
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         factory = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -95,31 +96,7 @@ class TokenFactory:
             def log_message(self, format: str, *args) -> None:  # noqa: A002
                 pass  # keep test output clean
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="test-cert-server")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> TokenFactory:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("TokenFactory not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return Handler
 
     @property
     def certs_url(self) -> str:

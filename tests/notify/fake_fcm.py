@@ -61,6 +61,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.local_http import LocalHttpServer
+
 DEFAULT_PROJECT = "demo-servicemap"
 TOKEN_PATH = "/token"
 ACCESS_TOKEN_PREFIX = "fake-access-"
@@ -193,13 +195,16 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class FakeFcm:
+class FakeFcm(LocalHttpServer):
     """A fake FCM v1 send endpoint plus the OAuth token endpoint of a fake service account.
 
     `start()` / `stop()` (or `with FakeFcm() as fake:`); then `service_account_file(dir)`,
     `base_url`, `send_path` / `send_url`; script replies with `plan()`, `always()` and
     `script`; inspect `requests`, `delivered()`, `token_requests`; `reset()` between tests.
     Thread-safe."""
+
+    server_class = _Server
+    thread_name = "fake-fcm-server"
 
     def __init__(self, project_id: str = DEFAULT_PROJECT) -> None:
         self.project_id = project_id
@@ -218,14 +223,10 @@ class FakeFcm:
         self._token_counter = itertools.count(1)
         self._message_counter = itertools.count(1)
         self._token_requests = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> FakeFcm:
-        if self._server is not None:
-            return self
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -245,33 +246,9 @@ class FakeFcm:
             def log_message(self, format: str, *args) -> None:  # noqa: A002
                 pass  # keep test output clean
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="fake-fcm-server")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeFcm:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
+        return Handler
 
     # -- addresses and credentials ------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        """http://127.0.0.1:<port>"""
-        if self._server is None:
-            raise RuntimeError("FakeFcm not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def send_path(self) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -488,3 +490,28 @@ def test_dispatch__confirmation_held_by_quiet_hours_then_cancelled__only_the_can
     page = world.gql(operation("MyNotifications"), uid=RESIDENT)["data"]["me"]["notifications"]
     assert [(e["node"]["kind"], e["node"]["pushStatus"]) for e in page["edges"]] == [
         ("booking_cancelled", "SENT"), ("booking_confirmed", "SKIPPED")]
+
+
+def test_worker_loop__polls_until_stopped__sends_what_becomes_due(world: World,
+                                                                  fake_fcm: FakeFcm,
+                                                                  fcm_provider):
+    _device(world, "tok-loop")
+    dispatcher = Dispatcher(world.services.session_factory, fcm_provider, POLICY,
+                            worker_id="loop")
+    stop = threading.Event()
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(dispatcher.run(stop, 0.05)))
+    worker.start()
+    try:
+        # when a notification is queued while the worker idles
+        note = _notify(world, urgent=True)
+        deadline = time.monotonic() + 10
+        while _row(world, note).status == "pending" and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    # then
+    assert not worker.is_alive()
+    assert _row(world, note).status == "sent"
+    assert reports[0].sent == 1 and len(fake_fcm.delivered("tok-loop")) == 1
