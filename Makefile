@@ -15,7 +15,7 @@ run: export FIREBASE_PROJECT_ID ?= demo-servicemap
 run: export FIREBASE_AUTH_EMULATOR_HOST ?= 127.0.0.1:9099
 endif
 
-.PHONY: run test install install-dev lint schema clean-db bench bench-quick
+.PHONY: run test install install-dev lint schema clean-db bench bench-quick bench-dispatch
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,7 @@ bench: install
 # The same at 10k only with short runs: under 2 minutes once the tools are installed.
 bench-quick: install
 	$(VENV)/bin/python bench/run.py --plan quick
+
+# Push dispatch through the fake FCM against a bare send_each loop, both stores: ~3 minutes.
+bench-dispatch: install
+	$(VENV)/bin/python bench/dispatch.py --record
