@@ -8,8 +8,9 @@ Guarantees, with any number of workers on either store:
 - What was pushed is recorded per token (`notification_delivery`) right after each provider
   call; a retry pushes only to the tokens with no record. A worker killed mid-batch loses
   nothing: when its lease ends, another worker claims the notification and pushes what was not
-  recorded. Only a push that left between the provider's answer and that record can go twice
-  (the collapse key makes the phone show it once).
+  recorded. Only a push that left between the provider's answer and that record, or one FCM
+  accepted after our request had timed out, can go twice (the collapse key makes the phone
+  show it once).
 - Transient failures are retried with exponential backoff and jitter, never sooner than the
   provider's Retry-After; after `max_attempts` claims the notification is dead with its error.
 - Non-urgent notifications due in quiet hours wait for their end; reminders of an appointment
@@ -396,7 +397,8 @@ class Dispatcher:
             else:
                 if state.retry:
                     error = f"{row.attempts} 次尝试后放弃：{error}"[:MAX_ERROR_LENGTH]
-                change.update(status="dead", error=error or NO_DEVICE)
+                # Nothing left to push to: the error that got it here, else "no device".
+                change.update(status="dead", error=error or row.last_error or NO_DEVICE)
                 report.dead += 1
             changes.append(change)
         table = Notification.__table__

@@ -54,7 +54,8 @@ class FcmProvider:
         # firebase-admin 7.x has no option for the endpoint or the retries: both are private
         # attributes of its messaging service (tests/notify fail if an upgrade moves them).
         service._fcm_url = f"{base}/v1/projects/{app.project_id}/messages:send"
-        adapter = requests.adapters.HTTPAdapter(pool_connections=10, pool_maxsize=100,
+        # send_each sends a batch on one thread per message: a connection for each of them.
+        adapter = requests.adapters.HTTPAdapter(pool_connections=10, pool_maxsize=self.max_batch,
                                                 max_retries=NO_SEND_RETRIES)
         session = service._client.session
         for prefix in {base + "/", DEFAULT_ENDPOINT + "/"}:
@@ -66,7 +67,7 @@ class FcmProvider:
         if path:
             check_service_account_file(path)
         key = "\n".join([settings.firebase_project_id or "", path or "",
-                         settings.fcm_endpoint or ""])
+                         settings.fcm_endpoint or "", str(settings.notify_http_timeout_seconds)])
         name = f"servicemap-push-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
         with _init_lock:
             try:
