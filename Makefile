@@ -35,8 +35,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) seed demo $(if $(wildcard $(AMAP_FILE)),--amap-file $(AMAP_FILE))
-	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 \
-		--access-logfile - wsgi:app
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -58,7 +58,7 @@ VENV_BIN = Path(sys.executable).parent
 POSTGRAPHILE_VERSION = "4.14.1"
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 API_PORT, PEER_PORT = 18080, 18081
-GUNICORN_ARGS = ["--workers", "2", "--threads", "4"]  # README: `make run`, suits 2 cores
+GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--preload"]  # = gunicorn.conf.py (make run)
 DATA_SEED = 0
 CENTRE_SEED = 20_260_601
 N_CENTRES = 200
@@ -369,15 +369,22 @@ class Server:
         return sorted(pids)
 
     def rss_mb(self) -> dict:
-        per = {}
+        """Summed RSS of the server's processes, and their summed PSS (proportional set size:
+        a page shared by the preloaded workers counts once overall, not once per process)."""
+        per, pss = {}, {}
         for pid in self.pids():
             with contextlib.suppress(OSError):
                 status = Path(f"/proc/{pid}/status").read_text()
                 match = re.search(r"VmRSS:\s+(\d+) kB", status)
                 if match:
                     per[pid] = int(match.group(1)) / 1024
+                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                match = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
+                if match:
+                    pss[pid] = int(match.group(1)) / 1024
         return {"total_mb": round(sum(per.values()), 1), "processes": len(per),
-                "per_process_mb": [round(v, 1) for _, v in sorted(per.items())]}
+                "per_process_mb": [round(v, 1) for _, v in sorted(per.items())],
+                "pss_total_mb": round(sum(pss.values()), 1)}
 
     def cpu_seconds(self) -> float:
         total = 0
@@ -1728,8 +1735,8 @@ def markdown(results: list[dict], meta: dict, profiles: list[dict] | None = None
         f"(ms); load = wrk -t2 -c8 (HTTP) or pgbench -c8 -j2 / one process per core (raw).",
         "",
         "| scale | store | what | p50 | p95 | p99 | single req/s | load req/s | load p50 | "
-        "load p99 | RSS MB | cold start s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "load p99 | RSS MB | PSS MB | cold start s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         rows = [("our API", r.get("api", {}))]
@@ -1744,6 +1751,7 @@ def markdown(results: list[dict], meta: dict, profiles: list[dict] | None = None
                 f"{fmt(single.get('p99_ms'), 2)} | {fmt(single.get('req_per_s'), 0)} | "
                 f"{fmt(load.get('req_per_s'), 0)} | {fmt(load.get('p50_ms'), 2)} | "
                 f"{fmt(load.get('p99_ms'), 2)} | {fmt(m.get('rss', {}).get('total_mb'), 0)} | "
+                f"{fmt(m.get('rss', {}).get('pss_total_mb'), 0)} | "
                 f"{fmt(m.get('cold_start_s'), 2)} |"
             )
     lines += ["", "Ratios and checks:", "",
