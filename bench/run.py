@@ -1426,9 +1426,9 @@ WITH taken AS (
   RETURNING id, uid
 )
 INSERT INTO notification (uid, kind, dedupe_key, title, body, data, appointment_id,
-                          is_urgent, due_at, status, attempts, created_at)
+                          is_urgent, due_at, next_attempt_at, status, attempts, created_at)
 SELECT made.uid, k.kind, k.kind || ':' || made.id, '{title}', '{body}',
-       json_build_object('kind', k.kind), made.id, false, now(), 'pending', 0, now()
+       json_build_object('kind', k.kind), made.id, false, now(), now(), 'pending', 0, now()
 FROM made CROSS JOIN (VALUES ('booking_confirmed'), ('reminder_24h'), ('reminder_1h')) AS k(kind);
 COMMIT;
 """
@@ -1483,8 +1483,8 @@ SQLITE_BOOKING_STATEMENTS = (
     "revision, idempotency_key, created_at, updated_at) SELECT ?, id, window_id, ?, day, "
     "'booked', ?, 0, 'raw-key', ?, ? FROM slot WHERE id = ?",
     "INSERT INTO notification (uid, kind, dedupe_key, title, body, data, appointment_id, "
-    "is_urgent, due_at, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, "
-    "'pending', 0, ?)",
+    "is_urgent, due_at, next_attempt_at, status, attempts, created_at) VALUES (?, ?, ?, ?, ?, "
+    "?, ?, 0, ?, ?, 'pending', 0, ?)",
 )
 
 
@@ -1520,7 +1520,7 @@ def _sqlite_booking_worker(args) -> dict:
                     appointment = db.execute(appoint, (uid, item, code, now, now, slot)).lastrowid
                     db.executemany(notify, [
                         (uid, kind, f"{kind}:{appointment}", RAW_TITLE, RAW_BODY,
-                         json.dumps({"kind": kind}), appointment, now, now)
+                         json.dumps({"kind": kind}), appointment, now, now, now)
                         for kind in ("booking_confirmed", "reminder_24h", "reminder_1h")])
                 db.execute("COMMIT")
         except sqlite3.Error:
