@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import Account
+from backend.accounts.models import Account, RoleGrant
 from backend.accounts.principal import Forbidden, Principal, is_window_staff, require_user
 from backend.booking.errors import BookingError
 from backend.booking.models import (
@@ -192,6 +192,33 @@ def _event_message(about: Described, appointment: Appointment, kind: str, title:
     )
 
 
+# What a window's staff are told about a resident's change to today's list.
+WINDOW_CHANGES = {"booked": "新增预约", "cancelled": "预约已被取消",
+                  "moved_out": "预约已改到其他时段", "moved_in": "有预约改到此时段"}
+
+
+def _window_alerts(session: Session, about: Described, appointment: Appointment, *,
+                   window_id: int, day: date, starts: datetime, change: str,
+                   now: datetime) -> list[outbox.OutgoingMessage]:
+    """Tell the staff of a window when a resident changes one of its appointments of today:
+    the day's list they work from is no longer what they loaded."""
+    if day != business_date(now):
+        return []
+    staff = session.scalars(select(RoleGrant.uid).where(RoleGrant.role == "staff",
+                                                        RoleGrant.window_id == window_id)
+                            .order_by(RoleGrant.uid)).all()
+    return [outbox.OutgoingMessage(
+        uid=uid, kind=outbox.WINDOW_TODAY_CHANGED,
+        dedupe_key=f"{outbox.WINDOW_TODAY_CHANGED}:{appointment.id}:r{appointment.revision}:"
+                   f"{change}:{window_id}:{uid}",
+        title="今日预约有变动",
+        body=f"{local_text(starts)}「{about.item.name}」{WINDOW_CHANGES[change]}。",
+        due_at=now, appointment_id=appointment.id,
+        data={"appointmentId": str(appointment.id), "windowId": str(window_id),
+              "change": change},
+    ) for uid in staff]
+
+
 def _check_key(idempotency_key: str) -> str:
     key = idempotency_key.strip() if isinstance(idempotency_key, str) else ""
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
@@ -240,6 +267,8 @@ def book(session: Session, principal: Principal, rules: BookingRules, *, slot_id
         _event_message(about, appointment, outbox.BOOKING_CONFIRMED, "预约成功",
                        f"预约成功，核验码 {appointment.code}。请携带所需材料按时到达。", now),
         *_reminders(about, appointment, now),
+        *_window_alerts(session, about, appointment, window_id=slot.window_id, day=slot.day,
+                        starts=as_utc(slot.starts_at), change="booked", now=now),
     ])
     return appointment
 
@@ -313,10 +342,16 @@ def cancel_booked(session: Session, appointment: Appointment, reason: str, *, ur
     outbox.drop_pending_reminders(session, appointment.id)
     session.refresh(appointment)
     title = "预约已被窗口取消" if urgent else "预约已取消"
-    outbox.enqueue(session, [_event_message(_describe(session, appointment), appointment,
-                                            outbox.BOOKING_CANCELLED,
-                                            title, f"预约已取消（{reason}）。", now,
-                                            urgent=urgent)])
+    about = _describe(session, appointment)
+    outbox.enqueue(session, [
+        _event_message(about, appointment, outbox.BOOKING_CANCELLED, title,
+                       f"预约已取消（{reason}）。", now, urgent=urgent),
+        # A cancellation by the window (urgent) is the staff's own doing.
+        *([] if urgent else _window_alerts(
+            session, about, appointment, window_id=appointment.window_id,
+            day=appointment.day, starts=as_utc(about.slot.starts_at), change="cancelled",
+            now=now)),
+    ])
     return True
 
 
@@ -375,6 +410,12 @@ def reschedule(session: Session, principal: Principal, rules: BookingRules, *,
                        f"已改期，核验码 {appointment.code}。", now,
                        key_suffix=f":r{appointment.revision}"),
         *_reminders(about, appointment, now),
+        *_window_alerts(session, about, appointment, window_id=old_slot.window_id,
+                        day=old_slot.day, starts=as_utc(old_slot.starts_at),
+                        change="moved_out", now=now),
+        *_window_alerts(session, about, appointment, window_id=new_slot.window_id,
+                        day=new_slot.day, starts=as_utc(new_slot.starts_at),
+                        change="moved_in", now=now),
     ])
     return appointment
 

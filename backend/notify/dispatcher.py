@@ -287,20 +287,22 @@ class Dispatcher:
                 if appointment_id not in current}
 
     def _superseded(self, session: Session, rows: list[Notification]) -> set[int]:
-        """Event messages (not reminders) of an appointment that has a newer event message:
-        a confirmation held back by quiet hours must not reach the phone after the
-        cancellation that followed it."""
-        events = {row.id: row.appointment_id for row in rows
+        """Event messages (not reminders) of an appointment that has a newer event message to
+        the same user: a confirmation held back by quiet hours must not reach the phone after
+        the cancellation that followed it."""
+        events = {row.id: (row.appointment_id, row.uid) for row in rows
                   if row.appointment_id and row.kind not in outbox.REMINDER_KINDS}
         if not events:
             return set()
-        newest = dict(session.execute(
-            select(Notification.appointment_id, func.max(Notification.id))
-            .where(Notification.appointment_id.in_(set(events.values())),
-                   Notification.kind.not_in(outbox.REMINDER_KINDS))
-            .group_by(Notification.appointment_id)).all())
-        return {row_id for row_id, appointment_id in events.items()
-                if newest.get(appointment_id, row_id) > row_id}
+        newest = {(appointment_id, uid): newest_id for appointment_id, uid, newest_id in
+                  session.execute(
+                      select(Notification.appointment_id, Notification.uid,
+                             func.max(Notification.id))
+                      .where(Notification.appointment_id.in_(
+                                 {key for key, _ in events.values()}),
+                             Notification.kind.not_in(outbox.REMINDER_KINDS))
+                      .group_by(Notification.appointment_id, Notification.uid))}
+        return {row_id for row_id, key in events.items() if newest.get(key, row_id) > row_id}
 
     def _set_aside(self, stale: set[int], superseded: set[int], deferred: list[Notification],
                    quiet_end: datetime | None, report: DispatchReport) -> None:
