@@ -41,7 +41,6 @@ REMINDER_BEFORE = timedelta(hours=1)
 QR_ERROR = "m"
 QR_SCALE = 8
 QR_BORDER = 4
-# Ids are SQL INTEGER (32-bit signed) primary keys: 1 … 2^31 - 1, written canonically.
 NOT_FOUND_MESSAGE = "未找到该预约"
 NOT_OWNER_MESSAGE = "这不是您的预约"
 

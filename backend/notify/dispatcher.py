@@ -53,6 +53,14 @@ SUPERSEDED = "同一预约已有更新的通知，不再推送"
 MAX_ERROR_LENGTH = 1000
 
 
+def parse_quiet_hours(text: str) -> tuple[time, time] | None:
+    """NOTIFY_QUIET_HOURS ("22:00-07:00", validated by Settings; "" for none) as times."""
+    if not text:
+        return None
+    start, end = text.split("-")
+    return time.fromisoformat(start), time.fromisoformat(end)
+
+
 @dataclass(frozen=True)
 class DispatchPolicy:
     batch_size: int = Settings.notify_batch_size
@@ -62,15 +70,11 @@ class DispatchPolicy:
     retry_max: timedelta = timedelta(seconds=Settings.notify_retry_max_seconds)
     # No provider call starts when less than this is left of the lease.
     send_margin: timedelta = timedelta(seconds=Settings.notify_http_timeout_seconds)
-    quiet_hours: tuple[time, time] | None = (time(22), time(7))
+    quiet_hours: tuple[time, time] | None = parse_quiet_hours(Settings.notify_quiet_hours)
     device_ttl: timedelta = timedelta(days=Settings.notify_device_ttl_days)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DispatchPolicy:
-        quiet = None
-        if settings.notify_quiet_hours:
-            start, end = settings.notify_quiet_hours.split("-")
-            quiet = (time.fromisoformat(start), time.fromisoformat(end))
         return cls(
             batch_size=settings.notify_batch_size,
             lease=timedelta(seconds=settings.notify_lease_seconds),
@@ -78,7 +82,7 @@ class DispatchPolicy:
             retry_base=timedelta(seconds=settings.notify_retry_base_seconds),
             retry_max=timedelta(seconds=settings.notify_retry_max_seconds),
             send_margin=timedelta(seconds=settings.notify_http_timeout_seconds),
-            quiet_hours=quiet,
+            quiet_hours=parse_quiet_hours(settings.notify_quiet_hours),
             device_ttl=timedelta(days=settings.notify_device_ttl_days),
         )
 
@@ -210,8 +214,8 @@ class Dispatcher:
             superseded = self._superseded(session, rows)
         quiet_end = self.policy.quiet_until(now)
         deferred = [row for row in rows
-                    if row.id not in stale and quiet_end is not None and not row.is_urgent]
-        deferred = [row for row in deferred if row.id not in superseded]
+                    if quiet_end is not None and not row.is_urgent
+                    and row.id not in stale and row.id not in superseded]
         if stale or superseded or deferred:
             self._set_aside(stale, superseded, deferred, quiet_end, report)
         waiting = {row.id for row in deferred} | stale | superseded

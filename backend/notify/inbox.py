@@ -94,10 +94,8 @@ def mark_read(session: Session, principal: Principal, ids: list[int],
     if len(rows) != len(wanted):
         missing = sorted(set(wanted) - {row.id for row in rows})
         raise NotifyError("NOT_FOUND", f"未找到消息：{', '.join(map(str, missing))}", "ids")
+    # The ORM applies the same change to `rows` it has loaded (synchronize_session).
     session.execute(update(Notification)
                     .where(Notification.id.in_(wanted), Notification.read_at.is_(None))
                     .values(read_at=now))
-    session.expire_all()
-    rows = list(session.scalars(select(Notification).where(Notification.id.in_(wanted))
-                                .order_by(Notification.id)))
     return rows, unread_count(session, uid, now)
