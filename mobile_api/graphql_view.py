@@ -15,6 +15,7 @@ from graphql_server.runtime import _get_operation_type
 
 from backend.errors import DomainError
 from backend.schema.context import RequestContext
+from backend.schema.execution import LeanExecutionContext
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -134,6 +135,7 @@ class ServiceMapGraphQLView(GraphQLView):
             context_value=context,
             variable_values=request_data.variables,
             operation_name=request_data.operation_name,
+            execution_context_class=LeanExecutionContext,
         )
         if result.errors and result.data is None and all(e.path is None for e in result.errors):
             # Errors before execution are variable values that do not fit their types.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer
 
 from backend.db import MAX_API_ID, api_id
@@ -347,12 +347,11 @@ def _nearest(
     limit: int,
 ) -> list[Candidate]:
     lat, lon = center
+    search = store.nearest_search(session, lat, lon, filters)
 
     def within(radius: float) -> list[Candidate]:
-        return _filtered(
-            lambda after_key, n: store.nearest(session, lat, lon, radius, filters, after_key, n),
-            after, limit, checks,
-        )
+        return _filtered(lambda after_key, n: search.within(radius, after_key, n),
+                         after, limit, checks)
 
     # Everything inside a circle is nearer than everything outside it, so a full page found
     # within some radius is exactly the next page; widen until full or the asked radius (the
@@ -360,7 +359,7 @@ def _nearest(
     # costing thousands of exact distances per page. The store's first guess only saves
     # rounds; it never decides the answer.
     limit_radius = radius_m if radius_m is not None else MAX_EARTH_DISTANCE_M
-    search_radius = store.first_search_radius(session, lat, lon, filters, after, limit)
+    search_radius = search.first_radius(after, limit, limit_radius)
     while True:
         search_radius = min(search_radius, limit_radius)
         candidates = within(search_radius)
@@ -369,12 +368,16 @@ def _nearest(
         search_radius *= SEARCH_RADIUS_GROWTH
 
 
+# The search tokens run to hundreds per hall and no answer shows them. Built once: building
+# the statement cost as much as running it.
+_PAGE_PLACES = (select(Place).options(defer(Place.search_text))
+                .where(Place.id.in_(bindparam("ids", expanding=True))))
+
+
 def _load_places(session: Session, ids: list[int]) -> dict[int, Place]:
     if not ids:
         return {}
-    # The search tokens run to hundreds per hall and no answer shows them.
-    statement = select(Place).options(defer(Place.search_text)).where(Place.id.in_(ids))
-    return {place.id: place for place in session.scalars(statement)}
+    return {place.id: place for place in session.scalars(_PAGE_PLACES, {"ids": ids})}
 
 
 def get_place(session: Session, place_id: str) -> Place | None:

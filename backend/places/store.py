@@ -11,7 +11,23 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import Engine, and_, false, func, literal_column, or_, select, text, tuple_
+from sqlalchemy import (
+    CTE,
+    Connection,
+    Engine,
+    Float,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -104,34 +120,25 @@ Candidate = tuple[float | None, int, float, float]
 ScoreKey = tuple[float, int]
 
 
-class SpatialStore(Protocol):
-    name: str
+class NearestSearch(Protocol):
+    """One request's nearest-first search around one point with one set of filters: built
+    once, asked for a first radius and then for the candidates within growing circles."""
 
-    def nearest(
-        self,
-        session: Session,
-        lat: float,
-        lon: float,
-        radius_m: float,
-        filters: PlaceFilters,
-        after: DistanceKey | None,
-        limit: int,
-    ) -> list[Candidate]:
+    def first_radius(self, after: DistanceKey | None, limit: int, max_radius_m: float) -> float:
+        """A first radius (at most max_radius_m) likely to hold the next `limit` places."""
+        ...
+
+    def within(self, radius_m: float, after: DistanceKey | None, limit: int) -> list[Candidate]:
         """The places within radius_m, ordered by (distance, id), strictly after `after`."""
         ...
 
-    def first_search_radius(
-        self,
-        session: Session,
-        lat: float,
-        lon: float,
-        filters: PlaceFilters,
-        after: DistanceKey | None,
-        limit: int,
-    ) -> float:
-        """A first radius likely to hold the next `limit` places, for a search without one."""
-        ...
 
+class SpatialStore(Protocol):
+    name: str
+
+    def nearest_search(self, session: Session, lat: float, lon: float,
+                       filters: PlaceFilters) -> NearestSearch:
+        ...
 
 
 def by_relevance(
@@ -174,29 +181,51 @@ class SqliteStore:
     """R*Tree bounding-box prefilter, then exact geodesic refinement in numpy."""
 
     name = "sqlite"
+
+    def nearest_search(self, session, lat, lon, filters):
+        return SqliteNearest(session.connection(), lat, lon, filters)
+
+
+class SqliteNearest:
     # Small: in a city centre a few hundred metres already hold a page; elsewhere the circle
     # grows ×4 per round, and an empty R*Tree box costs next to nothing.
     FIRST_SEARCH_RADIUS_M = 500.0
 
-    def first_search_radius(self, session, lat, lon, filters, after, limit):
-        return max(self.FIRST_SEARCH_RADIUS_M, 2.0 * after[0] if after else 0.0)
+    def __init__(self, connection: Connection, lat: float, lon: float,
+                 filters: PlaceFilters) -> None:
+        self._connection, self._lat, self._lon = connection, lat, lon
+        self._conditions = filters.conditions()
+        # By the number of parts of the box: the statement is built once per search, and only
+        # the box's bounds change between circles (building it cost as much as running it).
+        self._statements: dict[int, Select] = {}
 
-    def nearest(self, session, lat, lon, radius_m, filters, after, limit):
+    def first_radius(self, after, limit, max_radius_m):
+        return min(max(self.FIRST_SEARCH_RADIUS_M, 2.0 * after[0] if after else 0.0),
+                   max_radius_m)
+
+    def _statement(self, parts: int) -> Select:
+        if parts not in self._statements:
+            ranges = " OR ".join(
+                f"(min_lat <= :n{i} AND max_lat >= :s{i} AND min_lon <= :e{i} AND max_lon >= :w{i})"
+                for i in range(parts)
+            )
+            rtree = text(f"place.id IN (SELECT id FROM place_rtree WHERE {ranges})").bindparams(
+                *(bindparam(f"{side}{i}", type_=Float) for i in range(parts) for side in "nsew")
+            )
+            self._statements[parts] = select(Place.id, Place.lat, Place.lon).where(
+                rtree, *self._conditions
+            )
+        return self._statements[parts]
+
+    def within(self, radius_m, after, limit):
+        lat, lon = self._lat, self._lon
         # A circle near the antimeridian gives a box in two parts.
         parts = bbox_around(lat, lon, radius_m).parts()
-        ranges = " OR ".join(
-            f"(min_lat <= :n{i} AND max_lat >= :s{i} AND min_lon <= :e{i} AND max_lon >= :w{i})"
-            for i in range(len(parts))
-        )
         params = {}
         for i, part in enumerate(parts):
             params.update({f"n{i}": part.north, f"s{i}": part.south,
                            f"e{i}": part.east, f"w{i}": part.west})
-        rtree = text(f"place.id IN (SELECT id FROM place_rtree WHERE {ranges})").bindparams(
-            **params
-        )
-        statement = select(Place.id, Place.lat, Place.lon).where(rtree, *filters.conditions())
-        rows = session.execute(statement).all()
+        rows = self._connection.execute(self._statement(len(parts)), params).all()
         if not rows:
             return []
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
@@ -221,50 +250,94 @@ class PostgisStore:
 
     name = "postgis"
 
+    def nearest_search(self, session, lat, lon, filters):
+        return PostgisNearest(session.connection(), lat, lon, filters)
+
+
+class PostgisNearest:
     # The sphere and the spheroid differ by < 0.6 %; the prefilter radius must cover both.
     PREFILTER_FACTOR = 1.01
 
-    def first_search_radius(self, session, lat, lon, filters, after, limit):
-        # KNN (`<->`, spherical, GiST-ordered) finds the limit-th nearest candidate; a circle a
-        # little wider than its distance usually holds the whole next page.
-        geog = literal_column("place.geog")
-        point = _geography_point(lat, lon)
-        statement = (
-            select(func.ST_Distance(geog, point, False))
-            .select_from(Place)
-            .where(*filters.conditions())
-        )
+    def __init__(self, connection: Connection, lat: float, lon: float,
+                 filters: PlaceFilters) -> None:
+        self._connection = connection
+        self._geog = literal_column("place.geog")
+        self._point = _geography_point(lat, lon)
+        self._conditions = filters.conditions()
+        # The first circle's candidates, fetched in the same statement as its radius:
+        # ((radius_m, after, limit), candidates).
+        self._first: tuple[tuple, list[Candidate]] | None = None
+
+    def _guess(self, after: DistanceKey | None, limit: int) -> Select:
+        """The sphere distance of the limit-th candidate, nearest first by KNN (`<->`,
+        GiST-ordered): a circle a little wider usually holds the whole next page."""
+        geog, point = self._geog, self._point
+        statement = (select(func.ST_Distance(geog, point, False))
+                     .select_from(Place).where(*self._conditions))
         if after is not None:
             statement = statement.where(
                 ~func.ST_DWithin(geog, point, after[0] / self.PREFILTER_FACTOR, False)
             )
-        statement = statement.order_by(geog.op("<->")(point)).offset(limit - 1).limit(1)
-        sphere_distance = session.scalar(statement)
-        if sphere_distance is None:
-            return MAX_EARTH_DISTANCE_M
-        return sphere_distance * self.PREFILTER_FACTOR + 1.0
+        return statement.order_by(geog.op("<->")(point)).offset(limit - 1).limit(1)
 
-    def nearest(self, session, lat, lon, radius_m, filters, after, limit):
-        geog = literal_column("place.geog")
-        point = _geography_point(lat, lon)
+    def _ranked(self, radius: float | ColumnElement[float], after: DistanceKey | None,
+                limit: int, circle: CTE | None = None) -> Select:
+        """The candidates within `radius`, in exact distance order; with `circle`, the radius
+        is that one-row CTE's and comes back as a fifth column."""
+        geog, point = self._geog, self._point
+        extra = [] if circle is None else [circle.c.search_radius]
         inner = select(
-            Place.id, Place.lat, Place.lon, func.ST_Distance(geog, point).label("distance_m")
-        ).where(*filters.conditions())
-        prefilter_m = radius_m * self.PREFILTER_FACTOR + 1.0
-        if prefilter_m < MAX_EARTH_DISTANCE_M:
-            inner = inner.where(func.ST_DWithin(geog, point, prefilter_m, False))
+            Place.id, Place.lat, Place.lon, func.ST_Distance(geog, point).label("distance_m"),
+            *extra,
+        ).where(*self._conditions)
+        if circle is not None:
+            inner = inner.select_from(circle).join(Place, true())
+        if circle is not None or radius * self.PREFILTER_FACTOR + 1.0 < MAX_EARTH_DISTANCE_M:
+            inner = inner.where(
+                func.ST_DWithin(geog, point, radius * self.PREFILTER_FACTOR + 1.0, False)
+            )
         candidates = inner.subquery("candidates")
         outer = select(
-            candidates.c.distance_m, candidates.c.id, candidates.c.lat, candidates.c.lon
-        ).where(
-            candidates.c.distance_m <= radius_m
-        )
+            candidates.c.distance_m, candidates.c.id, candidates.c.lat, candidates.c.lon,
+            *([] if circle is None else [candidates.c.search_radius]),
+        ).where(candidates.c.distance_m
+                <= (radius if circle is None else candidates.c.search_radius))
         if after is not None:
             outer = outer.where(
                 tuple_(candidates.c.distance_m, candidates.c.id) > tuple_(after[0], after[1])
             )
-        outer = outer.order_by(candidates.c.distance_m, candidates.c.id).limit(limit)
-        return [(float(d), int(i), lat, lon) for d, i, lat, lon in session.execute(outer)]
+        return outer.order_by(candidates.c.distance_m, candidates.c.id).limit(limit)
+
+    def first_radius(self, after, limit, max_radius_m):
+        # One round trip: the radius from the KNN guess and the candidates within it.
+        guess = self._guess(after, limit).scalar_subquery()
+        radius = func.least(
+            max_radius_m,
+            func.coalesce(guess * self.PREFILTER_FACTOR + 1.0, MAX_EARTH_DISTANCE_M),
+        )
+        # MATERIALIZED: computed once, then the radius of a parameterized index scan (inlined,
+        # PostgreSQL repeats the KNN subquery for each use).
+        circle = (select(radius.label("search_radius")).cte("circle")
+                  .prefix_with("MATERIALIZED"))
+        statement = self._ranked(circle.c.search_radius, after, limit, circle)
+        rows = self._connection.execute(statement).all()
+        if not rows:
+            # Nothing within the circle, so its radius did not come back: ask for it alone.
+            sphere = self._connection.execute(self._guess(after, limit)).scalar()
+            if sphere is None:
+                return max_radius_m
+            return min(sphere * self.PREFILTER_FACTOR + 1.0, max_radius_m)
+        radius_m = float(rows[0][4])
+        self._first = ((radius_m, after, limit),
+                       [(float(d), int(i), lat, lon) for d, i, lat, lon, _ in rows])
+        return radius_m
+
+    def within(self, radius_m, after, limit):
+        if self._first is not None and self._first[0] == (radius_m, after, limit):
+            return self._first[1]
+        statement = self._ranked(radius_m, after, limit)
+        return [(float(d), int(i), lat, lon)
+                for d, i, lat, lon in self._connection.execute(statement)]
 
 
 def _geography_point(lat: float, lon: float):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import graphene
 
@@ -62,6 +63,13 @@ class ElderlyCareFilter(graphene.InputObjectType):
     def to_domain(self) -> ElderlyCareFilterRecord:
         return ElderlyCareFilterRecord(accepts_non_local=self.accepts_non_local,
                                        min_available_beds=self.min_available_beds)
+
+
+class LatLon(NamedTuple):
+    """What a GeoPoint is resolved from (lighter than the graphene object)."""
+
+    lat: float
+    lon: float
 
 
 class GeoPoint(graphene.ObjectType):
@@ -154,8 +162,10 @@ class Place(graphene.ObjectType):
 
     @staticmethod
     def resolve_location(place, info, crs="WGS84"):
-        lat, lon = crs_module.from_wgs84(place.lat, place.lon, crs_module.CRS(_enum_value(crs)))
-        return GeoPoint(lat=lat, lon=lon)
+        crs = crs_module.CRS(_enum_value(crs))
+        if crs is crs_module.CRS.WGS84:
+            return LatLon(place.lat, place.lon)
+        return LatLon(*crs_module.from_wgs84(place.lat, place.lon, crs))
 
     @staticmethod
     def resolve_region(place, info):
