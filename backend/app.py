@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.accounts.tokens import TokenVerifier
 from backend.booking.rules import BookingRules
 from backend.config import Settings
-from backend.db import make_engine, make_session_factory
+from backend.db import make_engine, make_read_session_factory, make_session_factory
 from backend.places.store import SpatialStore, store_for
 from backend.schema.context import RequestContext
 from backend.schema.schema import schema
@@ -28,13 +28,15 @@ class Services:
     settings: Settings
     engine: Engine
     session_factory: sessionmaker[Session]
+    read_session_factory: sessionmaker[Session]
     store: SpatialStore
     rules: BookingRules
     verifier: TokenVerifier
 
     def request_context(self, authorization: str | None = None) -> RequestContext:
         return RequestContext(self.session_factory, self.store, rules=self.rules,
-                              verifier=self.verifier, authorization=authorization)
+                              verifier=self.verifier, authorization=authorization,
+                              read_session_factory=self.read_session_factory)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -46,7 +48,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     # A GraphQL document from an app is a few kilobytes; refuse bodies that are not (HTTP 413).
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     engine = make_engine(settings.database_url)
-    services = Services(settings, engine, make_session_factory(engine), store_for(engine),
+    services = Services(settings, engine, make_session_factory(engine),
+                        make_read_session_factory(engine), store_for(engine),
                         BookingRules.from_settings(settings), TokenVerifier(settings))
     app.extensions["servicemap"] = services
 

@@ -8,6 +8,7 @@ Everything else (filters, paging by id) is plain SQL shared by both.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Float,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -183,7 +185,31 @@ class SqliteStore:
     name = "sqlite"
 
     def nearest_search(self, session, lat, lon, filters):
-        return SqliteNearest(session.connection(), lat, lon, filters)
+        return SqliteNearest(session.connection(), lat, lon, statements_for(SqliteStatements,
+                                                                            filters))
+
+
+class SqliteStatements:
+    """The candidate statement of one set of filters, by the number of parts of the box (a
+    circle near the antimeridian gives two); the box's bounds are its parameters."""
+
+    def __init__(self, filters: PlaceFilters) -> None:
+        self._conditions = filters.conditions()
+        self._by_parts: dict[int, Select] = {}
+
+    def candidates(self, parts: int) -> Select:
+        if parts not in self._by_parts:
+            ranges = " OR ".join(
+                f"(min_lat <= :n{i} AND max_lat >= :s{i} AND min_lon <= :e{i} AND max_lon >= :w{i})"
+                for i in range(parts)
+            )
+            rtree = text(f"place.id IN (SELECT id FROM place_rtree WHERE {ranges})").bindparams(
+                *(bindparam(f"{side}{i}", type_=Float) for i in range(parts) for side in "nsew")
+            )
+            self._by_parts[parts] = select(Place.id, Place.lat, Place.lon).where(
+                rtree, *self._conditions
+            )
+        return self._by_parts[parts]
 
 
 class SqliteNearest:
@@ -192,40 +218,22 @@ class SqliteNearest:
     FIRST_SEARCH_RADIUS_M = 500.0
 
     def __init__(self, connection: Connection, lat: float, lon: float,
-                 filters: PlaceFilters) -> None:
+                 statements: SqliteStatements) -> None:
         self._connection, self._lat, self._lon = connection, lat, lon
-        self._conditions = filters.conditions()
-        # By the number of parts of the box: the statement is built once per search, and only
-        # the box's bounds change between circles (building it cost as much as running it).
-        self._statements: dict[int, Select] = {}
+        self._statements = statements
 
     def first_radius(self, after, limit, max_radius_m):
         return min(max(self.FIRST_SEARCH_RADIUS_M, 2.0 * after[0] if after else 0.0),
                    max_radius_m)
 
-    def _statement(self, parts: int) -> Select:
-        if parts not in self._statements:
-            ranges = " OR ".join(
-                f"(min_lat <= :n{i} AND max_lat >= :s{i} AND min_lon <= :e{i} AND max_lon >= :w{i})"
-                for i in range(parts)
-            )
-            rtree = text(f"place.id IN (SELECT id FROM place_rtree WHERE {ranges})").bindparams(
-                *(bindparam(f"{side}{i}", type_=Float) for i in range(parts) for side in "nsew")
-            )
-            self._statements[parts] = select(Place.id, Place.lat, Place.lon).where(
-                rtree, *self._conditions
-            )
-        return self._statements[parts]
-
     def within(self, radius_m, after, limit):
         lat, lon = self._lat, self._lon
-        # A circle near the antimeridian gives a box in two parts.
         parts = bbox_around(lat, lon, radius_m).parts()
         params = {}
         for i, part in enumerate(parts):
             params.update({f"n{i}": part.north, f"s{i}": part.south,
                            f"e{i}": part.east, f"w{i}": part.west})
-        rows = self._connection.execute(self._statement(len(parts)), params).all()
+        rows = self._connection.execute(self._statements.candidates(len(parts)), params).all()
         if not rows:
             return []
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
@@ -251,39 +259,50 @@ class PostgisStore:
     name = "postgis"
 
     def nearest_search(self, session, lat, lon, filters):
-        return PostgisNearest(session.connection(), lat, lon, filters)
+        return PostgisNearest(session.connection(), lat, lon, statements_for(PostgisStatements,
+                                                                             filters))
 
 
-class PostgisNearest:
-    # The sphere and the spheroid differ by < 0.6 %; the prefilter radius must cover both.
-    PREFILTER_FACTOR = 1.01
+# The sphere and the spheroid differ by < 0.6 %; the prefilter radius must cover both.
+PREFILTER_FACTOR = 1.01
 
-    def __init__(self, connection: Connection, lat: float, lon: float,
-                 filters: PlaceFilters) -> None:
-        self._connection = connection
-        self._geog = literal_column("place.geog")
-        self._point = _geography_point(lat, lon)
+
+class PostgisStatements:
+    """The nearest-first statements of one set of filters. Point, radii, cursor and limit are
+    parameters: the same statement objects serve every search with these filters."""
+
+    def __init__(self, filters: PlaceFilters) -> None:
         self._conditions = filters.conditions()
-        # The first circle's candidates, fetched in the same statement as its radius:
-        # ((radius_m, after, limit), candidates).
-        self._first: tuple[tuple, list[Candidate]] | None = None
+        self._geog = literal_column("place.geog")
+        self._point = _geography_point(bindparam("lat", type_=Float),
+                                       bindparam("lon", type_=Float))
+        self._built: dict[tuple, Select] = {}
 
-    def _guess(self, after: DistanceKey | None, limit: int) -> Select:
-        """The sphere distance of the limit-th candidate, nearest first by KNN (`<->`,
-        GiST-ordered): a circle a little wider usually holds the whole next page."""
-        geog, point = self._geog, self._point
-        statement = (select(func.ST_Distance(geog, point, False))
-                     .select_from(Place).where(*self._conditions))
-        if after is not None:
-            statement = statement.where(
-                ~func.ST_DWithin(geog, point, after[0] / self.PREFILTER_FACTOR, False)
-            )
-        return statement.order_by(geog.op("<->")(point)).offset(limit - 1).limit(1)
+    def _memo(self, key: tuple, build) -> Select:
+        if key not in self._built:
+            self._built[key] = build()
+        return self._built[key]
 
-    def _ranked(self, radius: float | ColumnElement[float], after: DistanceKey | None,
-                limit: int, circle: CTE | None = None) -> Select:
-        """The candidates within `radius`, in exact distance order; with `circle`, the radius
-        is that one-row CTE's and comes back as a fifth column."""
+    def guess(self, after: bool) -> Select:
+        """The sphere distance of the `offset`-th + 1 candidate, nearest first by KNN (`<->`,
+        GiST-ordered), beyond `after_d`: a circle a little wider usually holds the next page."""
+        def build() -> Select:
+            geog, point = self._geog, self._point
+            statement = (select(func.ST_Distance(geog, point, False))
+                         .select_from(Place).where(*self._conditions))
+            if after:
+                statement = statement.where(~func.ST_DWithin(
+                    geog, point, bindparam("after_d", type_=Float) / PREFILTER_FACTOR, False
+                ))
+            return (statement.order_by(geog.op("<->")(point))
+                    .offset(bindparam("offset", type_=Integer)).limit(1))
+
+        return self._memo(("guess", after), build)
+
+    def _ranked(self, radius: ColumnElement[float], after: bool, prefilter: bool,
+                circle: CTE | None = None) -> Select:
+        """The candidates within `radius`, in exact distance order, at most `limit`; with
+        `circle`, the radius is that one-row CTE's and comes back as a fifth column."""
         geog, point = self._geog, self._point
         extra = [] if circle is None else [circle.c.search_radius]
         inner = select(
@@ -292,9 +311,9 @@ class PostgisNearest:
         ).where(*self._conditions)
         if circle is not None:
             inner = inner.select_from(circle).join(Place, true())
-        if circle is not None or radius * self.PREFILTER_FACTOR + 1.0 < MAX_EARTH_DISTANCE_M:
+        if prefilter:
             inner = inner.where(
-                func.ST_DWithin(geog, point, radius * self.PREFILTER_FACTOR + 1.0, False)
+                func.ST_DWithin(geog, point, radius * PREFILTER_FACTOR + 1.0, False)
             )
         candidates = inner.subquery("candidates")
         outer = select(
@@ -302,31 +321,64 @@ class PostgisNearest:
             *([] if circle is None else [candidates.c.search_radius]),
         ).where(candidates.c.distance_m
                 <= (radius if circle is None else candidates.c.search_radius))
-        if after is not None:
-            outer = outer.where(
-                tuple_(candidates.c.distance_m, candidates.c.id) > tuple_(after[0], after[1])
+        if after:
+            outer = outer.where(tuple_(candidates.c.distance_m, candidates.c.id) > tuple_(
+                bindparam("after_d", type_=Float), bindparam("after_id", type_=Integer)))
+        return (outer.order_by(candidates.c.distance_m, candidates.c.id)
+                .limit(bindparam("limit", type_=Integer)))
+
+    def within(self, after: bool, prefilter: bool) -> Select:
+        """The candidates within `radius` (the prefilter is left out for the whole Earth)."""
+        return self._memo(("within", after, prefilter), lambda: self._ranked(
+            bindparam("radius", type_=Float), after, prefilter))
+
+    def first(self, after: bool) -> Select:
+        """`within` the radius of the KNN guess (capped at `cap`), and that radius."""
+        def build() -> Select:
+            radius = func.least(
+                bindparam("cap", type_=Float),
+                func.coalesce(self.guess(after).scalar_subquery() * PREFILTER_FACTOR + 1.0,
+                              MAX_EARTH_DISTANCE_M),
             )
-        return outer.order_by(candidates.c.distance_m, candidates.c.id).limit(limit)
+            # MATERIALIZED: computed once, then the radius of a parameterized index scan
+            # (inlined, PostgreSQL repeats the KNN subquery for each use).
+            circle = (select(radius.label("search_radius")).cte("circle")
+                      .prefix_with("MATERIALIZED"))
+            return self._ranked(circle.c.search_radius, after, True, circle)
+
+        return self._memo(("first", after), build)
+
+
+class PostgisNearest:
+    def __init__(self, connection: Connection, lat: float, lon: float,
+                 statements: PostgisStatements) -> None:
+        self._connection = connection
+        self._point = {"lat": lat, "lon": lon}
+        self._statements = statements
+        # The first circle's candidates, fetched in the same statement as its radius:
+        # ((radius_m, after, limit), candidates).
+        self._first: tuple[tuple, list[Candidate]] | None = None
+
+    def _params(self, after: DistanceKey | None, **values) -> dict:
+        if after is not None:
+            values.update(after_d=after[0], after_id=after[1])
+        return {**self._point, **values}
 
     def first_radius(self, after, limit, max_radius_m):
         # One round trip: the radius from the KNN guess and the candidates within it.
-        guess = self._guess(after, limit).scalar_subquery()
-        radius = func.least(
-            max_radius_m,
-            func.coalesce(guess * self.PREFILTER_FACTOR + 1.0, MAX_EARTH_DISTANCE_M),
-        )
-        # MATERIALIZED: computed once, then the radius of a parameterized index scan (inlined,
-        # PostgreSQL repeats the KNN subquery for each use).
-        circle = (select(radius.label("search_radius")).cte("circle")
-                  .prefix_with("MATERIALIZED"))
-        statement = self._ranked(circle.c.search_radius, after, limit, circle)
-        rows = self._connection.execute(statement).all()
+        rows = self._connection.execute(
+            self._statements.first(after is not None),
+            self._params(after, cap=max_radius_m, offset=limit - 1, limit=limit),
+        ).all()
         if not rows:
             # Nothing within the circle, so its radius did not come back: ask for it alone.
-            sphere = self._connection.execute(self._guess(after, limit)).scalar()
+            sphere = self._connection.execute(
+                self._statements.guess(after is not None),
+                self._params(after, offset=limit - 1),
+            ).scalar()
             if sphere is None:
                 return max_radius_m
-            return min(sphere * self.PREFILTER_FACTOR + 1.0, max_radius_m)
+            return min(sphere * PREFILTER_FACTOR + 1.0, max_radius_m)
         radius_m = float(rows[0][4])
         self._first = ((radius_m, after, limit),
                        [(float(d), int(i), lat, lon) for d, i, lat, lon, _ in rows])
@@ -335,9 +387,26 @@ class PostgisNearest:
     def within(self, radius_m, after, limit):
         if self._first is not None and self._first[0] == (radius_m, after, limit):
             return self._first[1]
-        statement = self._ranked(radius_m, after, limit)
-        return [(float(d), int(i), lat, lon)
-                for d, i, lat, lon in self._connection.execute(statement)]
+        prefilter = radius_m * PREFILTER_FACTOR + 1.0 < MAX_EARTH_DISTANCE_M
+        rows = self._connection.execute(
+            self._statements.within(after is not None, prefilter),
+            self._params(after, radius=radius_m, limit=limit),
+        )
+        return [(float(d), int(i), lat, lon) for d, i, lat, lon in rows]
+
+
+@lru_cache(maxsize=256)
+def _shared_statements(kind: type, filters: PlaceFilters):
+    return kind(filters)
+
+
+def statements_for(kind: type, filters: PlaceFilters):
+    """The store's statements for these filters: shared by every search with equal filters
+    (building them cost as much as running them), except for text and cross-domain filters,
+    whose conditions carry their values inside."""
+    if filters.text is None and not filters.extra:
+        return _shared_statements(kind, filters)
+    return kind(filters)
 
 
 def _geography_point(lat: float, lon: float):

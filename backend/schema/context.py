@@ -49,8 +49,10 @@ class BatchLoader:
 class RequestContext:
     def __init__(self, session_factory: sessionmaker[Session], store: SpatialStore, *,
                  rules: BookingRules | None = None, verifier: TokenVerifier | None = None,
-                 authorization: str | None = None) -> None:
+                 authorization: str | None = None,
+                 read_session_factory: sessionmaker[Session] | None = None) -> None:
         self._session_factory = session_factory
+        self._read_session_factory = read_session_factory or session_factory
         self._session: Session | None = None
         self.store = store
         self.rules = rules or BookingRules()
@@ -120,8 +122,10 @@ class RequestContext:
 
     @property
     def session(self) -> Session:
+        """The request's session for reads (autocommit on PostgreSQL): a mutation writes in
+        its own unit of work, `write()`."""
         if self._session is None:
-            self._session = self._session_factory()
+            self._session = self._read_session_factory()
         return self._session
 
     def close(self) -> None:
