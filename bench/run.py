@@ -683,9 +683,9 @@ SQLITE_NEARBY = (
     f"AND place.kind IN ({', '.join('?' for _ in KINDS)})"
 )
 
-# The same query shape as PostgisStore: the KNN (`<->`, GiST-ordered) distance of the 21st
-# candidate picks a circle (1 % wider: sphere vs spheroid), the exact spheroid distance ranks
-# what lies inside it; capped at the asked radius. One statement, so pgbench can run it too.
+# The query shape of PostgisNearest.first_radius: the KNN (`<->`, GiST-ordered) distance of the
+# 21st candidate picks a circle (1 % wider: sphere vs spheroid), the exact spheroid distance
+# ranks what lies inside it; capped at the asked radius. One statement, as the store's.
 POSTGIS_NEARBY = (
     "WITH guess AS (SELECT ST_Distance(place.geog, "
     "geography(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326)), false) AS d FROM place "
@@ -703,12 +703,12 @@ POSTGIS_NEARBY = (
     "ORDER BY candidates.distance_m, candidates.id LIMIT 21"
 )
 
-# SqliteStore's first circle; it widens ×4 up to the asked radius while the page is not full.
+# SqliteNearest's first circle; it widens ×4 up to the asked radius while the page is not full.
 SQLITE_FIRST_RADIUS_M = 500.0
 
 
 def sqlite_nearby(db, lat: float, lon: float) -> list[tuple[float, int]]:
-    """SqliteStore.nearest without SQLAlchemy: R*Tree box, exact distances, sort, limit 21 —
+    """SqliteNearest.within without SQLAlchemy: R*Tree box, exact distances, sort, limit 21 —
     in a small circle first, widened ×4 up to the radius while fewer than 21 lie inside."""
     from geodata.geodesic import bbox_around, distances_m
 
