@@ -62,8 +62,9 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for a request's reads (writes get a unit of work of their own). On PostgreSQL
     they run in autocommit: each statement sees what was committed before it, as in a READ
-    COMMITTED transaction, without the BEGIN and ROLLBACK round trips (measured: a quarter of
-    a nearby search's time at 1M places). SQLite's driver opens no transaction for reads."""
+    COMMITTED transaction, without the BEGIN and ROLLBACK round trips (the largest item after
+    the queries themselves in a profile of nearby searches at 1M places). SQLite's driver opens
+    no transaction for reads."""
     if is_sqlite(engine):
         return make_session_factory(engine)
     return make_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))

@@ -402,8 +402,8 @@ def _shared_statements(kind: type, filters: PlaceFilters):
 
 def statements_for(kind: type, filters: PlaceFilters):
     """The store's statements for these filters: shared by every search with equal filters
-    (building them cost as much as running them), except for text and cross-domain filters,
-    whose conditions carry their values inside."""
+    (built per search, they were a sizeable part of its Python time), except for text and
+    cross-domain filters, whose conditions carry their values inside."""
     if filters.text is None and not filters.extra:
         return _shared_statements(kind, filters)
     return kind(filters)

@@ -49,7 +49,7 @@ class LeanExecutionContext(ExecutionContext):
     """graphql-core's executor for a schema whose resolvers are all synchronous.
 
     graphql-core builds a resolve-info object and checks twice for an awaitable on every
-    field; for a page of 20 places (~260 fields) that cost more than the spatial query. Here
+    field; for a page of 20 places (~260 fields) that cost as much as the spatial query. Here
     nothing is awaitable, and a plain field is read and serialized directly. Whatever is not
     ordinary — null in a non-null field, a value the scalar refuses, an exception — goes
     through graphql-core's own path again, which reports it as always."""
