@@ -175,7 +175,7 @@ class ServiceItemConnection(graphene.ObjectType):
 
     @staticmethod
     def resolve_page_info(page, info):
-        return PageInfo.of(page)
+        return PageInfo.of(page, page.hits)
 
 
 class GuidanceQuery(graphene.ObjectType):

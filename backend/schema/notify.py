@@ -104,10 +104,7 @@ class NotificationConnection(graphene.ObjectType):
 
     @staticmethod
     def resolve_page_info(page, info):
-        return PageInfo(has_next_page=page.has_next_page,
-                        has_previous_page=page.has_previous_page,
-                        start_cursor=inbox.InboxPage.cursor(page.rows[0]) if page.rows else None,
-                        end_cursor=inbox.InboxPage.cursor(page.rows[-1]) if page.rows else None)
+        return PageInfo.of(page, page.rows, inbox.InboxPage.cursor)
 
 
 def resolve_my_devices(principal, info):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import graphene
 
@@ -205,12 +207,14 @@ class PageInfo(graphene.ObjectType):
     end_cursor = graphene.String()
 
     @classmethod
-    def of(cls, page) -> PageInfo:
+    def of(cls, page, items: Sequence, cursor_of: Callable[[Any], str] = attrgetter("cursor")
+           ) -> PageInfo:
+        """A page's flags, and the cursors of its first and last items."""
         return cls(
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,
-            start_cursor=page.hits[0].cursor if page.hits else None,
-            end_cursor=page.hits[-1].cursor if page.hits else None,
+            start_cursor=cursor_of(items[0]) if items else None,
+            end_cursor=cursor_of(items[-1]) if items else None,
         )
 
 
@@ -240,7 +244,7 @@ class PlaceConnection(graphene.ObjectType):
 
     @staticmethod
     def resolve_page_info(page, info):
-        return PageInfo.of(page)
+        return PageInfo.of(page, page.hits)
 
 
 def search_places_for(
