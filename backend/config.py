@@ -33,7 +33,12 @@ NOTIFY_LIMITS = {
     "notify_http_timeout_seconds": (1, 120),
     "notify_device_ttl_days": (1, 3650),
 }
-PUSH_PROVIDERS = ("log", "fcm")
+# PUSH_PROVIDER name → "module:factory" (backend.notify.providers imports it on use:
+# firebase-admin costs memory a web worker never needs).
+PUSH_PROVIDERS = {
+    "log": "backend.notify.providers.log:LogProvider.from_settings",
+    "fcm": "backend.notify.providers.fcm:FcmProvider.from_settings",
+}
 QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
 
 

@@ -73,6 +73,9 @@ def test_settings__quiet_hours__default_empty_or_custom():
 
 def test_push_providers__config_and_registry__name_the_same_providers():
     from backend.config import PUSH_PROVIDERS
-    from backend.notify.providers import PROVIDERS
+    from backend.notify.providers import PROVIDERS, factory_of
 
     assert set(PUSH_PROVIDERS) == set(PROVIDERS)
+    # and every name the settings accept leads to a factory that exists
+    for name in PUSH_PROVIDERS:
+        assert callable(factory_of(name)), name

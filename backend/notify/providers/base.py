@@ -2,7 +2,7 @@
 
 A provider turns messages into pushes of one kind (FCM, APNs direct, a vendor's push, SMS) and
 says per message how it went; the dispatcher decides what that means for the outbox. Adding a
-provider is a module here and a line in PROVIDERS (backend.notify.providers)."""
+provider is a module here and a line in PUSH_PROVIDERS (backend.config)."""
 
 from __future__ import annotations
 
