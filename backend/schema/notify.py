@@ -7,18 +7,14 @@ import json
 import graphene
 
 from backend.notify import devices, inbox
+from backend.notify.models import PLATFORMS
 from backend.schema.booking import UserError, parse_id, write_payload
 from backend.schema.errors import domain_errors
 from backend.schema.places import PageInfo
 from backend.schema.scalars import DateTime
 
-
-class Platform(graphene.Enum):
-    """推送设备的平台"""
-
-    ANDROID = "android"
-    IOS = "ios"
-    WEB = "web"
+Platform = graphene.Enum("Platform", [(platform.upper(), platform) for platform in PLATFORMS],
+                         description="推送设备的平台")
 
 
 class PushStatus(graphene.Enum):
