@@ -1,26 +1,42 @@
-"""The application factory: wires settings, database, the GraphQL view, health checks, CLI."""
+"""The composition root: settings, database, the domains' wiring, then each package's
+`init_app(app)` (the GraphQL view, the REST routes, the CLI groups)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
-from flask import Flask, g
+from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend import cli as db_cli
+from backend.accounts import cli as accounts_cli
+from backend.accounts.grants import ScopeChecks
 from backend.accounts.tokens import TokenVerifier
+from backend.booking import cli as booking_cli
 from backend.booking.rules import BookingRules
+from backend.booking.windows import window_exists
 from backend.config import Settings
+from backend.core.events import EventHandlers
+from backend.core.unit_of_work import UnitOfWork
 from backend.db import make_engine, make_read_session_factory, make_session_factory
+from backend.fixtures import cli as fixtures_cli
+from backend.guidance.handlers import HANDLERS as GUIDANCE_HANDLERS
+from backend.notify import cli as notify_cli
+from backend.notify.handlers import HANDLERS as NOTIFY_HANDLERS
+from backend.places import cli as places_cli
+from backend.places.clusters import init_engine as init_places_engine
+from backend.places.regions import region_exists
 from backend.places.store import SpatialStore, store_for
-from backend.schema.context import RequestContext
-from backend.schema.schema import schema
-from mobile_api.appointments import appointment_files
-from mobile_api.graphql_view import ServiceMapGraphQLView
-from mobile_api.health import health
+from mobile_api import graphql as graphql_api
+from mobile_api import rest
 
-MAX_REQUEST_BYTES = 256 * 1024
+# Who acts on which domain event, in this order (backend/core/events.py).
+EVENT_HANDLERS = EventHandlers(GUIDANCE_HANDLERS, NOTIFY_HANDLERS)
+# Whether a role grant's scope exists, asked of the domain that owns it.
+SCOPE_CHECKS: ScopeChecks = MappingProxyType({"staff": window_exists, "editor": region_exists})
 
 
 @dataclass(frozen=True)
@@ -32,11 +48,11 @@ class Services:
     store: SpatialStore
     rules: BookingRules
     verifier: TokenVerifier
+    handlers: EventHandlers = EVENT_HANDLERS
+    scope_checks: ScopeChecks = field(default_factory=lambda: SCOPE_CHECKS)
 
-    def request_context(self, authorization: str | None = None) -> RequestContext:
-        return RequestContext(self.session_factory, self.store, rules=self.rules,
-                              verifier=self.verifier, authorization=authorization,
-                              read_session_factory=self.read_session_factory)
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.handlers)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -45,33 +61,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     app = Flask(__name__, instance_relative_config=True)
-    # A GraphQL document from an app is a few kilobytes; refuse bodies that are not (HTTP 413).
-    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     engine = make_engine(settings.database_url)
+    init_places_engine(engine)
     services = Services(settings, engine, make_session_factory(engine),
                         make_read_session_factory(engine), store_for(engine),
                         BookingRules.from_settings(settings), TokenVerifier(settings))
     app.extensions["servicemap"] = services
 
-    app.add_url_rule(
-        "/graphql",
-        view_func=ServiceMapGraphQLView.as_view(
-            "graphql",
-            schema=schema.graphql_schema,
-            context_factory=services.request_context,
-            graphiql=settings.graphiql_enabled,
-        ),
-    )
-    app.register_blueprint(health)
-    app.register_blueprint(appointment_files)
-
-    @app.teardown_request
-    def _close_graphql_context(_exc: BaseException | None) -> None:
-        context = g.pop("graphql_context", None)
-        if context is not None:
-            context.close()
-
-    from backend.cli import register_commands
-
-    register_commands(app)
+    graphql_api.init_app(app, services)
+    rest.init_app(app)
+    for package in (db_cli, fixtures_cli, places_cli, accounts_cli, booking_cli, notify_cli):
+        package.init_app(app)
     return app

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from backend.accounts import grants
+from backend.app import EVENT_HANDLERS, SCOPE_CHECKS
+from backend.core.unit_of_work import UnitOfWork
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", ROOT.parent / "shared"))
 OPERATIONS_DIR = ROOT / "graphql" / "operations"
@@ -45,3 +49,36 @@ def gql_data(client, query: str, variables: dict | None = None) -> dict:
 
 def error_codes(body: dict) -> list[str]:
     return [error.get("extensions", {}).get("code") for error in body.get("errors", [])]
+
+
+class _BorrowedUnitOfWork(UnitOfWork):
+    """A unit of work over a session the test already holds (in its own session_scope): the
+    use case's commit runs the event handlers and flushes; the test's scope commits."""
+
+    def __init__(self, session) -> None:  # noqa: ANN001
+        super().__init__(lambda: session, EVENT_HANDLERS)
+        self._session = session
+
+    def __enter__(self) -> UnitOfWork:
+        self._depth += 1
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:  # noqa: ANN001
+        self._depth -= 1
+
+    def commit(self) -> None:
+        self.publish()
+        self.session.flush()
+
+
+def uow_of(session) -> UnitOfWork:  # noqa: ANN001
+    return _BorrowedUnitOfWork(session)
+
+
+def grant_role(session, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    """grant_role in a test's session, with the app's scope checks."""
+    return grants.grant_role(uow_of(session), *args, scope_checks=SCOPE_CHECKS, **kwargs)
+
+
+def revoke_role(session, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    return grants.revoke_role(uow_of(session), *args, **kwargs)

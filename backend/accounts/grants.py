@@ -1,21 +1,28 @@
 """Role grants in our own database: staff → a window, editor → a region, admin → everything.
 
 Scopes are stored as text: the window id for staff (window_id set too, so deleting a window
-removes its staff grants), the region adcode for editors, "" for admins."""
+removes its staff grants), the region adcode for editors, "" for admins. Whether a scope names
+a real window or region is for the domains that own them: the composition root hands their
+checks in (`ScopeChecks`), since accounts sits below places and booking."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import ROLES, Account, RoleGrant
 from backend.accounts.principal import Grant, Principal
-from backend.booking.models import ServiceWindow
+from backend.core.errors import InvalidInput
+from backend.core.unit_of_work import UnitOfWork, transactional
 from backend.db import insert_ignoring_conflicts
-from backend.errors import InvalidInput
-from backend.places.models import Region
 
 MAX_UID_LENGTH = 128
+
+# role -> does this scope exist? (staff: a window id, editor: a region code)
+ScopeChecks = Mapping[str, Callable[[Session, str], bool]]
+SCOPE_NAMES = {"staff": ("窗口", "window"), "editor": ("地区代码", "region")}
 
 
 def _valid_uid(uid: str) -> str:
@@ -50,15 +57,16 @@ def _scope(role: str, window_id: int | None, region_code: str | None) -> tuple[s
     return "", None
 
 
-def grant_role(session: Session, uid: str, role: str, *, window_id: int | None = None,
-               region_code: str | None = None) -> RoleGrant:
+@transactional
+def grant_role(uow: UnitOfWork, uid: str, role: str, *, scope_checks: ScopeChecks,
+               window_id: int | None = None, region_code: str | None = None) -> RoleGrant:
     """Give `uid` a role (idempotent: an existing grant is returned unchanged)."""
+    session = uow.session
     uid = _valid_uid(uid)
     scope, window = _scope(role, window_id, region_code)
-    if role == "staff" and session.get(ServiceWindow, window) is None:
-        raise InvalidInput(f"窗口 {window} 不存在", field="window")
-    if role == "editor" and session.get(Region, scope) is None:
-        raise InvalidInput(f"地区代码 {scope} 不存在", field="region")
+    if role in SCOPE_NAMES and not scope_checks[role](session, scope):
+        name, field = SCOPE_NAMES[role]
+        raise InvalidInput(f"{name} {scope} 不存在", field=field)
     # ON CONFLICT DO NOTHING: two concurrent grants of the same role both succeed.
     insert_ignoring_conflicts(
         session, RoleGrant, [{"uid": uid, "role": role, "scope": scope, "window_id": window}],
@@ -69,9 +77,11 @@ def grant_role(session: Session, uid: str, role: str, *, window_id: int | None =
     ).one()
 
 
-def revoke_role(session: Session, uid: str, role: str, *, window_id: int | None = None,
+@transactional
+def revoke_role(uow: UnitOfWork, uid: str, role: str, *, window_id: int | None = None,
                 region_code: str | None = None) -> bool:
     """Take a role away; False when `uid` did not have it."""
+    session = uow.session
     uid = _valid_uid(uid)
     scope, _ = _scope(role, window_id, region_code)
     result = session.execute(

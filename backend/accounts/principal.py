@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from backend.errors import DomainError
+from backend.core.errors import DomainError
 
 
 class Unauthenticated(DomainError):

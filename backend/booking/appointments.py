@@ -10,15 +10,20 @@ PostgreSQL (row lock) and all writers on SQLite (its single write lock)."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import Account, RoleGrant
+from backend.accounts.models import Account
 from backend.accounts.principal import Forbidden, Principal, is_window_staff, require_user
 from backend.booking.errors import BookingError
+from backend.booking.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentDetails,
+    AppointmentMoved,
+)
 from backend.booking.models import (
     ACTIVE_STATUSES,
     Appointment,
@@ -26,13 +31,14 @@ from backend.booking.models import (
     Slot,
     WindowServiceItem,
 )
-from backend.booking.rules import BookingRules, as_utc, business_date, local_text
+from backend.booking.rules import BookingRules
 from backend.booking.windows import window_handles
+from backend.core.clock import as_utc, business_date, utcnow
+from backend.core.errors import InvalidInput
+from backend.core.unit_of_work import UnitOfWork
 from backend.db import dialect_insert
-from backend.errors import InvalidInput
 from backend.guidance.models import ServiceItem
-from backend.notify import outbox
-from backend.places.models import Place, utcnow
+from backend.places.models import Place
 
 # Crockford's base32 without I, L, O, U: 8 characters are 40 bits, read aloud without doubt.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -135,88 +141,12 @@ def _insert_appointment(session: Session, values: dict) -> Appointment:
     raise RuntimeError("could not draw a free check-in code in 5 attempts")
 
 
-@dataclass(frozen=True)
-class Described:
-    place: Place
-    window: ServiceWindow
-    item: ServiceItem
-    slot: Slot
-
-
-def _describe(session: Session, appointment: Appointment) -> Described:
-    """What the messages name. Held by the caller: the session's identity map keeps rows only
-    while something refers to them, so a second lookup would be a second query."""
+def describe(session: Session, appointment: Appointment) -> AppointmentDetails:
+    """The hall, window, item and slot of an appointment."""
     window = session.get(ServiceWindow, appointment.window_id)
-    return Described(session.get(Place, window.place_id), window,
-                     session.get(ServiceItem, appointment.service_item_id),
-                     session.get(Slot, appointment.slot_id))
-
-
-def _where(about: Described) -> str:
-    """"Hall（window）", without repeating a window name the hall's name already carries
-    (黄浦区市民服务中心（跨省通办窗口） has a window named 跨省通办窗口)."""
-    if about.window.name in about.place.name:
-        return about.place.name
-    return f"{about.place.name}（{about.window.name}）"
-
-
-def _reminders(about: Described, appointment: Appointment, now: datetime) -> list:
-    starts = as_utc(about.slot.starts_at)
-    messages = []
-    for kind, title in ((outbox.REMINDER_24H, "明天有预约"), (outbox.REMINDER_1H, "预约即将开始")):
-        due = starts - outbox.REMINDER_AHEAD[kind]
-        if due <= now:
-            continue
-        messages.append(outbox.OutgoingMessage(
-            uid=appointment.uid, kind=kind,
-            dedupe_key=f"{kind}:{appointment.id}:r{appointment.revision}",
-            title=title,
-            body=f"{local_text(starts)} 在{_where(about)}办理"
-                 f"「{about.item.name}」，核验码 {appointment.code}。",
-            due_at=due, appointment_id=appointment.id,
-            data={"appointmentId": str(appointment.id)},
-        ))
-    return messages
-
-
-def _event_message(about: Described, appointment: Appointment, kind: str, title: str,
-                   detail: str, now: datetime, urgent: bool = False,
-                   key_suffix: str = "") -> outbox.OutgoingMessage:
-    return outbox.OutgoingMessage(
-        uid=appointment.uid, kind=kind,
-        dedupe_key=f"{kind}:{appointment.id}{key_suffix}", title=title,
-        body=f"{_where(about)}，{local_text(about.slot.starts_at)}，"
-             f"「{about.item.name}」：{detail}",
-        due_at=now, appointment_id=appointment.id, is_urgent=urgent,
-        data={"appointmentId": str(appointment.id)},
-    )
-
-
-# What a window's staff are told about a resident's change to today's list.
-WINDOW_CHANGES = {"booked": "新增预约", "cancelled": "预约已被取消",
-                  "moved_out": "预约已改到其他时段", "moved_in": "有预约改到此时段"}
-
-
-def _window_alerts(session: Session, about: Described, appointment: Appointment, *,
-                   window_id: int, day: date, starts: datetime, change: str,
-                   now: datetime) -> list[outbox.OutgoingMessage]:
-    """Tell the staff of a window when a resident changes one of its appointments of today:
-    the day's list they work from is no longer what they loaded."""
-    if day != business_date(now):
-        return []
-    staff = session.scalars(select(RoleGrant.uid).where(RoleGrant.role == "staff",
-                                                        RoleGrant.window_id == window_id)
-                            .order_by(RoleGrant.uid)).all()
-    return [outbox.OutgoingMessage(
-        uid=uid, kind=outbox.WINDOW_TODAY_CHANGED,
-        dedupe_key=f"{outbox.WINDOW_TODAY_CHANGED}:{appointment.id}:r{appointment.revision}:"
-                   f"{change}:{window_id}:{uid}",
-        title="今日预约有变动",
-        body=f"{local_text(starts)}「{about.item.name}」{WINDOW_CHANGES[change]}。",
-        due_at=now, appointment_id=appointment.id,
-        data={"appointmentId": str(appointment.id), "windowId": str(window_id),
-              "change": change},
-    ) for uid in staff]
+    return AppointmentDetails(session.get(Place, window.place_id), window,
+                              session.get(ServiceItem, appointment.service_item_id),
+                              session.get(Slot, appointment.slot_id))
 
 
 def _check_key(idempotency_key: str) -> str:
@@ -227,7 +157,7 @@ def _check_key(idempotency_key: str) -> str:
     return key
 
 
-def book(session: Session, principal: Principal, rules: BookingRules, *, slot_id: int,
+def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id: int,
          service_item_id: int, idempotency_key: str,
          now: datetime | None = None) -> Appointment:
     """Book a place in a slot. The same key from the same resident returns the same
@@ -235,41 +165,39 @@ def book(session: Session, principal: Principal, rules: BookingRules, *, slot_id
     uid = require_user(principal)
     key = _check_key(idempotency_key)
     now = now or utcnow()
-    # What the decisions read but no booking changes (the slot's times and window, the item,
-    # the hall for the messages) is read before the lock, so the lock is held only for the
-    # decisions; the slot's status and places are decided by the conditional update itself.
-    slot = session.get(Slot, slot_id)
-    item = session.get(ServiceItem, service_item_id)
-    about = None
-    if slot is not None and item is not None:
-        window = session.get(ServiceWindow, slot.window_id)
-        about = Described(session.get(Place, window.place_id), window, item, slot)
-    lock_resident(session, uid, now)
-    earlier = session.scalar(select(Appointment).where(Appointment.uid == uid,
-                                                       Appointment.idempotency_key == key))
-    if earlier is not None:
-        if earlier.service_item_id != service_item_id:
-            raise BookingError("IDEMPOTENCY_KEY_REUSED", field="idempotencyKey")
-        return earlier
-    if slot is None:
-        raise BookingError("NOT_FOUND", "未找到该时段", "slotId")
-    if item is None:
-        raise BookingError("NOT_FOUND", "未找到该事项", "serviceItemId")
-    _check_bookable(session, rules, slot, service_item_id, now)
-    _check_resident_limits(session, rules, uid, service_item_id, slot.day)
-    _take_place(session, slot.id)
-    appointment = _insert_appointment(session, {
-        "uid": uid, "slot_id": slot.id, "window_id": slot.window_id,
-        "service_item_id": service_item_id, "day": slot.day, "status": "booked",
-        "idempotency_key": key, "revision": 0, "created_at": now, "updated_at": now,
-    })
-    outbox.enqueue(session, [
-        _event_message(about, appointment, outbox.BOOKING_CONFIRMED, "预约成功",
-                       f"预约成功，核验码 {appointment.code}。请携带所需材料按时到达。", now),
-        *_reminders(about, appointment, now),
-        *_window_alerts(session, about, appointment, window_id=slot.window_id, day=slot.day,
-                        starts=as_utc(slot.starts_at), change="booked", now=now),
-    ])
+    with uow:
+        session = uow.session
+        # What the decisions read but no booking changes (the slot's times and window, the
+        # item, the hall for the messages) is read before the lock, so the lock is held only
+        # for the decisions; the slot's status and places are decided by the conditional update.
+        slot = session.get(Slot, slot_id)
+        item = session.get(ServiceItem, service_item_id)
+        details = None
+        if slot is not None and item is not None:
+            window = session.get(ServiceWindow, slot.window_id)
+            details = AppointmentDetails(session.get(Place, window.place_id), window, item, slot)
+        lock_resident(session, uid, now)
+        earlier = session.scalar(select(Appointment).where(Appointment.uid == uid,
+                                                           Appointment.idempotency_key == key))
+        if earlier is not None:
+            if earlier.service_item_id != service_item_id:
+                raise BookingError("IDEMPOTENCY_KEY_REUSED", field="idempotencyKey")
+            uow.commit()
+            return earlier
+        if slot is None:
+            raise BookingError("NOT_FOUND", "未找到该时段", "slotId")
+        if item is None:
+            raise BookingError("NOT_FOUND", "未找到该事项", "serviceItemId")
+        _check_bookable(session, rules, slot, service_item_id, now)
+        _check_resident_limits(session, rules, uid, service_item_id, slot.day)
+        _take_place(session, slot.id)
+        appointment = _insert_appointment(session, {
+            "uid": uid, "slot_id": slot.id, "window_id": slot.window_id,
+            "service_item_id": service_item_id, "day": slot.day, "status": "booked",
+            "idempotency_key": key, "revision": 0, "created_at": now, "updated_at": now,
+        })
+        uow.record(AppointmentBooked(appointment, details, now))
+        uow.commit()
     return appointment
 
 
@@ -293,8 +221,22 @@ def get_own_appointment(session: Session, principal: Principal,
     return appointment
 
 
-def cancel(session: Session, principal: Principal, rules: BookingRules, *, appointment_id: int,
-           reason: str | None = None, now: datetime | None = None) -> Appointment:
+def own_appointment_details(session: Session, principal: Principal, appointment_id: int
+                            ) -> tuple[Appointment, AppointmentDetails]:
+    """The caller's own appointment and where it is, for its calendar file and QR code:
+    those are the resident's only (staff and admins read appointments through the API)."""
+    uid = require_user(principal)
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise BookingError("NOT_FOUND", "未找到该预约")
+    if appointment.uid != uid:
+        raise Forbidden("这不是您的预约")
+    return appointment, describe(session, appointment)
+
+
+def cancel(uow: UnitOfWork, principal: Principal, rules: BookingRules, *,
+           appointment_id: int, reason: str | None = None,
+           now: datetime | None = None) -> Appointment:
     """The resident cancels until the cutoff; staff of the window (or an admin) cancel any
     booked appointment, and the resident is told why."""
     uid = require_user(principal)
@@ -302,34 +244,38 @@ def cancel(session: Session, principal: Principal, rules: BookingRules, *, appoi
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
         raise BookingError("INVALID_INPUT", f"原因最多 {MAX_REASON} 个字符", "reason")
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise BookingError("NOT_FOUND", "未找到该预约", "id")
-    by_owner = appointment.uid == uid
-    if not by_owner and not is_window_staff(principal, appointment.window_id):
-        raise Forbidden("这不是您的预约")
-    lock_resident(session, appointment.uid, now)
-    appointment = _require_appointment(session, appointment_id)
-    # Lock order everywhere: resident, slot(s), appointment — a staff closing the slot at the
-    # same moment (slot, then appointment) cannot deadlock with us. Read the appointment again
-    # once the slot is ours: the window may have cancelled it while we waited.
-    _lock_slots(session, [appointment.slot_id])
-    appointment = _require_appointment(session, appointment_id)
-    slot = _reread(session, Slot, appointment.slot_id)
-    if appointment.status != "booked":
-        raise BookingError("NOT_CANCELLABLE", "该预约已取消或已办理", "id")
-    if by_owner and as_utc(slot.starts_at) - timedelta(minutes=rules.cutoff_minutes) <= now:
-        raise BookingError("NOT_CANCELLABLE",
-                           f"时段开始前 {rules.cutoff_minutes} 分钟内不能取消", "id")
-    cancel_booked(session, appointment, reason or ("本人取消" if by_owner else "窗口取消"),
-                  urgent=not by_owner, now=now)
+    with uow:
+        session = uow.session
+        appointment = session.get(Appointment, appointment_id)
+        if appointment is None:
+            raise BookingError("NOT_FOUND", "未找到该预约", "id")
+        by_owner = appointment.uid == uid
+        if not by_owner and not is_window_staff(principal, appointment.window_id):
+            raise Forbidden("这不是您的预约")
+        lock_resident(session, appointment.uid, now)
+        appointment = _require_appointment(session, appointment_id)
+        # Lock order everywhere: resident, slot(s), appointment — a staff closing the slot at
+        # the same moment (slot, then appointment) cannot deadlock with us. Read the
+        # appointment again once the slot is ours: the window may have cancelled it meanwhile.
+        _lock_slots(session, [appointment.slot_id])
+        appointment = _require_appointment(session, appointment_id)
+        slot = _reread(session, Slot, appointment.slot_id)
+        if appointment.status != "booked":
+            raise BookingError("NOT_CANCELLABLE", "该预约已取消或已办理", "id")
+        if by_owner and as_utc(slot.starts_at) - timedelta(minutes=rules.cutoff_minutes) <= now:
+            raise BookingError("NOT_CANCELLABLE",
+                               f"时段开始前 {rules.cutoff_minutes} 分钟内不能取消", "id")
+        cancel_booked(uow, appointment, reason or ("本人取消" if by_owner else "窗口取消"),
+                      by_window=not by_owner, now=now)
+        uow.commit()
     return appointment
 
 
-def cancel_booked(session: Session, appointment: Appointment, reason: str, *, urgent: bool,
+def cancel_booked(uow: UnitOfWork, appointment: Appointment, reason: str, *, by_window: bool,
                   now: datetime) -> bool:
-    """Cancel one booked appointment: release its place, drop its reminders, tell the resident.
-    Conditional on the status, so two cancellations cannot release a place twice."""
+    """Cancel one booked appointment and release its place (the resident is told, through
+    the event). Conditional on the status, so two cancellations cannot release a place twice."""
+    session = uow.session
     changed = session.execute(
         update(Appointment).where(Appointment.id == appointment.id,
                                   Appointment.status == "booked")
@@ -339,84 +285,66 @@ def cancel_booked(session: Session, appointment: Appointment, reason: str, *, ur
     if not changed:
         return False
     _release_place(session, appointment.slot_id)
-    outbox.drop_pending_reminders(session, appointment.id)
     session.refresh(appointment)
-    title = "预约已被窗口取消" if urgent else "预约已取消"
-    about = _describe(session, appointment)
-    outbox.enqueue(session, [
-        _event_message(about, appointment, outbox.BOOKING_CANCELLED, title,
-                       f"预约已取消（{reason}）。", now, urgent=urgent),
-        # A cancellation by the window (urgent) is the staff's own doing.
-        *([] if urgent else _window_alerts(
-            session, about, appointment, window_id=appointment.window_id,
-            day=appointment.day, starts=as_utc(about.slot.starts_at), change="cancelled",
-            now=now)),
-    ])
+    uow.record(AppointmentCancelled(appointment, describe(session, appointment), now,
+                                    reason=reason, by_window=by_window))
     return True
 
 
-def reschedule(session: Session, principal: Principal, rules: BookingRules, *,
+def reschedule(uow: UnitOfWork, principal: Principal, rules: BookingRules, *,
                appointment_id: int, new_slot_id: int,
                now: datetime | None = None) -> Appointment:
     """Move a booked appointment to another slot in one transaction: the old place is
     released only if the new one is taken."""
     uid = require_user(principal)
     now = now or utcnow()
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise BookingError("NOT_FOUND", "未找到该预约", "id")
-    if appointment.uid != uid:
-        raise Forbidden("这不是您的预约")
-    lock_resident(session, uid, now)
-    appointment = _require_appointment(session, appointment_id)
-    if new_slot_id == appointment.slot_id:
-        raise BookingError("SAME_SLOT", field="newSlotId")
-    # Both slot rows in id order (two residents swapping slots cannot deadlock), then the
-    # appointment again: the window may have closed the old slot while we waited for it.
-    old_slot_id = appointment.slot_id
-    _lock_slots(session, [old_slot_id, new_slot_id])
-    appointment = _require_appointment(session, appointment_id)
-    old_slot = _reread(session, Slot, old_slot_id)
-    if appointment.status != "booked" or appointment.slot_id != old_slot_id or \
-            as_utc(old_slot.starts_at) - timedelta(minutes=rules.cutoff_minutes) <= now:
-        raise BookingError("NOT_CANCELLABLE", "该预约已不能改期", "id")
-    new_slot = _reread(session, Slot, new_slot_id)
-    if new_slot is None:
-        raise BookingError("NOT_FOUND", "未找到该时段", "newSlotId")
-    try:
-        _check_bookable(session, rules, new_slot, appointment.service_item_id, now)
-        _check_resident_limits(session, rules, uid, appointment.service_item_id, new_slot.day,
-                               moving=appointment)
-        _take_place(session, new_slot.id)
-    except BookingError as error:
-        error.field = "newSlotId"  # the only argument about the new slot
-        raise
-    _release_place(session, old_slot.id)
-    outbox.drop_pending_reminders(session, appointment.id)
-    moved = session.execute(
-        update(Appointment)
-        .where(Appointment.id == appointment.id, Appointment.status == "booked",
-               Appointment.slot_id == old_slot.id)
-        .values(slot_id=new_slot.id, window_id=new_slot.window_id, day=new_slot.day,
-                revision=Appointment.revision + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:  # cannot happen under the locks above; never move a place for nothing
-        raise BookingError("NOT_CANCELLABLE", "该预约已不能改期", "id")
-    session.refresh(appointment)
-    about = _describe(session, appointment)
-    outbox.enqueue(session, [
-        _event_message(about, appointment, outbox.BOOKING_CHANGED, "预约已改期",
-                       f"已改期，核验码 {appointment.code}。", now,
-                       key_suffix=f":r{appointment.revision}"),
-        *_reminders(about, appointment, now),
-        *_window_alerts(session, about, appointment, window_id=old_slot.window_id,
-                        day=old_slot.day, starts=as_utc(old_slot.starts_at),
-                        change="moved_out", now=now),
-        *_window_alerts(session, about, appointment, window_id=new_slot.window_id,
-                        day=new_slot.day, starts=as_utc(new_slot.starts_at),
-                        change="moved_in", now=now),
-    ])
+    with uow:
+        session = uow.session
+        appointment = session.get(Appointment, appointment_id)
+        if appointment is None:
+            raise BookingError("NOT_FOUND", "未找到该预约", "id")
+        if appointment.uid != uid:
+            raise Forbidden("这不是您的预约")
+        lock_resident(session, uid, now)
+        appointment = _require_appointment(session, appointment_id)
+        if new_slot_id == appointment.slot_id:
+            raise BookingError("SAME_SLOT", field="newSlotId")
+        # Both slot rows in id order (two residents swapping slots cannot deadlock), then the
+        # appointment again: the window may have closed the old slot while we waited for it.
+        old_slot_id = appointment.slot_id
+        _lock_slots(session, [old_slot_id, new_slot_id])
+        appointment = _require_appointment(session, appointment_id)
+        old_slot = _reread(session, Slot, old_slot_id)
+        if appointment.status != "booked" or appointment.slot_id != old_slot_id or \
+                as_utc(old_slot.starts_at) - timedelta(minutes=rules.cutoff_minutes) <= now:
+            raise BookingError("NOT_CANCELLABLE", "该预约已不能改期", "id")
+        new_slot = _reread(session, Slot, new_slot_id)
+        if new_slot is None:
+            raise BookingError("NOT_FOUND", "未找到该时段", "newSlotId")
+        try:
+            _check_bookable(session, rules, new_slot, appointment.service_item_id, now)
+            _check_resident_limits(session, rules, uid, appointment.service_item_id,
+                                   new_slot.day, moving=appointment)
+            _take_place(session, new_slot.id)
+        except BookingError as error:
+            error.field = "newSlotId"  # the only argument about the new slot
+            raise
+        _release_place(session, old_slot.id)
+        moved = session.execute(
+            update(Appointment)
+            .where(Appointment.id == appointment.id, Appointment.status == "booked",
+                   Appointment.slot_id == old_slot.id)
+            .values(slot_id=new_slot.id, window_id=new_slot.window_id, day=new_slot.day,
+                    revision=Appointment.revision + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved != 1:  # cannot happen under the locks above; never move a place for nothing
+            raise BookingError("NOT_CANCELLABLE", "该预约已不能改期", "id")
+        session.refresh(appointment)
+        uow.record(AppointmentMoved(
+            appointment, describe(session, appointment), now, old_window_id=old_slot.window_id,
+            old_day=old_slot.day, old_starts_at=as_utc(old_slot.starts_at)))
+        uow.commit()
     return appointment
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.errors import PayloadError
+from backend.core.errors import PayloadError
 
 # code → default Chinese message; apps switch on the code.
 MESSAGES = {

@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.core.clock import utcnow
 from backend.db import Base
-from backend.places.models import utcnow
 
 # An appointment holds its place in the slot while it is in one of these states.
 ACTIVE_STATUSES = ("booked", "checked_in")

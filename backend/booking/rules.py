@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 
 from backend.config import Settings
-from backend.places.hours import BUSINESS_TZ
 
 
 @dataclass(frozen=True)
@@ -30,20 +28,3 @@ class BookingRules:
             generation_days=settings.slot_generation_days,
             staff_horizon_days=settings.staff_horizon_days,
         )
-
-
-def as_utc(value: datetime) -> datetime:
-    """An aware UTC time (SQLite gives stored times back naive; they were written in UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def business_date(value: datetime) -> date:
-    return as_utc(value).astimezone(BUSINESS_TZ).date()
-
-
-def local_text(value: datetime) -> str:
-    """"12月3日 09:30" in Beijing time, for messages."""
-    local = as_utc(value).astimezone(BUSINESS_TZ)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"

@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from backend.accounts.principal import Principal, require_user, require_window_staff
 from backend.booking.errors import BookingError
 from backend.booking.models import Appointment, ScheduleTemplate, ServiceWindow, Slot
-from backend.booking.rules import BookingRules, as_utc, business_date
+from backend.booking.rules import BookingRules
 from backend.booking.windows import require_window
+from backend.core.clock import BUSINESS_TZ, as_utc, business_date, utcnow
+from backend.core.unit_of_work import UnitOfWork, transactional
 from backend.db import insert_ignoring_conflicts
-from backend.places.hours import BUSINESS_TZ, reference_workday
-from backend.places.models import HolidayDay, utcnow
+from backend.places.hours import reference_workday
+from backend.places.models import HolidayDay
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 MAX_GENERATION_DAYS = 366
@@ -57,7 +59,8 @@ def _minutes(value: time) -> int:
     return value.hour * 60 + value.minute
 
 
-def upsert_template(session: Session, principal: Principal, rules: BookingRules, *,
+@transactional
+def upsert_template(uow: UnitOfWork, principal: Principal, rules: BookingRules, *,
                     window_id: int, weekday: int, start: str, end: str, slot_minutes: int,
                     capacity: int, valid_from: date | None = None, valid_to: date | None = None,
                     template_id: int | None = None,
@@ -65,6 +68,7 @@ def upsert_template(session: Session, principal: Principal, rules: BookingRules,
     """Create or change a weekly template, then regenerate the window's slots over the
     rolling horizon. A template is identified by `template_id`, else by (window, weekday,
     start, valid_from)."""
+    session = uow.session
     require_user(principal)
     window = require_window(session, window_id)
     require_window_staff(principal, window.id)
@@ -142,9 +146,11 @@ def list_templates(session: Session, principal: Principal,
     ))
 
 
-def delete_template(session: Session, principal: Principal, rules: BookingRules,
+@transactional
+def delete_template(uow: UnitOfWork, principal: Principal, rules: BookingRules,
                     template_id: int, now: datetime | None = None
                     ) -> tuple[ScheduleTemplate, GenerationResult]:
+    session = uow.session
     require_user(principal)
     template = session.get(ScheduleTemplate, template_id)
     if template is None:
@@ -166,10 +172,12 @@ def regenerate_horizon(session: Session, rules: BookingRules, window_id: int,
     return generate_window_slots(session, window_id, today, end)
 
 
-def generate_slots(session: Session, principal: Principal, rules: BookingRules, *,
+@transactional
+def generate_slots(uow: UnitOfWork, principal: Principal, rules: BookingRules, *,
                    window_id: int, start: date, end: date,
                    now: datetime | None = None) -> GenerationResult:
     """Staff generate slots for a future range, up to staff_horizon_days ahead."""
+    session = uow.session
     require_user(principal)
     window = require_window(session, window_id)
     require_window_staff(principal, window.id)
@@ -294,9 +302,11 @@ def windows_with_templates(session: Session) -> list[int]:
     ))
 
 
-def generate_for_windows(session: Session, window_ids: list[int], start: date,
+@transactional
+def generate_for_windows(uow: UnitOfWork, window_ids: list[int], start: date,
                          end: date) -> GenerationResult:
     """The operator's generation (CLI, cron): no permission check, any future range."""
+    session = uow.session
     total = GenerationResult()
     for window_id in window_ids:
         require_window(session, window_id)

@@ -12,9 +12,9 @@ from backend.accounts.principal import Forbidden, Principal, require_user, requi
 from backend.booking.appointments import MAX_REASON, cancel_booked, normalize_code
 from backend.booking.errors import BookingError
 from backend.booking.models import ACTIVE_STATUSES, Appointment, Slot
-from backend.booking.rules import as_utc, business_date
 from backend.booking.windows import require_window
-from backend.places.models import utcnow
+from backend.core.clock import as_utc, business_date, utcnow
+from backend.core.unit_of_work import UnitOfWork
 
 MAX_CAPACITY = 100
 
@@ -34,57 +34,66 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
-def _close(session: Session, slot: Slot, reason: str, now: datetime) -> int:
+def _close(uow: UnitOfWork, slot: Slot, reason: str, now: datetime) -> int:
     """Close a slot (taking its row lock first) and cancel every booked appointment in it;
     returns how many were cancelled. Checked-in residents are already being served."""
+    session = uow.session
     session.execute(update(Slot).where(Slot.id == slot.id)
                     .values(status="closed", closed_reason=reason, is_manual=True))
     cancelled = 0
     for appointment in session.scalars(select(Appointment).where(
             Appointment.slot_id == slot.id, Appointment.status == "booked")):
-        cancelled += cancel_booked(session, appointment, reason, urgent=True, now=now)
+        cancelled += cancel_booked(uow, appointment, reason, by_window=True, now=now)
     session.refresh(slot)
     return cancelled
 
 
-def close_slot(session: Session, principal: Principal, *, slot_id: int, reason: str,
+def close_slot(uow: UnitOfWork, principal: Principal, *, slot_id: int, reason: str,
                now: datetime | None = None) -> Slot:
-    slot = _require_slot(session, principal, slot_id)
-    require_window_staff(principal, slot.window_id)
-    reason = _check_reason(reason)
-    _close(session, slot, reason, now or utcnow())
+    with uow:
+        slot = _require_slot(uow.session, principal, slot_id)
+        require_window_staff(principal, slot.window_id)
+        reason = _check_reason(reason)
+        _close(uow, slot, reason, now or utcnow())
+        uow.commit()
     return slot
 
 
-def close_day(session: Session, principal: Principal, *, window_id: int, day: date,
+def close_day(uow: UnitOfWork, principal: Principal, *, window_id: int, day: date,
               reason: str, now: datetime | None = None) -> list[Slot]:
     require_user(principal)
-    window = require_window(session, window_id)
-    require_window_staff(principal, window.id)
-    reason = _check_reason(reason)
-    slots = list(session.scalars(select(Slot).where(Slot.window_id == window.id, Slot.day == day)
-                                 .order_by(Slot.starts_at)))
-    if not slots:
-        raise BookingError("NOT_FOUND", "该窗口当天没有号源", "date")
-    for slot in slots:
-        _close(session, slot, reason, now or utcnow())
+    with uow:
+        window = require_window(uow.session, window_id)
+        require_window_staff(principal, window.id)
+        reason = _check_reason(reason)
+        slots = list(uow.session.scalars(
+            select(Slot).where(Slot.window_id == window.id, Slot.day == day)
+            .order_by(Slot.starts_at)))
+        if not slots:
+            raise BookingError("NOT_FOUND", "该窗口当天没有号源", "date")
+        for slot in slots:
+            _close(uow, slot, reason, now or utcnow())
+        uow.commit()
     return slots
 
 
-def set_slot_capacity(session: Session, principal: Principal, *, slot_id: int,
+def set_slot_capacity(uow: UnitOfWork, principal: Principal, *, slot_id: int,
                       capacity: int) -> Slot:
-    slot = _require_slot(session, principal, slot_id)
-    require_window_staff(principal, slot.window_id)
-    if not 0 <= capacity <= MAX_CAPACITY:
-        raise BookingError("INVALID_INPUT", f"容量须为 0–{MAX_CAPACITY}", "capacity")
-    changed = session.execute(
-        update(Slot).where(Slot.id == slot.id, Slot.booked <= capacity)
-        .values(capacity=capacity, is_manual=True)
-    ).rowcount
-    session.refresh(slot)
-    if not changed:
-        raise BookingError("CAPACITY_BELOW_BOOKED",
-                           f"已有 {slot.booked} 人预约，容量不能少于此数", "capacity")
+    with uow:
+        session = uow.session
+        slot = _require_slot(session, principal, slot_id)
+        require_window_staff(principal, slot.window_id)
+        if not 0 <= capacity <= MAX_CAPACITY:
+            raise BookingError("INVALID_INPUT", f"容量须为 0–{MAX_CAPACITY}", "capacity")
+        changed = session.execute(
+            update(Slot).where(Slot.id == slot.id, Slot.booked <= capacity)
+            .values(capacity=capacity, is_manual=True)
+        ).rowcount
+        session.refresh(slot)
+        if not changed:
+            raise BookingError("CAPACITY_BELOW_BOOKED",
+                               f"已有 {slot.booked} 人预约，容量不能少于此数", "capacity")
+        uow.commit()
     return slot
 
 
@@ -110,7 +119,7 @@ def _set_status(session: Session, appointment: Appointment, before: str, after: 
         raise BookingError("INVALID_STATUS", field="appointmentId")
 
 
-def check_in(session: Session, principal: Principal, *, code: str,
+def check_in(uow: UnitOfWork, principal: Principal, *, code: str,
              now: datetime | None = None) -> Appointment:
     """Staff check a resident in by the code of their appointment, on its day."""
     require_user(principal)
@@ -118,36 +127,45 @@ def check_in(session: Session, principal: Principal, *, code: str,
         raise Forbidden("只有窗口人员可以核验预约")
     now = now or utcnow()
     normalized = normalize_code(code or "")
-    appointment = session.scalar(select(Appointment).where(
-        Appointment.code == normalized, Appointment.status.in_(ACTIVE_STATUSES)))
-    if appointment is None:
-        raise BookingError("NOT_FOUND", "核验码无效或预约已结束", "code")
-    require_window_staff(principal, appointment.window_id)
-    if appointment.status == "checked_in":
-        return appointment  # scanned twice: same answer
-    if appointment.day != business_date(now):
-        raise BookingError("WRONG_DAY", f"该预约的日期是 {appointment.day.isoformat()}", "code")
-    _set_status(session, appointment, "booked", "checked_in", now)
+    with uow:
+        session = uow.session
+        appointment = session.scalar(select(Appointment).where(
+            Appointment.code == normalized, Appointment.status.in_(ACTIVE_STATUSES)))
+        if appointment is None:
+            raise BookingError("NOT_FOUND", "核验码无效或预约已结束", "code")
+        require_window_staff(principal, appointment.window_id)
+        if appointment.status == "checked_in":
+            uow.commit()
+            return appointment  # scanned twice: same answer
+        if appointment.day != business_date(now):
+            raise BookingError("WRONG_DAY", f"该预约的日期是 {appointment.day.isoformat()}",
+                               "code")
+        _set_status(session, appointment, "booked", "checked_in", now)
+        uow.commit()
     return appointment
 
 
-def mark_no_show(session: Session, principal: Principal, *, appointment_id: int,
+def mark_no_show(uow: UnitOfWork, principal: Principal, *, appointment_id: int,
                  now: datetime | None = None) -> Appointment:
-    appointment = _staff_appointment(session, principal, appointment_id)
     now = now or utcnow()
-    slot = session.get(Slot, appointment.slot_id)
-    if as_utc(slot.starts_at) > now:
-        raise BookingError("TOO_EARLY", field="appointmentId")
-    _set_status(session, appointment, "booked", "no_show", now)
+    with uow:
+        appointment = _staff_appointment(uow.session, principal, appointment_id)
+        slot = uow.session.get(Slot, appointment.slot_id)
+        if as_utc(slot.starts_at) > now:
+            raise BookingError("TOO_EARLY", field="appointmentId")
+        _set_status(uow.session, appointment, "booked", "no_show", now)
+        uow.commit()
     return appointment
 
 
-def complete(session: Session, principal: Principal, *, appointment_id: int,
+def complete(uow: UnitOfWork, principal: Principal, *, appointment_id: int,
              now: datetime | None = None) -> Appointment:
-    appointment = _staff_appointment(session, principal, appointment_id)
-    if appointment.status != "checked_in":
-        raise BookingError("INVALID_STATUS", "须先核验签到，才能办结", "appointmentId")
-    _set_status(session, appointment, "checked_in", "completed", now or utcnow())
+    with uow:
+        appointment = _staff_appointment(uow.session, principal, appointment_id)
+        if appointment.status != "checked_in":
+            raise BookingError("INVALID_STATUS", "须先核验签到，才能办结", "appointmentId")
+        _set_status(uow.session, appointment, "checked_in", "completed", now or utcnow())
+        uow.commit()
     return appointment
 
 

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import time
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.principal import Principal, require_region_editor, require_user
 from backend.booking.errors import BookingError
-from backend.booking.models import ScheduleTemplate, ServiceWindow, WindowServiceItem
-from backend.guidance.models import PlaceServiceItem, ServiceItem
+from backend.booking.models import ServiceWindow, WindowServiceItem
+from backend.core.ids import api_id
+from backend.core.unit_of_work import UnitOfWork, transactional
+from backend.guidance.models import ServiceItem
 from backend.places.models import Place
 
 SERVICE_HALL = "SERVICE_HALL"
 MAX_WINDOW_NAME = 100
+
+
+def get_window(session: Session, window_id: str) -> ServiceWindow | None:
+    """The window with this API id, or None for any id no window can have."""
+    key = api_id(window_id)
+    return None if key is None else session.get(ServiceWindow, key)
 
 
 def require_window(session: Session, window_id: int, field: str = "windowId") -> ServiceWindow:
@@ -61,10 +68,12 @@ def window_handles(session: Session, window_id: int, service_item_id: int) -> bo
     ) is not None
 
 
-def upsert_window(session: Session, principal: Principal, *, place_id: int, name: str,
+@transactional
+def upsert_window(uow: UnitOfWork, principal: Principal, *, place_id: int, name: str,
                   service_item_ids: list[int], window_id: int | None = None,
                   is_active: bool = True) -> ServiceWindow:
     """Create a window of a service hall, or change one (editors of the hall's region)."""
+    session = uow.session
     require_user(principal)
     place = session.get(Place, place_id)
     if place is None:
@@ -96,45 +105,7 @@ def upsert_window(session: Session, principal: Principal, *, place_id: int, name
     return window
 
 
-DEMO_WINDOW_NAME = "跨省通办窗口"
-# Weekday mornings and afternoons, half-hour slots for two residents each.
-DEMO_TEMPLATES = [
-    (weekday, start, end) for weekday in range(1, 6)
-    for start, end in (("09:00", "12:00"), ("13:30", "17:00"))
-]
-DEMO_SLOT_MINUTES = 30
-DEMO_CAPACITY = 2
-
-
-def create_demo_windows(session: Session) -> list[int]:
-    """One 通办 window with a weekday schedule for every hall that handles items and has no
-    window yet (idempotent). Returns the ids of the windows created."""
-    halls_with_windows = select(ServiceWindow.place_id)
-    halls = session.scalars(
-        select(Place.id).where(Place.kind == SERVICE_HALL, Place.id.not_in(halls_with_windows))
-        .order_by(Place.id)
-    ).all()
-    items_by_hall: dict[int, list[int]] = {}
-    for place_id, item_id in session.execute(
-        select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id)
-        .where(PlaceServiceItem.place_id.in_(halls))
-    ):
-        items_by_hall.setdefault(place_id, []).append(item_id)
-    created = []
-    for place_id in halls:
-        if place_id not in items_by_hall:
-            continue
-        window = ServiceWindow(place_id=place_id, name=DEMO_WINDOW_NAME, is_active=True)
-        session.add(window)
-        session.flush()
-        session.add_all(WindowServiceItem(window_id=window.id, service_item_id=item_id)
-                        for item_id in sorted(items_by_hall[place_id]))
-        session.add_all(
-            ScheduleTemplate(window_id=window.id, weekday=weekday,
-                             start_time=time.fromisoformat(start), end_time=time.fromisoformat(end),
-                             slot_minutes=DEMO_SLOT_MINUTES, capacity=DEMO_CAPACITY)
-            for weekday, start, end in DEMO_TEMPLATES
-        )
-        created.append(window.id)
-    session.flush()
-    return created
+def window_exists(session: Session, window_id: str) -> bool:
+    """Whether a staff grant's scope names a window (accounts asks, through the wiring)."""
+    key = api_id(window_id)
+    return key is not None and session.get(ServiceWindow, key) is not None

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.errors import InvalidInput
+from backend.core.errors import InvalidInput
 from backend.guidance.models import ServiceItem
 from backend.places.records import PlaceKind
 from backend.places.text import search_document

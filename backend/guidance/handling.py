@@ -6,7 +6,6 @@ handles, so "社保" finds the halls with a 社会保障卡 window as well as th
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable
 
 from sqlalchemy import delete, insert, select, update
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from backend.guidance.models import PlaceServiceItem, ServiceItem
 from backend.places.models import Place
-from backend.places.records import PlaceKind
 from backend.places.text import search_document
 
 BATCH = 2_000
@@ -62,47 +60,3 @@ def _refresh(session: Session, item_tokens: dict[int, str], ids: list[int] | Non
     for start in range(0, len(changed), BATCH):
         session.execute(update(Place), changed[start:start + BATCH])
     return len(changed)
-
-
-def assign_demo_items(session: Session) -> int:
-    """The demo's item coverage, deterministic: real Amap halls handle every hall item,
-    generated halls about three in four; clinics that settle cross-province handle the
-    clinic items, elderly-care homes that take non-local residents the care items.
-    Returns the number of (place, item) links."""
-    items = list(session.scalars(select(ServiceItem).order_by(ServiceItem.code)))
-    kinds_of = {item.id: set(item.guide["place_kinds"]) for item in items}
-    links = []
-    demo_places = []
-    places = session.execute(
-        select(Place.id, Place.kind, Place.source, Place.external_id,
-               Place.cross_province_settlement, Place.accepts_non_local)
-        .where(Place.source.in_(("generated", "amap")))
-    )
-    for place_id, kind, source, external_id, settles, non_local in places:
-        demo_places.append(place_id)
-        if kind == PlaceKind.CLINIC and not settles:
-            continue
-        if kind == PlaceKind.ELDERLY_CARE and not non_local:
-            continue
-        for item in items:
-            if kind not in kinds_of[item.id]:
-                continue
-            if (kind == PlaceKind.SERVICE_HALL and source != "amap"
-                    and zlib.crc32(f"{external_id}:{item.code}".encode()) % 4 == 0):
-                continue
-            links.append({"place_id": place_id, "service_item_id": item.id})
-    existing: set[tuple[int, int]] = set()
-    for start in range(0, len(demo_places), BATCH):
-        existing.update((place_id, item_id) for place_id, item_id in session.execute(
-            select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id)
-            .where(PlaceServiceItem.place_id.in_(demo_places[start:start + BATCH]))
-        ))
-    wanted = {(link["place_id"], link["service_item_id"]) for link in links}
-    for place_id, item_id in existing - wanted:
-        session.execute(delete(PlaceServiceItem).where(
-            PlaceServiceItem.place_id == place_id, PlaceServiceItem.service_item_id == item_id
-        ))
-    new = [{"place_id": p, "service_item_id": i} for p, i in wanted - existing]
-    for start in range(0, len(new), BATCH):
-        session.execute(insert(PlaceServiceItem), new[start:start + BATCH])
-    return len(wanted)

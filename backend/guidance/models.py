@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.core.clock import utcnow
 from backend.db import Base
-from backend.places.models import utcnow
 
 
 class ServiceItem(Base):

@@ -8,10 +8,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from backend.errors import InvalidInput
+from backend.core.errors import InvalidInput
+from backend.core.paging import decode_cursor, encode_cursor, validate_page_size
 from backend.guidance.catalog import Guide, Material, Question
 from backend.guidance.models import PlaceServiceItem, ServiceItem
+from backend.places.models import Place
+from backend.places.search import PlacePage, search_places
+from backend.places.store import SpatialStore
 from backend.places.text import parse_text_query, ranked_matches
 
 ITEM_ID = re.compile(r"[1-9][0-9]{0,9}")
@@ -85,9 +90,6 @@ def search_service_items(
     after: str | None = None,
 ) -> ItemPage:
     """Items matching the text (by relevance) or all (by id), optionally in one category."""
-    # Cursors and page sizes work as for places; imported here to keep one definition.
-    from backend.places.search import decode_cursor, encode_cursor, validate_page_size
-
     limit = validate_page_size(first)
     query = parse_text_query(text)
     conditions = []
@@ -155,3 +157,17 @@ def checklist(item: ServiceItem, answers: Iterable[tuple[str, bool]]) -> Checkli
         pending_questions=[q for q in guide.questions if q.id in pending],
         conditional_materials=conditional,
     )
+
+
+def handles_item(session: Session, service_item_id: str) -> ColumnElement[bool]:
+    """A place condition: handles this item; InvalidInput when the item is unknown."""
+    item = require_service_item(session, service_item_id, "serviceItemId")
+    return Place.id.in_(select(PlaceServiceItem.place_id)
+                        .where(PlaceServiceItem.service_item_id == item.id))
+
+
+def search_places_handling(session: Session, store: SpatialStore, service_item_id: str,
+                           **criteria) -> PlacePage:
+    """`search_places` among the places that handle an item (the criteria are its own)."""
+    return search_places(session, store, conditions=(handles_item(session, service_item_id),),
+                         **criteria)

@@ -9,10 +9,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.principal import Principal, require_user
+from backend.core.clock import utcnow
+from backend.core.unit_of_work import UnitOfWork, transactional
 from backend.db import dialect_insert
 from backend.notify.errors import NotifyError
 from backend.notify.models import MAX_TOKEN_LENGTH, PLATFORMS, Device
-from backend.places.models import utcnow
 
 # A user signs in on a few phones and browsers; the least recently seen go beyond this.
 MAX_DEVICES_PER_USER = 10
@@ -37,10 +38,12 @@ def _check_locale(locale: str | None) -> str | None:
     return locale
 
 
-def register_device(session: Session, principal: Principal, *, token: str, platform: str,
+@transactional
+def register_device(uow: UnitOfWork, principal: Principal, *, token: str, platform: str,
                     locale: str | None = None, now: datetime | None = None) -> Device:
     """Register (or refresh) the caller's push token. A token registered by another user
     moves to the caller: a phone has one signed-in user at a time."""
+    session = uow.session
     uid = require_user(principal)
     token = _check_token(token)
     if platform not in PLATFORMS:
@@ -66,9 +69,11 @@ def _keep_newest(session: Session, uid: str) -> None:
     session.execute(delete(Device).where(Device.uid == uid, Device.id.not_in(kept)))
 
 
-def unregister_device(session: Session, principal: Principal, *, token: str) -> Device:
+@transactional
+def unregister_device(uow: UnitOfWork, principal: Principal, *, token: str) -> Device:
     """Remove the caller's token (signing out on that phone). Another user's token is not
     found, whoever asks."""
+    session = uow.session
     uid = require_user(principal)
     token = _check_token(token)
     device = session.scalars(select(Device).where(Device.token == token, Device.uid == uid)

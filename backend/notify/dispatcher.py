@@ -35,15 +35,13 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.booking.models import Appointment, Slot
-from backend.booking.rules import as_utc
 from backend.config import Settings
+from backend.core.clock import BUSINESS_TZ, as_utc, utcnow
 from backend.db import insert_ignoring_conflicts, session_scope
 from backend.notify import outbox
 from backend.notify.devices import forget_tokens, prune_devices
 from backend.notify.models import Delivery, Device, Notification
 from backend.notify.providers.base import Outcome, PushMessage, PushProvider, PushResult
-from backend.places.hours import BUSINESS_TZ
-from backend.places.models import utcnow
 
 log = logging.getLogger("servicemap.notify")
 

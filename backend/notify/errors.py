@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.errors import PayloadError
+from backend.core.errors import PayloadError
 
 MESSAGES = {
     "NOT_FOUND": "未找到",

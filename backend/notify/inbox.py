@@ -9,13 +9,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.principal import Principal, require_user
-from backend.booking.rules import as_utc
-from backend.errors import InvalidInput
+from backend.core.clock import as_utc, utcnow
+from backend.core.errors import InvalidInput
+from backend.core.paging import decode_cursor, encode_cursor, validate_page_size
+from backend.core.unit_of_work import UnitOfWork, transactional
 from backend.notify.errors import NotifyError
 from backend.notify.models import Notification
 from backend.notify.outbox import REMINDER_KINDS
-from backend.places.models import utcnow
-from backend.places.search import decode_cursor, encode_cursor, validate_page_size
 
 MAX_MARK_READ = 100
 CURSOR_ORDER = "n"
@@ -79,10 +79,12 @@ def unread_count(session: Session, uid: str, now: datetime) -> int:
                           .where(*_visible(uid, now), Notification.read_at.is_(None)))
 
 
-def mark_read(session: Session, principal: Principal, ids: list[int],
+@transactional
+def mark_read(uow: UnitOfWork, principal: Principal, ids: list[int],
               now: datetime | None = None) -> tuple[list[Notification], int]:
     """Mark the caller's notifications read (all or none); already read ones keep their time.
     Returns them and the caller's unread count after."""
+    session = uow.session
     uid = require_user(principal)
     now = now or utcnow()
     if not 1 <= len(ids) <= MAX_MARK_READ:

@@ -17,8 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.core.clock import utcnow
 from backend.db import Base
-from backend.places.models import utcnow
 
 NOTIFICATION_STATUSES = ("pending", "sent", "dead", "dropped")
 PLATFORMS = ("android", "ios", "web")

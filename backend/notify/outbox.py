@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from backend.core.clock import utcnow
 from backend.db import insert_ignoring_conflicts
 from backend.notify.models import Notification
-from backend.places.models import utcnow
 
 # Kinds of messages, stable: apps may switch on them.
 BOOKING_CONFIRMED = "booking_confirmed"

@@ -14,7 +14,7 @@ from datetime import MAXYEAR, MINYEAR, date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.errors import InvalidInput
+from backend.core.errors import InvalidInput
 from backend.places.models import HolidayDay
 
 HOLIDAY = "holiday"

@@ -43,20 +43,18 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from backend.errors import InvalidInput
+from backend.core.errors import InvalidInput
 from backend.places.models import Place, PlaceGrid, PlaceGridState
 from backend.places.records import PlaceKind
 from backend.places.search import BBoxQuery, DatumBox, validate_bbox
 from backend.places.store import PlaceFilters
+from geodata import mercator
 from geodata.crs import to_wgs84
 from geodata.geodesic import BBox
 
 MAX_ZOOM = 20
 CELLS_PER_TILE = 4  # 64-px cells on 256-px tiles
 MAX_CELLS = 10_000  # a window spanning more cells than this is refused, not answered slowly
-# The Mercator limit is atan(sinh(π)) = 85.05112877980…°; clamping to a value rounded *up*
-# (85.05112878) puts polar places in row -1 at high zooms, so clamp a hair (< 1 cm) inside.
-MERCATOR_MAX_LAT = 85.0511287
 # GCJ-02 and BD-09 shift a WGS-84 point by [0, 0.0094]° in latitude and [-0.0003, 0.0173]° in
 # longitude (nothing outside China), so the shifts of any two points differ by less than this.
 DATUM_SHIFT_SPREAD_DEG = 0.02
@@ -126,11 +124,7 @@ def cells_per_axis(zoom: int) -> int:
 
 def cell_of(lat: float, lon: float, zoom: int) -> CellKey:
     """The (ix, iy) cell of a WGS-84 point; the same arithmetic as the SQL of `_cell_columns`."""
-    n = float(cells_per_axis(zoom))
-    x = (lon + 180.0) / 360.0 * n
-    phi = math.radians(max(-MERCATOR_MAX_LAT, min(MERCATOR_MAX_LAT, lat)))
-    y = (1.0 - math.log(math.tan(phi) + 1.0 / math.cos(phi)) / math.pi) / 2.0 * n
-    return (int(n) - 1 if x >= n else math.floor(x)), math.floor(y)
+    return mercator.cell(lat, lon, cells_per_axis(zoom))
 
 
 def validate_zoom(zoom: object) -> int:
@@ -181,8 +175,8 @@ def _corner_envelope(box: BBoxQuery) -> BBox:
 def _cell_columns(n: int) -> tuple[ColumnElement, ColumnElement]:
     """(ix, iy) of Place as SQL, the arithmetic of `cell_of` in the same order."""
     cells = float(n)
-    lat = case((Place.lat > MERCATOR_MAX_LAT, MERCATOR_MAX_LAT),
-               (Place.lat < -MERCATOR_MAX_LAT, -MERCATOR_MAX_LAT), else_=Place.lat)
+    limit = mercator.MERCATOR_MAX_LAT
+    lat = case((Place.lat > limit, limit), (Place.lat < -limit, -limit), else_=Place.lat)
     phi = func.radians(lat)
     x = (Place.lon + 180.0) / 360.0 * cells
     # lon = 180 is the antimeridian again; keep it in the last column rather than one beyond.
@@ -250,18 +244,6 @@ def _aggregate_datum_box(
     return cells
 
 
-def _position(lat: float, lon: float, n: int) -> tuple[float, float]:
-    """(x, y) in cells of a grid of n per axis, before flooring: the arithmetic of `cell_of`."""
-    x = (lon + 180.0) / 360.0 * float(n)
-    phi = math.radians(max(-MERCATOR_MAX_LAT, min(MERCATOR_MAX_LAT, lat)))
-    y = (1.0 - math.log(math.tan(phi) + 1.0 / math.cos(phi)) / math.pi) / 2.0 * float(n)
-    return x, y
-
-
-def _lat_of_row_edge(y: int, n: int) -> float:
-    return math.degrees(math.atan(math.sinh(math.pi * (1.0 - 2.0 * y / n))))
-
-
 @dataclass(frozen=True)
 class _Snapped:
     """The cells of zoom z + 3 wholly inside the core box: columns x0..x1, rows y0..y1."""
@@ -273,8 +255,8 @@ class _Snapped:
 
     @staticmethod
     def inside(core: BBox, n: int) -> _Snapped | None:
-        west_x, north_y = _position(core.north, core.west, n)
-        east_x, south_y = _position(core.south, core.east, n)
+        west_x, north_y = mercator.position(core.north, core.west, n)
+        east_x, south_y = mercator.position(core.south, core.east, n)
         # A cell k spans [k, k + 1): wholly inside when west ≤ k and k + 1 ≤ east. Any place
         # in it then lies inside the core box: the arithmetic is monotonic in lat and lon.
         snapped = _Snapped(math.ceil(west_x + SNAP_GUARD_CELLS),
@@ -288,8 +270,10 @@ class _Snapped:
 
     def box(self, n: int) -> BBox:
         """Its WGS-84 box (edges by the inverse projection)."""
-        return BBox(_lat_of_row_edge(self.y1 + 1, n), self.x0 / n * 360.0 - 180.0,
-                    _lat_of_row_edge(self.y0, n), (self.x1 + 1) / n * 360.0 - 180.0)
+        return BBox(mercator.lat_of_row_edge(self.y1 + 1, n),
+                    mercator.lon_of_column_edge(self.x0, n),
+                    mercator.lat_of_row_edge(self.y0, n),
+                    mercator.lon_of_column_edge(self.x1 + 1, n))
 
 
 def _grid_parts(snapped: _Snapped, kinds: tuple[str, ...] | None, zoom: int) -> list:
@@ -533,9 +517,12 @@ def register_math_functions(connection: sqlite3.Connection) -> None:
         connection.create_function(name, 1, _null_on_domain_error(function), deterministic=True)
 
 
-if not _sqlite_has_math_functions():
+def init_engine(engine: Engine) -> None:
+    """Give the engine's SQLite connections the math functions the grid SQL uses, when the
+    linked SQLite lacks them (called by the composition root for the app's engine)."""
+    if engine.dialect.name != "sqlite" or _sqlite_has_math_functions():
+        return
 
-    @event.listens_for(Engine, "connect")
+    @event.listens_for(engine, "connect")
     def _sqlite_math_functions(dbapi_connection, _record) -> None:
-        if isinstance(dbapi_connection, sqlite3.Connection):
-            register_math_functions(dbapi_connection)
+        register_math_functions(dbapi_connection)

@@ -15,18 +15,17 @@ import functools
 import logging
 import re
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from opening_hours import OpeningHours, ParserError
 from sqlalchemy.orm import Session
 
-from backend.errors import InvalidInput
+from backend.core.clock import to_business_time
+from backend.core.errors import InvalidInput
 from backend.places import calendar as holiday_calendar
 from backend.places.calendar import HOLIDAY, WORKDAY
 
 log = logging.getLogger(__name__)
 
-BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
 MAX_LENGTH = 500  # the width of place.opening_hours
 PARSE_CACHE_SIZE = 4096
 FIELD = "openingHours"
@@ -163,13 +162,6 @@ def reference_workday(day: date) -> date:
     if candidate.month != day.month:
         candidate = day + timedelta(days=far)
     return candidate
-
-
-def to_business_time(value: datetime) -> datetime:
-    """An aware Asia/Shanghai time: aware values are converted, naive ones read as Beijing time."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        return value.replace(tzinfo=BUSINESS_TZ)
-    return value.astimezone(BUSINESS_TZ)
 
 
 def is_open(expression: str, at: datetime, day_kind: str | None) -> bool:

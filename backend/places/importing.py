@@ -11,8 +11,10 @@ from pathlib import Path
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from backend.errors import InvalidInput
-from backend.guidance.handling import refresh_place_search_text
+from backend.core.errors import InvalidInput
+from backend.core.unit_of_work import UnitOfWork, transactional
+from backend.places.clusters import rebuild_place_grid
+from backend.places.events import PlacesWritten
 from backend.places.hours import validate_opening_hours
 from backend.places.models import Place
 from backend.places.records import PlaceKind, PlaceRecord
@@ -58,8 +60,19 @@ def _row(session: Session, record: PlaceRecord) -> dict:
     return row
 
 
-def upsert_places(session: Session, records: Sequence[PlaceRecord]) -> ImportResult:
+@transactional
+def import_places(uow: UnitOfWork, records: Sequence[PlaceRecord]) -> ImportResult:
+    """Upsert places from an import (any entry point: CLI, seeding, later the console), then
+    bring the map grid up to date: one rule for every importer."""
+    result = upsert_places(uow, records)
+    if result.created or result.updated:
+        rebuild_place_grid(uow.session)
+    return result
+
+
+def upsert_places(uow: UnitOfWork, records: Sequence[PlaceRecord]) -> ImportResult:
     """Insert new records, update changed ones; validates everything before writing anything."""
+    session = uow.session
     for record in records:
         validate_record(record)
     keys = [(r.source, r.external_id) for r in records]
@@ -91,9 +104,9 @@ def upsert_places(session: Session, records: Sequence[PlaceRecord]) -> ImportRes
     stale = select(Place.id).where(
         Place.source.in_({source for source, _ in keys}), Place.search_text.is_(None)
     )
-    refresh_place_search_text(
-        session, [*session.scalars(stale), *(row["id"] for row in changed_rows)]
-    )
+    written = (*session.scalars(stale), *(row["id"] for row in changed_rows))
+    if written:
+        uow.record(PlacesWritten(written))
     session.flush()
     return ImportResult(created=len(new_rows), updated=len(changed_rows), unchanged=unchanged)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
@@ -20,11 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.core.clock import utcnow
 from backend.db import Base
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Region(Base):

@@ -10,7 +10,7 @@ import shapely
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer
 
-from backend.errors import InvalidInput
+from backend.core.errors import InvalidInput
 from backend.places.models import Region
 from geodata.regions import RegionIndex, RegionLevel, RegionRecord
 
@@ -21,6 +21,11 @@ _indexes: dict[str, RegionIndex] = {}
 
 # Boundaries are megabytes of WKB read only to build the index; API answers never need them.
 WITHOUT_BOUNDARY = defer(Region.boundary_wkb)
+
+
+def region_exists(session: Session, code: str) -> bool:
+    """Whether an editor grant's scope names a region (accounts asks, through the wiring)."""
+    return session.get(Region, code) is not None
 
 
 def get_region(session: Session, code: str) -> Region | None:

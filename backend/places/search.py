@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -13,11 +10,11 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.sql.elements import ColumnElement
 
-from backend.db import MAX_API_ID, api_id
-from backend.errors import InvalidInput
-from backend.guidance.models import PlaceServiceItem
-from backend.guidance.queries import require_service_item
+from backend.core.errors import InvalidInput
+from backend.core.ids import api_id
+from backend.core.paging import decode_cursor, encode_cursor, validate_page_size
 from backend.places.hours import OpenAt
 from backend.places.models import Place
 from backend.places.records import PlaceKind
@@ -38,9 +35,7 @@ from geodata.crs import CRS, from_wgs84, to_wgs84
 from geodata.geodesic import BBox
 
 MAX_RADIUS_M = 50_000.0
-MAX_PAGE_SIZE = 100
 MAX_BEDS = 100_000
-DEFAULT_PAGE_SIZE = 20
 # Without a radius, the nearest-first search widens its circle by this factor until a page is full.
 SEARCH_RADIUS_GROWTH = 4.0
 
@@ -136,50 +131,15 @@ def validate_bbox(box: BBoxQuery) -> tuple[BBox, DatumBox | None]:
     return envelope, DatumBox(crs, box.south, box.west, box.north, box.east)
 
 
-def validate_page_size(first: int | None) -> int:
-    if first is None:
-        return DEFAULT_PAGE_SIZE
-    if not 1 <= first <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"first 必须在 1 到 {MAX_PAGE_SIZE} 之间", "first")
-    return first
-
-
-def encode_cursor(key: dict) -> str:
-    raw = json.dumps(key, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, order: str) -> dict:
-    """The key inside a cursor this search made; InvalidInput for anything else."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        if not isinstance(key, dict) or key.get("o") != order:
-            raise ValueError("cursor of another ordering")
-        place_id = key.get("i")
-        if not isinstance(place_id, int) or isinstance(place_id, bool):
-            raise ValueError("cursor without an id")
-        if not 0 < place_id <= MAX_API_ID:
-            raise ValueError("cursor id out of range")
-        if order in ("d", "r") and not (
-            isinstance(key.get("d"), int | float) and math.isfinite(key["d"])
-            and (key["d"] >= 0 or order == "r")
-        ):
-            raise ValueError("cursor without a distance or score")
-        return key
-    except (ValueError, UnicodeError, binascii.Error, json.JSONDecodeError, TypeError) as exc:
-        raise InvalidInput("after 游标无效：请使用上一页返回的 cursor", "after") from exc
-
-
 def build_filters(
     session: Session,
     kinds: Sequence[str] | None,
     region_code: str | None,
     bbox: BBoxQuery | None,
     *,
-    service_item_id: str | None = None,
     clinic: ClinicFilter | None = None,
     elderly_care: ElderlyCareFilter | None = None,
+    conditions: Sequence[ColumnElement[bool]] = (),
 ) -> tuple[PlaceFilters, DatumBox | None]:
     """The filters the database applies, and the datum box checked after it (if any)."""
     region_column = None
@@ -195,20 +155,11 @@ def build_filters(
         0 <= elderly_care.min_available_beds <= MAX_BEDS
     ):
         raise InvalidInput(f"minAvailableBeds 必须在 0 到 {MAX_BEDS} 之间", "minAvailableBeds")
-    extra = ()
-    if service_item_id is not None:
-        extra = (Place.id.in_(places_handling(session, service_item_id)),)
     filters = PlaceFilters(
         kinds=kinds, region_column=region_column, region_code=region_code, bbox=envelope,
-        clinic=clinic, elderly_care=elderly_care, extra=extra,
+        clinic=clinic, elderly_care=elderly_care, extra=tuple(conditions),
     )
     return filters, datum_box
-
-
-def places_handling(session: Session, service_item_id: str):
-    """The ids of the places that handle an item, as a subquery; InvalidInput when unknown."""
-    item = require_service_item(session, service_item_id, "serviceItemId")
-    return select(PlaceServiceItem.place_id).where(PlaceServiceItem.service_item_id == item.id)
 
 
 def search_places(
@@ -220,16 +171,16 @@ def search_places(
     bbox: BBoxQuery | None = None,
     region_code: str | None = None,
     kinds: Sequence[str] | None = None,
-    service_item_id: str | None = None,
     open_at: datetime | None = None,
     text: str | None = None,
     clinic: ClinicFilter | None = None,
     elderly_care: ElderlyCareFilter | None = None,
     first: int | None = None,
     after: str | None = None,
+    conditions: Sequence[ColumnElement[bool]] = (),
 ) -> PlacePage:
     """One page of places matching every filter: nearest first with `near`, else by relevance
-    with `text`, else by id."""
+    with `text`, else by id. `conditions` are a higher domain's own (e.g. handles an item)."""
     limit = validate_page_size(first)
     if radius_m is not None:
         if near is None:
@@ -242,7 +193,7 @@ def search_places(
     text_query = parse_text_query(text)
     filters, datum_box = build_filters(
         session, kinds, region_code, bbox,
-        service_item_id=service_item_id, clinic=clinic, elderly_care=elderly_care,
+        clinic=clinic, elderly_care=elderly_care, conditions=conditions,
     )
     checks: list[RowCheck] = []
     if datum_box is not None:

@@ -26,7 +26,7 @@ from sqlalchemy import CTE, Float, Integer
 from sqlalchemy import text as sql_text
 from sqlalchemy.sql.elements import ColumnElement
 
-from backend.errors import InvalidInput
+from backend.core.errors import InvalidInput
 
 MAX_SYLLABLES = 8
 MAX_QUERY_LENGTH = 64

@@ -1,12 +1,12 @@
-"""The root schema, composed from the domain modules."""
+"""The root schema, composed from the domains' schema packages."""
 
 import graphene
 
-from backend.schema.booking import BookingMutation, BookingQuery
-from backend.schema.guidance import GuidanceQuery
-from backend.schema.maps import MapsQuery
-from backend.schema.notify import NotifyMutation
-from backend.schema.places import PlacesQuery
+from backend.schema.booking.mutations import BookingMutation
+from backend.schema.booking.queries import BookingQuery
+from backend.schema.guidance.queries import GuidanceQuery
+from backend.schema.notify.mutations import NotifyMutation
+from backend.schema.places.queries import MapsQuery, PlacesQuery
 
 
 class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, graphene.ObjectType):

@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select
 
-from backend.accounts.grants import (
-    grant_role,
-    list_grants,
-    principal_for,
-    revoke_role,
-    touch_account,
-)
+from backend.accounts.grants import list_grants, principal_for, touch_account
 from backend.accounts.models import Account, RoleGrant
 from backend.accounts.principal import (
     Grant,
@@ -20,9 +14,10 @@ from backend.accounts.principal import (
     region_covers,
 )
 from backend.booking.models import ServiceWindow
+from backend.core.errors import InvalidInput
 from backend.db import session_scope
-from backend.errors import InvalidInput
 from backend.places.models import Place
+from tests.helpers import grant_role, revoke_role
 
 
 @pytest.fixture

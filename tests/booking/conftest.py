@@ -12,7 +12,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, select
 
-from backend.accounts.grants import grant_role
 from backend.accounts.models import Account, RoleGrant
 from backend.app import create_app
 from backend.booking.models import (
@@ -24,12 +23,13 @@ from backend.booking.models import (
 )
 from backend.booking.rules import BookingRules
 from backend.config import Settings
+from backend.core.clock import BUSINESS_TZ
 from backend.db import session_scope, upgrade
 from backend.guidance.models import ServiceItem
 from backend.notify.models import Device, Notification
-from backend.places.hours import BUSINESS_TZ
 from backend.places.models import Place
 from tests.accounts.tokens_helper import TokenFactory, token_factory  # noqa: F401
+from tests.helpers import grant_role
 
 # Who is who in the world (uids). Staff of window A1 and A2 work in the same hall.
 RESIDENT, OTHER_RESIDENT = "resident-alice", "resident-bob"

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from backend.booking.models import ScheduleTemplate, ServiceWindow, Slot
 from backend.booking.schedule import desired_slots
+from backend.core.clock import BUSINESS_TZ
 from backend.db import session_scope
 from backend.places.calendar import day_kind
-from backend.places.hours import BUSINESS_TZ
 from tests.booking.conftest import STAFF, World
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from backend.accounts.models import Account
 from backend.booking.models import Appointment, Slot
-from backend.places.hours import BUSINESS_TZ
+from backend.core.clock import BUSINESS_TZ
 from tests.booking.conftest import ADMIN, RESIDENT, STAFF, World
 from tests.helpers import operation
 

@@ -20,15 +20,15 @@ from backend.booking.models import (
     Slot,
     WindowServiceItem,
 )
-from backend.booking.rules import as_utc, business_date
+from backend.core.clock import BUSINESS_TZ, as_utc, business_date
 from backend.notify.models import Notification
-from backend.places.hours import BUSINESS_TZ
 from tests.booking.conftest import (
     OTHER_RESIDENT,
     RESIDENT,
     STAFF,
     business_time,
 )
+from tests.helpers import uow_of
 
 CROCKFORD = set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 REMINDERS = (("reminder_24h", timedelta(hours=24)), ("reminder_1h", timedelta(hours=1)))
@@ -131,7 +131,7 @@ def book_at(world, now: datetime, slot_id: int, item_id: int, key: str = "key-1"
             uid: str = RESIDENT) -> int:
     """Book through the domain function with the clock at `now`."""
     with world.session() as session:
-        return appointments.book(session, principal_for(session, uid), world.rules,
+        return appointments.book(uow_of(session), principal_for(session, uid), world.rules,
                                  slot_id=slot_id, service_item_id=item_id,
                                  idempotency_key=key, now=now).id
 
@@ -139,14 +139,14 @@ def book_at(world, now: datetime, slot_id: int, item_id: int, key: str = "key-1"
 def cancel_at(world, now: datetime, appointment_id: int, uid: str = RESIDENT,
               reason: str | None = None) -> None:
     with world.session() as session:
-        appointments.cancel(session, principal_for(session, uid), world.rules,
+        appointments.cancel(uow_of(session), principal_for(session, uid), world.rules,
                             appointment_id=appointment_id, reason=reason, now=now)
 
 
 def reschedule_at(world, now: datetime, appointment_id: int, slot_id: int,
                   uid: str = RESIDENT) -> None:
     with world.session() as session:
-        appointments.reschedule(session, principal_for(session, uid), world.rules,
+        appointments.reschedule(uow_of(session), principal_for(session, uid), world.rules,
                                 appointment_id=appointment_id, new_slot_id=slot_id, now=now)
 
 

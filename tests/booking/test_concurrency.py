@@ -23,6 +23,7 @@ from backend.booking.appointments import book
 from backend.booking.models import ACTIVE_STATUSES, Appointment, Slot
 from backend.notify.models import Notification
 from tests.booking.conftest import STAFF, business_time
+from tests.helpers import uow_of
 
 RESIDENTS = 32
 CAPACITY = 5
@@ -122,7 +123,7 @@ def headers_for(world, uids: list[str]) -> dict[str, dict]:  # noqa: ANN001
 def book_directly(world, uid: str, slot_id: int, key: str | None = None,  # noqa: ANN001
                   item: int | None = None) -> int:
     with world.session() as session:
-        return book(session, Principal(uid=uid), world.rules, slot_id=slot_id,
+        return book(uow_of(session), Principal(uid=uid), world.rules, slot_id=slot_id,
                     service_item_id=item or world.item,
                     idempotency_key=key or f"setup-{uid}").id
 

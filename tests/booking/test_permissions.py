@@ -39,7 +39,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from backend.accounts.grants import grant_role, principal_for, touch_account
+from backend.accounts.grants import principal_for, touch_account
 from backend.accounts.models import Account, RoleGrant
 from backend.booking import appointments
 from backend.booking.models import (
@@ -49,8 +49,8 @@ from backend.booking.models import (
     Slot,
     WindowServiceItem,
 )
+from backend.core.clock import BUSINESS_TZ
 from backend.notify.models import Device, Notification
-from backend.places.hours import BUSINESS_TZ
 from tests.booking.conftest import (
     ADMIN,
     EDITOR,
@@ -62,6 +62,7 @@ from tests.booking.conftest import (
     World,
     business_time,
 )
+from tests.helpers import grant_role, uow_of
 
 ALLOWED, FORBIDDEN, UNAUTHENTICATED, NULL = "allowed", "FORBIDDEN", "UNAUTHENTICATED", "null"
 NOT_YOURS = "not_yours"
@@ -120,7 +121,7 @@ def booked(world: World) -> Given:
     counter, outbox messages and account row as a real booking leaves them)."""
     with world.session() as session:
         appointment = appointments.book(
-            session, principal_for(session, RESIDENT), world.rules,
+            uow_of(session), principal_for(session, RESIDENT), world.rules,
             slot_id=world.slots["a1-0900"], service_item_id=world.item,
             idempotency_key="permissions-setup")
         return Given(appointment=appointment.id, code=appointment.code)

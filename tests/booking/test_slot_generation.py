@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from backend.accounts.models import Account
 from backend.booking.models import Appointment, ScheduleTemplate, ServiceWindow, Slot
-from backend.booking.rules import as_utc, business_date
 from backend.booking.schedule import desired_slots, generate_window_slots
+from backend.core.clock import BUSINESS_TZ, as_utc, business_date
 from backend.places.calendar import list_days
-from backend.places.hours import BUSINESS_TZ, reference_workday
+from backend.places.hours import reference_workday
 from tests.booking.conftest import RESIDENT, STAFF
 
 UPSERT = """

@@ -13,9 +13,8 @@ from backend.accounts.grants import principal_for
 from backend.accounts.models import Account
 from backend.booking import appointments
 from backend.booking.models import Appointment, ServiceWindow, Slot, WindowServiceItem
-from backend.booking.rules import as_utc
+from backend.core.clock import BUSINESS_TZ, as_utc
 from backend.notify.models import Notification
-from backend.places.hours import BUSINESS_TZ
 from backend.places.models import Place
 from tests.booking.conftest import (
     ADMIN,
@@ -26,6 +25,7 @@ from tests.booking.conftest import (
     STAFF,
     business_time,
 )
+from tests.helpers import uow_of
 
 THIRD_RESIDENT = "resident-carol"
 
@@ -137,7 +137,7 @@ def book_ahead(world, slot_id: int, uid: str, key: str = "k") -> int:
     """Book through the domain three days before the slot, so both reminders are queued."""
     now = as_utc(world.slot(slot_id).starts_at) - timedelta(days=3)
     with world.session() as session:
-        return appointments.book(session, principal_for(session, uid), world.rules,
+        return appointments.book(uow_of(session), principal_for(session, uid), world.rules,
                                  slot_id=slot_id, service_item_id=world.item,
                                  idempotency_key=key, now=now).id
 

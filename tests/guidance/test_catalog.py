@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from backend.core.errors import InvalidInput
 from backend.db import session_scope
-from backend.errors import InvalidInput
 from backend.guidance.catalog import DEMO_CATALOG, parse_catalog, read_catalog
 from backend.guidance.models import ServiceItem
 

@@ -11,8 +11,9 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 
 import backend.places.search
-from backend.app import MAX_REQUEST_BYTES, create_app
+from backend.app import create_app
 from backend.config import Settings
+from mobile_api.graphql import MAX_REQUEST_BYTES
 from tests.helpers import ROOT, error_codes, gql, operation
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

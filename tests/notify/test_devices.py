@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from backend.core.clock import utcnow
 from backend.notify.devices import MAX_DEVICES_PER_USER, prune_devices
 from backend.notify.models import Device
-from backend.places.models import utcnow
 from tests.booking.conftest import OTHER_RESIDENT, RESIDENT, STAFF, World
 from tests.helpers import operation
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
+from backend.core.clock import utcnow
 from backend.notify.dispatcher import Dispatcher, DispatchPolicy, DispatchReport
 from backend.notify.models import Delivery, Device, Notification
 from backend.notify.providers.base import Outcome, PushMessage, PushProvider, PushResult
-from backend.places.models import utcnow
 from tests.booking.conftest import World
 from tests.notify.fake_fcm import (
     INTERNAL,

@@ -13,10 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from backend.core.clock import BUSINESS_TZ, utcnow
 from backend.notify.dispatcher import NO_DEVICE, SUPERSEDED, Dispatcher, DispatchPolicy
 from backend.notify.models import Delivery, Device, Notification
-from backend.places.hours import BUSINESS_TZ
-from backend.places.models import utcnow
 from tests.booking.conftest import (
     OTHER_RESIDENT,
     RESIDENT,

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from backend.core.clock import utcnow
 from backend.notify.models import Notification
-from backend.places.models import utcnow
 from tests.booking.conftest import OTHER_RESIDENT, RESIDENT, World
 from tests.helpers import operation
 

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 from backend.accounts.grants import principal_for
 from backend.booking import appointments, staff
+from backend.core.clock import utcnow
 from backend.notify.dispatcher import Dispatcher, DispatchPolicy
 from backend.notify.models import Device
 from backend.notify.outbox import WINDOW_TODAY_CHANGED
-from backend.places.models import utcnow
 from tests.booking.conftest import OTHER_STAFF, RESIDENT, STAFF, World, business_time
+from tests.helpers import uow_of
 from tests.notify.fake_fcm import FakeFcm
 
 EARLY = "08:00"  # the clock on the slots' day: before every slot and its cutoff
@@ -26,7 +27,7 @@ def _alerts(world: World) -> list[tuple[str, str, str]]:
 
 def _book(world: World, slot: str, now: datetime, key: str = "k") -> int:
     with world.session() as session:
-        return appointments.book(session, principal_for(session, RESIDENT), world.rules,
+        return appointments.book(uow_of(session), principal_for(session, RESIDENT), world.rules,
                                  slot_id=world.slots[slot], service_item_id=world.item,
                                  idempotency_key=key, now=now).id
 
@@ -54,11 +55,11 @@ def test_window_alert__resident_cancels_today__told_staff_cancelling_is_not(worl
     first = _book(world, "a1-0900", now, key="first")
     # when the resident cancels one, and staff close the other's slot
     with world.session() as session:
-        appointments.cancel(session, principal_for(session, RESIDENT), world.rules,
+        appointments.cancel(uow_of(session), principal_for(session, RESIDENT), world.rules,
                             appointment_id=first, now=now + timedelta(minutes=5))
     second = _book(world, "a1-0930", now + timedelta(minutes=6), key="second")
     with world.session() as session:
-        staff.close_slot(session, principal_for(session, STAFF),
+        staff.close_slot(uow_of(session), principal_for(session, STAFF),
                          slot_id=world.slots["a1-0930"], reason="系统维护",
                          now=now + timedelta(minutes=7))
     # then
@@ -74,7 +75,7 @@ def test_window_alert__resident_moves_today_between_windows__both_staffs_told(wo
     appointment = _book(world, "a1-0900", now)
     # when
     with world.session() as session:
-        appointments.reschedule(session, principal_for(session, RESIDENT), world.rules,
+        appointments.reschedule(uow_of(session), principal_for(session, RESIDENT), world.rules,
                                 appointment_id=appointment, new_slot_id=world.slots["a2-0900"],
                                 now=now + timedelta(minutes=1))
     # then

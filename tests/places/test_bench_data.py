@@ -1,4 +1,4 @@
-"""The benchmark data generator (backend/places/bench_data.py) and `flask seed bench`."""
+"""The benchmark data generator (backend/fixtures/bench_places.py) and `flask seed bench`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import shapely
 from sqlalchemy.engine import make_url
 
-from backend.places.bench_data import (
+from backend.fixtures.bench_places import (
     BENCH_SOURCE,
     KIND_SHARES,
     BenchPlaces,
@@ -21,7 +21,7 @@ from backend.places.bench_data import (
     load_geography,
     sample_points,
 )
-from backend.places.demo_data import CLINIC_LEVELS
+from backend.fixtures.demo_places import CLINIC_LEVELS
 from backend.places.records import PlaceKind
 from geodata.geodesic import distances_m
 from geodata.regions import RegionIndex, RegionLevel, RegionRecord, load_yrd_regions

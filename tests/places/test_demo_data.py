@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import shapely
 
-from backend.places.demo_data import (
+from backend.fixtures.demo_places import (
     CARE_LEVELS,
     CLINIC_LEVELS,
     DEFAULT_CENTERS_CSV,
     generate_demo_places,
-    read_amap_service_halls,
 )
+from backend.places.amap import read_amap_service_halls
 from backend.places.records import PlaceKind, PlaceRecord
 from geodata.crs import gcj02_to_wgs84
 from geodata.regions import RegionIndex, RegionLevel, RegionRecord, load_yrd_regions

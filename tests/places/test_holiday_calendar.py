@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, select
 
+from backend.core.errors import InvalidInput
 from backend.db import session_scope
-from backend.errors import InvalidInput
 from backend.places.calendar import (
     clear_day,
     day_kind,

@@ -7,11 +7,12 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from backend.core.errors import InvalidInput
 from backend.db import session_scope
-from backend.errors import InvalidInput
-from backend.places.importing import upsert_places
+from backend.places.importing import import_places
 from backend.places.models import Place, PlaceGridState
 from backend.places.records import PlaceKind, PlaceRecord
+from tests.helpers import uow_of
 
 
 def count_places(app, **where) -> int:  # noqa: ANN001
@@ -45,9 +46,9 @@ def test_seed_demo__generated_set__every_place_marked_generated(demo_app):
 def test_upsert__changed_record__updates_in_place(scratch_app):
     factory = scratch_app.extensions["servicemap"].session_factory
     with session_scope(factory) as session:
-        assert upsert_places(session, [hall("a")]).created == 1
+        assert import_places(uow_of(session), [hall("a")]).created == 1
     with session_scope(factory) as session:
-        result = upsert_places(session, [hall("a", name="新名称", lat=30.27, lon=120.15)])
+        result = import_places(uow_of(session), [hall("a", name="新名称", lat=30.27, lon=120.15)])
     assert (result.created, result.updated, result.unchanged) == (0, 1, 0)
     with session_scope(factory) as session:
         place = session.scalars(select(Place)).one()
@@ -74,7 +75,7 @@ def test_upsert__changed_record__updates_in_place(scratch_app):
 def test_upsert__bad_record__refused_and_nothing_written(scratch_app, bad, field):
     factory = scratch_app.extensions["servicemap"].session_factory
     with pytest.raises(InvalidInput) as refused, session_scope(factory) as session:
-        upsert_places(session, [hall("good"), bad])
+        import_places(uow_of(session), [hall("good"), bad])
     assert refused.value.field == field
     assert count_places(scratch_app) == 0
 
@@ -82,7 +83,7 @@ def test_upsert__bad_record__refused_and_nothing_written(scratch_app, bad, field
 def test_upsert__duplicate_keys__refused(scratch_app):
     factory = scratch_app.extensions["servicemap"].session_factory
     with pytest.raises(InvalidInput), session_scope(factory) as session:
-        upsert_places(session, [hall("same"), hall("same", name="另一个")])
+        import_places(uow_of(session), [hall("same"), hall("same", name="另一个")])
     assert count_places(scratch_app) == 0
 
 
@@ -134,7 +135,7 @@ def test_places_cli__import_invalid_opening_hours__refused_in_chinese_nothing_ch
     # given: a hall already there, and a file that changes its hours to something invalid
     factory = scratch_app.extensions["servicemap"].session_factory
     with session_scope(factory) as session:
-        upsert_places(session, [hall("h1", opening_hours="Mo-Fr 09:00-17:00; PH off")])
+        import_places(uow_of(session), [hall("h1", opening_hours="Mo-Fr 09:00-17:00; PH off")])
     feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [121.47, 31.23]},
                "properties": {"kind": "SERVICE_HALL", "name": "测试政务服务中心", "source": "test",
                               "external_id": "h1", "opening_hours": "Mo-Fr 25:00-26:00"}}
@@ -160,7 +161,7 @@ def test_upsert__many_places__every_one_indexed_in_batches(scratch_app, monkeypa
     factory = scratch_app.extensions["servicemap"].session_factory
     # when
     with session_scope(factory) as session:
-        upsert_places(session, records)
+        import_places(uow_of(session), records)
     # then: every place is found by its own number
     client = scratch_app.test_client()
     for i in (0, 39, 40, 249):

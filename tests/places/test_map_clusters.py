@@ -24,7 +24,7 @@ from backend.places.importing import upsert_places
 from backend.places.models import Place, PlaceGridState
 from backend.places.records import PlaceKind, PlaceRecord
 from geodata.crs import CRS, from_wgs84, to_wgs84
-from tests.helpers import error_codes, gql, gql_data, operation
+from tests.helpers import error_codes, gql, gql_data, operation, uow_of
 
 CLUSTERS_QUERY = operation("MapClusters")
 KINDS = [kind.value for kind in PlaceKind]
@@ -167,7 +167,7 @@ def scratch_app(scratch_app, request):
 
 def store_places(app, records: list[PlaceRecord]) -> list[Stored]:
     with session_scope(app.extensions["servicemap"].session_factory) as session:
-        upsert_places(session, records)
+        upsert_places(uow_of(session), records)
         if app.config.get("TEST_BUILD_GRID"):
             rebuild_place_grid(session)
         stored = [Stored(p.id, p.kind, p.lat, p.lon)
@@ -405,7 +405,7 @@ def test_map_clusters__place_written_after_rebuild__grid_stale_until_rebuilt(scr
     factory = scratch_app.extensions["servicemap"].session_factory
     records = [record(n, 31.2 + 0.003 * n, 121.4 + 0.002 * n) for n in range(50)]
     with session_scope(factory) as session:
-        upsert_places(session, records)
+        upsert_places(uow_of(session), records)
         rebuild_place_grid(session)
     assert grid_is_fresh(scratch_app)
     box = {"south": 31.0, "west": 121.0, "north": 31.5, "east": 121.6, "crs": "WGS84"}
@@ -414,7 +414,7 @@ def test_map_clusters__place_written_after_rebuild__grid_stale_until_rebuilt(scr
 
     # when: one more place, then one moved out of the window
     with session_scope(factory) as session:
-        upsert_places(session, [record(50, 31.3, 121.5)])
+        upsert_places(uow_of(session), [record(50, 31.3, 121.5)])
     # then: the grid is stale and the answer still exact
     assert not grid_is_fresh(scratch_app)
     places = stored_places(scratch_app)
@@ -444,7 +444,7 @@ def test_map_clusters__place_written_after_rebuild__grid_stale_until_rebuilt(scr
 def test_map_clusters__other_columns_written__grid_stays_fresh(scratch_app):
     factory = scratch_app.extensions["servicemap"].session_factory
     with session_scope(factory) as session:
-        upsert_places(session, [record(0, 31.2, 121.4)])
+        upsert_places(uow_of(session), [record(0, 31.2, 121.4)])
         rebuild_place_grid(session)
     with session_scope(factory) as session:
         session.scalars(select(Place)).one().phone = "021-12345678"

@@ -9,12 +9,12 @@ from geographiclib.geodesic import Geodesic
 from sqlalchemy import select
 
 from backend.db import session_scope
-from backend.places.importing import upsert_places
+from backend.places.importing import import_places
 from backend.places.models import Place
 from backend.places.records import PlaceKind, PlaceRecord
 from geodata.crs import CRS, from_wgs84, to_wgs84
 from geodata.regions import RegionIndex, load_yrd_regions
-from tests.helpers import gql_data, operation
+from tests.helpers import gql_data, operation, uow_of
 
 # Clusters over the YRD: Shanghai, Hangzhou, Nanjing, Hefei, a rural county in southern Anhui.
 CLUSTERS = [(31.23, 121.47), (30.27, 120.15), (32.06, 118.79), (31.82, 117.23), (30.0, 118.2)]
@@ -73,7 +73,7 @@ def test_nearby__random_queries__equal_brute_force_scan(scratch_app, region_inde
     rng = random.Random(20261122)
     records = random_places(rng, 900)
     with session_scope(scratch_app.extensions["servicemap"].session_factory) as session:
-        upsert_places(session, records)
+        import_places(uow_of(session), records)
         stored = [
             {"id": p.id, "lat": p.lat, "lon": p.lon, "kind": p.kind,
              "regions": {r.code for r in region_index.at(p.lat, p.lon)}}
@@ -140,7 +140,7 @@ def test_nearby__equal_distance__ordered_by_id_across_pages(scratch_app):
     records.append(PlaceRecord(kind=PlaceKind.CLINIC, name="远处", lat=31.21, lon=121.5,
                                source="test", external_id="far"))
     with session_scope(scratch_app.extensions["servicemap"].session_factory) as session:
-        upsert_places(session, records)
+        import_places(uow_of(session), records)
     client = scratch_app.test_client()
 
     # when: paging two at a time

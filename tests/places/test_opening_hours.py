@@ -16,22 +16,21 @@ from flask import Flask
 from opening_hours import OpeningHours
 from sqlalchemy import delete
 
+from backend.core.clock import BUSINESS_TZ, to_business_time
+from backend.core.errors import InvalidInput
 from backend.db import session_scope
-from backend.errors import InvalidInput
 from backend.places.calendar import package_calendar, seed_calendar, set_day
 from backend.places.hours import (
-    BUSINESS_TZ,
     OpenAt,
     holiday_expression,
     is_open,
     reference_workday,
-    to_business_time,
     validate_opening_hours,
 )
 from backend.places.models import HolidayDay
-from backend.schema.scalars import DATETIME_ERROR, DateTime
+from backend.schema.core.scalars import DATETIME_ERROR, DateTime
 from graphql import GraphQLError, StringValueNode
-from mobile_api.graphql_view import ServiceMapGraphQLView
+from mobile_api.graphql.view import ServiceMapGraphQLView
 
 LUNCH_BREAK = "Mo-Fr 09:00-12:00,13:30-17:00; PH off"
 SATURDAY_SERVICE = "Mo-Fr 09:00-17:00; Sa 09:00-12:00; PH off"

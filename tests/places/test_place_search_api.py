@@ -15,13 +15,14 @@ import pytest
 from geographiclib.geodesic import Geodesic
 from sqlalchemy import select
 
+from backend.core.clock import to_business_time
 from backend.db import session_scope
 from backend.guidance.models import PlaceServiceItem, ServiceItem
 from backend.places.calendar import day_kind
-from backend.places.hours import is_open, to_business_time
+from backend.places.hours import is_open
 from backend.places.models import Place
 from backend.places.text import parse_text_query
-from backend.schema.scalars import parse_datetime
+from backend.schema.core.scalars import parse_datetime
 from tests.helpers import error_codes, gql, gql_data, operation
 
 GEODESIC = Geodesic.WGS84

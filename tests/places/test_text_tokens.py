@@ -2,7 +2,7 @@
 
 import pytest
 
-from backend.errors import InvalidInput
+from backend.core.errors import InvalidInput
 from backend.places.text import MAX_QUERY_LENGTH, parse_text_query, search_document
 
 

@@ -22,8 +22,8 @@ from urllib3.util.retry import Retry
 
 from backend.accounts.tokens import check_service_account_file
 from backend.config import ConfigError, Settings
+from backend.core.clock import utcnow
 from backend.notify.providers.base import Outcome, PushMessage, PushResult
-from backend.places.models import utcnow
 
 DEFAULT_ENDPOINT = "https://fcm.googleapis.com"
 # A connection that was never made sent nothing: one more try is safe. Nothing else is retried.

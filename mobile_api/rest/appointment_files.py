@@ -22,15 +22,14 @@ from flask import Blueprint, Response, current_app, jsonify, request
 if TYPE_CHECKING:
     import icalendar
 
-from backend.accounts.principal import Forbidden, Principal, Unauthenticated, require_user
-from backend.booking.appointments import get_own_appointment
+from backend.accounts.principal import Forbidden, Principal, Unauthenticated
+from backend.booking.appointments import own_appointment_details
 from backend.booking.errors import BookingError
-from backend.booking.models import ACTIVE_STATUSES, Appointment, ServiceWindow, Slot
-from backend.booking.rules import as_utc
-from backend.db import api_id
-from backend.guidance.models import ServiceItem
-from backend.places.models import Place, utcnow
-from backend.schema.context import RequestContext
+from backend.booking.events import AppointmentDetails
+from backend.booking.models import ACTIVE_STATUSES, Appointment
+from backend.core.clock import as_utc, utcnow
+from backend.core.ids import api_id
+from mobile_api.identity import identify
 
 appointment_files = Blueprint("appointment_files", __name__, url_prefix="/m/v1")
 
@@ -42,7 +41,6 @@ QR_ERROR = "m"
 QR_SCALE = 8
 QR_BORDER = 4
 NOT_FOUND_MESSAGE = "未找到该预约"
-NOT_OWNER_MESSAGE = "这不是您的预约"
 
 
 class _NotFound(Exception):
@@ -73,19 +71,18 @@ def _private(response: Response) -> Response:
     return response
 
 
-def _owned(render: Callable[[RequestContext, Appointment], Response],
+def _owned(render: Callable[[Appointment, AppointmentDetails], Response],
            appointment_id: str) -> Response:
-    """Run `render(context, appointment)` for the caller's own appointment, or refuse."""
+    """Run `render(appointment, details)` for the caller's own appointment, or refuse."""
     services = current_app.extensions["servicemap"]
-    context = services.request_context(request.headers.get("Authorization"))
     principal: Principal | None = None
     try:
-        principal = context.principal
-        uid = require_user(principal)
-        appointment = get_own_appointment(context.session, principal, _parse_id(appointment_id))
-        if appointment.uid != uid:  # staff of the window and admins: not through these files
-            raise Forbidden(NOT_OWNER_MESSAGE)
-        response = render(context, appointment)
+        principal = identify(services.verifier, services.session_factory,
+                             request.headers.get("Authorization"))
+        with services.read_session_factory() as session:
+            appointment, details = own_appointment_details(session, principal,
+                                                           _parse_id(appointment_id))
+            response = render(appointment, details)
     except Unauthenticated as refused:
         response = _error(401, refused.code, refused.message, principal)
     except Forbidden as refused:
@@ -96,23 +93,17 @@ def _owned(render: Callable[[RequestContext, Appointment], Response],
         if refused.code != "NOT_FOUND":
             raise
         response = _error(404, refused.code, refused.message)
-    finally:
-        context.close()
     return _private(response)
 
 
-def calendar_of(context: RequestContext, appointment: Appointment,
+def calendar_of(appointment: Appointment, details: AppointmentDetails,
                 now: datetime | None = None) -> icalendar.Calendar:
     """The appointment as a calendar with one event, times in UTC (unambiguous in every
     client, which shows them in the phone's own time zone)."""
     # Loaded on first use: a worker that never serves a calendar does not carry it.
     from icalendar import Alarm, Calendar, Event
 
-    session = context.session
-    slot = session.get(Slot, appointment.slot_id)
-    window = session.get(ServiceWindow, appointment.window_id)
-    place = session.get(Place, window.place_id)
-    item = session.get(ServiceItem, appointment.service_item_id)
+    slot, window, place, item = details.slot, details.window, details.place, details.item
     cancelled = appointment.status == "cancelled"
 
     description = [f"窗口：{window.name}", f"核验码：{appointment.code}"]
@@ -165,15 +156,15 @@ def check_in_svg(code: str) -> bytes:
     return buffer.getvalue()
 
 
-def _ics(context: RequestContext, appointment: Appointment) -> Response:
-    body = calendar_of(context, appointment).to_ical()
+def _ics(appointment: Appointment, details: AppointmentDetails) -> Response:
+    body = calendar_of(appointment, details).to_ical()
     response = Response(body, content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="appointment-{appointment.id}.ics"')
     return response
 
 
-def _qr(_context: RequestContext, appointment: Appointment) -> Response:
+def _qr(appointment: Appointment, _details: AppointmentDetails) -> Response:
     if appointment.status not in ACTIVE_STATUSES:
         # A code is unique among active appointments only: once this one is over, the same
         # code may belong to someone else's booking.

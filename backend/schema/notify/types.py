@@ -1,4 +1,4 @@
-"""GraphQL types and mutations of push devices and the inbox (issue names are fixed)."""
+"""GraphQL types of push devices and the inbox (issue names are fixed)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import json
 
 import graphene
 
-from backend.notify import devices, inbox
+from backend.notify import inbox
 from backend.notify.models import PLATFORMS
-from backend.schema.booking import UserError, parse_id, write_payload
-from backend.schema.errors import domain_errors
-from backend.schema.places import PageInfo
-from backend.schema.scalars import DateTime
+from backend.schema.booking.loaders import AppointmentById
+from backend.schema.booking.types import Appointment
+from backend.schema.core.dataloaders import loaders
+from backend.schema.core.errors import UserError
+from backend.schema.core.pagination import PageInfo
+from backend.schema.core.scalars import DateTime
 
 Platform = graphene.Enum("Platform", [(platform.upper(), platform) for platform in PLATFORMS],
                          description="推送设备的平台")
@@ -49,7 +51,7 @@ class Notification(graphene.ObjectType):
     read_at = graphene.Field(DateTime)
     is_read = graphene.Boolean(required=True)
     push_status = graphene.Field(PushStatus, required=True)
-    appointment = graphene.Field("backend.schema.booking.Appointment")
+    appointment = graphene.Field(Appointment)
 
     @staticmethod
     def resolve_data(row, info):
@@ -69,11 +71,7 @@ class Notification(graphene.ObjectType):
 
     @staticmethod
     def resolve_appointment(row, info):
-        from backend.booking.models import Appointment
-
-        if row.appointment_id is None:
-            return None
-        return info.context.rows(Appointment).load(row.appointment_id)
+        return loaders(info)[AppointmentById].load(row.appointment_id)
 
 
 class NotificationEdge(graphene.ObjectType):
@@ -103,16 +101,6 @@ class NotificationConnection(graphene.ObjectType):
         return PageInfo.of(page, page.rows, inbox.InboxPage.cursor)
 
 
-def resolve_my_devices(principal, info):
-    return devices.my_devices(info.context.session, principal)
-
-
-@domain_errors
-def resolve_my_notifications(principal, info, first=None, after=None, unread_only=False):
-    return inbox.inbox_page(info.context.session, principal, first=first, after=after,
-                            unread_only=bool(unread_only))
-
-
 class DevicePayload(graphene.ObjectType):
     device = graphene.Field(Device)
     errors = graphene.List(graphene.NonNull(UserError), required=True)
@@ -122,46 +110,3 @@ class NotificationsPayload(graphene.ObjectType):
     notifications = graphene.List(graphene.NonNull(Notification), required=True)
     unread_count = graphene.Int(description="标记后的未读总数；出错时为 null")
     errors = graphene.List(graphene.NonNull(UserError), required=True)
-
-
-def _note_ids(ids) -> list[int]:
-    return [parse_id(value, "ids") for value in ids]
-
-
-class NotifyMutation(graphene.ObjectType):
-    register_device = graphene.Field(
-        DevicePayload, required=True, token=graphene.String(required=True),
-        platform=Platform(required=True), locale=graphene.String(),
-        description="登记当前用户的推送令牌（同一令牌改登记到当前用户；应用每次启动时调用）")
-    unregister_device = graphene.Field(DevicePayload, required=True,
-                                       token=graphene.String(required=True),
-                                       description="注销当前用户的推送令牌（退出登录时）")
-    mark_notifications_read = graphene.Field(
-        NotificationsPayload, required=True,
-        ids=graphene.List(graphene.NonNull(graphene.ID), required=True),
-        description="将自己的消息标为已读（全部成功或全部不变）")
-
-    @staticmethod
-    def resolve_register_device(root, info, token, platform, locale=None):
-        context = info.context
-        return write_payload(info, DevicePayload, lambda session: DevicePayload(
-            device=devices.register_device(session, context.principal, token=token,
-                                           platform=getattr(platform, "value", platform),
-                                           locale=locale), errors=[]))
-
-    @staticmethod
-    def resolve_unregister_device(root, info, token):
-        context = info.context
-        return write_payload(info, DevicePayload, lambda session: DevicePayload(
-            device=devices.unregister_device(session, context.principal, token=token),
-            errors=[]))
-
-    @staticmethod
-    def resolve_mark_notifications_read(root, info, ids):
-        context = info.context
-
-        def change(session):
-            rows, unread = inbox.mark_read(session, context.principal, _note_ids(ids))
-            return NotificationsPayload(notifications=rows, unread_count=unread, errors=[])
-
-        return write_payload(info, NotificationsPayload, change, notifications=[])

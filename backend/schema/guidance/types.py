@@ -1,19 +1,15 @@
-"""GraphQL types and queries of the guidance domain (线上导办): items, guides, checklists."""
+"""GraphQL types of the guidance domain (线上导办): items, guides, checklists."""
 
 from __future__ import annotations
 
 import graphene
 
 from backend.guidance import catalog, queries
-from backend.schema.errors import domain_errors
-from backend.schema.places import (
-    BBoxInput,
-    GeoPointInput,
-    PageInfo,
-    PlaceConnection,
-    search_places_for,
-)
-from backend.schema.scalars import DateTime
+from backend.schema.core.errors import domain_errors
+from backend.schema.core.pagination import PageInfo
+from backend.schema.core.scalars import DateTime
+from backend.schema.places.queries import search_places_for
+from backend.schema.places.types import BBoxInput, GeoPointInput, PlaceConnection
 
 HandlingMode = graphene.Enum.from_enum(
     catalog.HandlingMode, description="办理方式：全程网办、异地代收代办、多地联办"
@@ -116,7 +112,7 @@ class Checklist(graphene.ObjectType):
     )
 
 
-def _checklist(item, answers):
+def checklist_of(item, answers):
     return queries.checklist(item, [(a.question_id, a.answer) for a in answers or []])
 
 
@@ -148,7 +144,7 @@ class ServiceItem(graphene.ObjectType):
     @staticmethod
     @domain_errors
     def resolve_checklist(item, info, answers):
-        return _checklist(item, answers)
+        return checklist_of(item, answers)
 
     @staticmethod
     @domain_errors
@@ -176,42 +172,3 @@ class ServiceItemConnection(graphene.ObjectType):
     @staticmethod
     def resolve_page_info(page, info):
         return PageInfo.of(page, page.hits)
-
-
-class GuidanceQuery(graphene.ObjectType):
-    service_items = graphene.Field(
-        ServiceItemConnection, required=True,
-        text=graphene.String(description="中文、拼音或拼音首字母，如 社保、shebao、sb"),
-        category=graphene.String(), first=graphene.Int(default_value=20),
-        after=graphene.String(),
-        description="跨省通办事项；给出 text 时按相关度，否则按 id",
-    )
-    service_item = graphene.Field(ServiceItem, id=graphene.ID(required=True))
-    service_item_categories = graphene.List(graphene.NonNull(graphene.String), required=True)
-    checklist = graphene.Field(
-        Checklist, required=True, service_item_id=graphene.ID(required=True),
-        answers=graphene.List(graphene.NonNull(ChecklistAnswerInput), required=True),
-        description="同 ServiceItem.checklist：按回答生成个人材料清单",
-    )
-
-    @staticmethod
-    @domain_errors
-    def resolve_service_items(root, info, text=None, category=None, first=20, after=None):
-        return queries.search_service_items(
-            info.context.session, text=text, category=category, first=first, after=after
-        )
-
-    @staticmethod
-    def resolve_service_item(root, info, id):
-        return queries.get_service_item(info.context.session, id)
-
-    @staticmethod
-    def resolve_service_item_categories(root, info):
-        return queries.list_categories(info.context.session)
-
-    @staticmethod
-    @domain_errors
-    def resolve_checklist(root, info, service_item_id, answers):
-        item = queries.require_service_item(info.context.session, service_item_id,
-                                            "serviceItemId")
-        return _checklist(item, answers)

@@ -1,20 +1,19 @@
-"""GraphQL types and queries of the places domain (DESIGN.md §5 names)."""
+"""GraphQL types of places (DESIGN.md §5 names): places, regions, the map's clusters and
+navigation links."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import graphene
 
-from backend.places import records, search
-from backend.places.regions import list_regions, region_chain_at
+from backend.places import clusters, navigation, records, search
 from backend.places.store import ClinicFilter as ClinicFilterRecord
 from backend.places.store import ElderlyCareFilter as ElderlyCareFilterRecord
-from backend.schema.errors import domain_errors
-from backend.schema.scalars import DateTime
+from backend.schema.core.dataloaders import loaders
+from backend.schema.core.pagination import PageInfo
+from backend.schema.core.scalars import DateTime
+from backend.schema.places.loaders import ItemsHandledAt, RegionByCode, WindowsAt
 from geodata import crs as crs_module
 from geodata.regions import RegionLevel as RegionLevelEnum
 
@@ -25,7 +24,7 @@ PlaceKind = graphene.Enum.from_enum(records.PlaceKind, description="服务场所
 RegionLevel = graphene.Enum.from_enum(RegionLevelEnum, description="行政区划级别")
 
 
-def _enum_value(value):
+def enum_value(value):
     return getattr(value, "value", value)
 
 
@@ -35,7 +34,7 @@ class GeoPointInput(graphene.InputObjectType):
     crs = CRS(default_value=crs_module.CRS.WGS84.value)
 
     def to_domain(self) -> search.GeoPoint:
-        return search.GeoPoint(self.lat, self.lon, crs_module.CRS(_enum_value(self.crs)))
+        return search.GeoPoint(self.lat, self.lon, crs_module.CRS(enum_value(self.crs)))
 
 
 class BBoxInput(graphene.InputObjectType):
@@ -47,7 +46,7 @@ class BBoxInput(graphene.InputObjectType):
 
     def to_domain(self) -> search.BBoxQuery:
         return search.BBoxQuery(
-            self.south, self.west, self.north, self.east, crs_module.CRS(_enum_value(self.crs))
+            self.south, self.west, self.north, self.east, crs_module.CRS(enum_value(self.crs))
         )
 
 
@@ -91,7 +90,7 @@ class Region(graphene.ObjectType):
 
     @staticmethod
     def resolve_parent(region, info):
-        return info.context.regions.load(region.parent_code)
+        return loaders(info)[RegionByCode].load(region.parent_code)
 
 
 class ClinicInfo(graphene.ObjectType):
@@ -134,29 +133,28 @@ class Place(graphene.ObjectType):
         at=DateTime(description="默认为现在；不带时区的时间按北京时间理解"),
         description="在该时刻是否营业（按法定节假日与调休上班日历）；营业时间未知时为 null",
     )
+    # Types of higher domains' schema packages are named by path (graphene resolves it):
+    # the schema packages depend on each other in the domains' one direction.
     service_items = graphene.List(
-        graphene.NonNull(lambda: _service_item_type()), required=True,
+        graphene.NonNull("backend.schema.guidance.types.ServiceItem"), required=True,
         description="可在此办理的跨省通办事项",
     )
     windows = graphene.List(
-        graphene.NonNull("backend.schema.booking.Window"), required=True,
+        graphene.NonNull("backend.schema.booking.types.Window"), required=True,
         description="可预约的通办窗口（仅政务服务大厅）",
     )
-    # A dotted path, resolved lazily by graphene: backend.schema.maps imports this module.
     navigation = graphene.Field(
-        "backend.schema.maps.NavigationLinks", required=True,
+        lambda: NavigationLinks, required=True,
         description="线下导航：用高德、百度、Apple 地图导航到此处的链接（各用其坐标系）",
     )
 
     @staticmethod
     def resolve_navigation(place, info):
-        from backend.schema.maps import resolve_place_navigation
-
-        return resolve_place_navigation(place, info)
+        return navigation.navigation_links(place.name, place.lat, place.lon)
 
     @staticmethod
     def resolve_windows(place, info):
-        return info.context.windows.load(place.id)
+        return loaders(info)[WindowsAt].load(place.id)
 
     @staticmethod
     def resolve_kind(place, info):
@@ -164,14 +162,14 @@ class Place(graphene.ObjectType):
 
     @staticmethod
     def resolve_location(place, info, crs="WGS84"):
-        crs = crs_module.CRS(_enum_value(crs))
+        crs = crs_module.CRS(enum_value(crs))
         if crs is crs_module.CRS.WGS84:
             return LatLon(place.lat, place.lon)
         return LatLon(*crs_module.from_wgs84(place.lat, place.lon, crs))
 
     @staticmethod
     def resolve_region(place, info):
-        return info.context.regions.load(
+        return loaders(info)[RegionByCode].load(
             place.county_code or place.city_code or place.province_code
         )
 
@@ -187,35 +185,11 @@ class Place(graphene.ObjectType):
     def resolve_is_open(place, info, at=None):
         if not place.opening_hours:
             return None
-        return info.context.open_at(at or datetime.now(UTC)).is_open(place.opening_hours)
+        return info.context.open_at(at or info.context.now).is_open(place.opening_hours)
 
     @staticmethod
     def resolve_service_items(place, info):
-        return info.context.handled_items.load(place.id)
-
-
-def _service_item_type():
-    from backend.schema.guidance import ServiceItem
-
-    return ServiceItem
-
-
-class PageInfo(graphene.ObjectType):
-    has_next_page = graphene.Boolean(required=True)
-    has_previous_page = graphene.Boolean(required=True)
-    start_cursor = graphene.String()
-    end_cursor = graphene.String()
-
-    @classmethod
-    def of(cls, page, items: Sequence, cursor_of: Callable[[Any], str] = attrgetter("cursor")
-           ) -> PageInfo:
-        """A page's flags, and the cursors of its first and last items."""
-        return cls(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=cursor_of(items[0]) if items else None,
-            end_cursor=cursor_of(items[-1]) if items else None,
-        )
+        return loaders(info)[ItemsHandledAt].load(place.id)
 
 
 class PlaceEdge(graphene.ObjectType):
@@ -247,87 +221,63 @@ class PlaceConnection(graphene.ObjectType):
         return PageInfo.of(page, page.hits)
 
 
-def search_places_for(
-    info, *, near=None, radius_meters=None, bbox=None, region_code=None, kinds=None,
-    service_item_id=None, open_at=None, text=None, clinic=None, elderly_care=None,
-    first=search.DEFAULT_PAGE_SIZE, after=None,
-) -> search.PlacePage:
-    """One page of `places` (also `ServiceItem.places`), relations primed for batch loading."""
-    page = search.search_places(
-        info.context.session,
-        info.context.store,
-        near=near.to_domain() if near is not None else None,
-        radius_m=radius_meters,
-        bbox=bbox.to_domain() if bbox is not None else None,
-        region_code=region_code,
-        kinds=[_enum_value(kind) for kind in kinds] if kinds is not None else None,
-        service_item_id=service_item_id,
-        open_at=open_at,
-        text=text,
-        clinic=clinic.to_domain() if clinic is not None else None,
-        elderly_care=elderly_care.to_domain() if elderly_care is not None else None,
-        first=first,
-        after=after,
-    )
-    info.context.regions.want(
-        hit.place.county_code or hit.place.city_code or hit.place.province_code
-        for hit in page.hits
-    )
-    info.context.handled_items.want(hit.place.id for hit in page.hits)
-    info.context.windows.want(hit.place.id for hit in page.hits)
-    return page
+def _crs(crs) -> crs_module.CRS:
+    return crs_module.CRS(enum_value(crs))
 
 
-class PlacesQuery(graphene.ObjectType):
-    places = graphene.Field(
-        PlaceConnection,
-        required=True,
-        near=GeoPointInput(description="按距离由近到远排序的中心点"),
-        radius_meters=graphene.Float(description="搜索半径（米），不超过 50000；需要 near"),
-        bbox=BBoxInput(),
-        region_code=graphene.String(description="行政区划代码：省、市或区县"),
-        kinds=graphene.List(graphene.NonNull(PlaceKind)),
-        service_item_id=graphene.ID(description="只要可办理该事项的场所"),
-        open_at=DateTime(description="只要该时刻营业的场所；不带时区按北京时间"),
-        text=graphene.String(description="名称、地址、可办事项：中文、拼音或拼音首字母"),
-        clinic=ClinicFilter(description="对医疗机构的条件（只约束 CLINIC）"),
-        elderly_care=ElderlyCareFilter(description="对养老机构的条件（只约束 ELDERLY_CARE）"),
-        first=graphene.Int(default_value=search.DEFAULT_PAGE_SIZE),
-        after=graphene.String(),
-        description="查找服务场所。给出 near 时由近到远（同距离按 id），"
-                    "否则给出 text 时按相关度，否则按 id。",
+class BBox(graphene.ObjectType):
+    south = graphene.Float(required=True)
+    west = graphene.Float(required=True)
+    north = graphene.Float(required=True)
+    east = graphene.Float(required=True)
+
+
+class MapCluster(graphene.ObjectType):
+    count = graphene.Int(required=True, description="该网格内的场所数")
+    center = graphene.Field(
+        GeoPoint, required=True, crs=CRS(default_value="WGS84"),
+        description="成员位置的平均点（在 WGS-84 中求平均后换算）",
     )
-    place = graphene.Field(Place, id=graphene.ID(required=True))
-    region_at = graphene.Field(
-        graphene.List(graphene.NonNull(Region)), required=True,
-        point=GeoPointInput(required=True),
-        description="某点所在的区县、城市、省份，由小到大",
+    bbox = graphene.Field(
+        BBox, required=True, crs=CRS(default_value="WGS84"),
+        description="成员的经纬度范围，用于点击后放大；在 WGS-84 中求得，"
+                    "其他坐标系取四角换算后的外包框（边缘可有数米出入）",
     )
-    regions = graphene.Field(
-        graphene.List(graphene.NonNull(Region)), required=True,
-        level=RegionLevel(), parent_code=graphene.String(),
-    )
+    place_id = graphene.ID(description="只有一个场所时为其 id，可直接打开详情")
 
     @staticmethod
-    @domain_errors
-    def resolve_places(root, info, **arguments):
-        return search_places_for(info, **arguments)
+    def resolve_center(cluster: clusters.MapCluster, info, crs="WGS84"):
+        lat, lon = crs_module.from_wgs84(cluster.lat, cluster.lon, _crs(crs))
+        return GeoPoint(lat=lat, lon=lon)
 
     @staticmethod
-    def resolve_place(root, info, id):
-        return search.get_place(info.context.session, id)
+    def resolve_bbox(cluster: clusters.MapCluster, info, crs="WGS84"):
+        corners = [crs_module.from_wgs84(lat, lon, _crs(crs))
+                   for lat in (cluster.south, cluster.north)
+                   for lon in (cluster.west, cluster.east)]
+        lats, lons = [lat for lat, _ in corners], [lon for _, lon in corners]
+        return BBox(south=min(lats), west=min(lons), north=max(lats), east=max(lons))
 
     @staticmethod
-    @domain_errors
-    def resolve_region_at(root, info, point):
-        lat, lon = search.validate_point(point.to_domain(), "point")
-        return region_chain_at(info.context.session, lat, lon)
+    def resolve_place_id(cluster: clusters.MapCluster, info):
+        return None if cluster.place_id is None else str(cluster.place_id)
+
+
+class NavigationLink(graphene.ObjectType):
+    crs = graphene.Field(CRS, required=True, description="该地图应用使用的坐标系")
+    location = graphene.Field(GeoPoint, required=True, description="目的地在该坐标系下的坐标")
+    web_url = graphene.String(required=True, description="网页版链接（未安装应用时使用）")
+    ios_app_url = graphene.String(required=True, description="iOS 应用调起链接")
+    android_app_url = graphene.String(description="Android 应用调起链接；无 Android 版时为 null")
 
     @staticmethod
-    @domain_errors
-    def resolve_regions(root, info, level=None, parent_code=None):
-        return list_regions(
-            info.context.session,
-            level=_enum_value(level) if level is not None else None,
-            parent_code=parent_code,
-        )
+    def resolve_location(link: navigation.MapLink, info):
+        return GeoPoint(lat=link.lat, lon=link.lon)
+
+
+class NavigationLinks(graphene.ObjectType):
+    name = graphene.String(required=True, description="目的地名称")
+    amap = graphene.Field(NavigationLink, required=True, description="高德地图（GCJ-02）")
+    baidu = graphene.Field(NavigationLink, required=True, description="百度地图（BD-09）")
+    apple = graphene.Field(NavigationLink, required=True,
+                           description="Apple 地图（在中国使用高德数据，GCJ-02）")

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import graphene
 
-from backend.places.hours import BUSINESS_TZ, to_business_time
+from backend.core.clock import BUSINESS_TZ, to_business_time
 from graphql import GraphQLError, StringValueNode, ValueNode
 
 DATETIME_ERROR = "时间格式无效：请使用 ISO-8601，如 2025-10-01T10:00:00+08:00"

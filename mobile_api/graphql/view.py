@@ -13,9 +13,7 @@ from graphql_server.flask.views import FlaskHTTPRequestAdapter, GraphQLView
 from graphql_server.http.exceptions import HTTPException
 from graphql_server.runtime import _get_operation_type
 
-from backend.errors import DomainError
-from backend.schema.context import RequestContext
-from backend.schema.execution import LeanExecutionContext
+from backend.core.errors import DomainError
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -25,6 +23,8 @@ from graphql import (
     parse,
     validate,
 )
+from mobile_api.graphql.context import RequestContext
+from mobile_api.graphql.execution import LeanExecutionContext
 
 log = logging.getLogger(__name__)
 

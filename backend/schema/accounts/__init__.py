@@ -1,0 +1,1 @@
+"""GraphQL of accounts: who is signed in and their role grants."""

@@ -1,0 +1,1 @@
+"""What every domain's schema package shares: payload errors, pagination, scalars, loaders."""

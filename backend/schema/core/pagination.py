@@ -1,0 +1,24 @@
+"""Relay pagination: PageInfo from a domain page's bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from operator import attrgetter
+from typing import Any
+
+import graphene
+
+from backend.core.paging import Page, PageBounds
+
+
+class PageInfo(graphene.ObjectType):
+    has_next_page = graphene.Boolean(required=True)
+    has_previous_page = graphene.Boolean(required=True)
+    start_cursor = graphene.String()
+    end_cursor = graphene.String()
+
+    @classmethod
+    def of(cls, page: Page, items: Sequence,
+           cursor_of: Callable[[Any], str] = attrgetter("cursor")) -> PageBounds:
+        """A page's flags, and the cursors of its first and last items."""
+        return PageBounds.of(page, items, cursor_of)

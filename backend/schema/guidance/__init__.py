@@ -1,0 +1,1 @@
+"""GraphQL of guidance (线上导办): service items, guides, checklists."""

@@ -1,0 +1,1 @@
+"""GraphQL of notifications: push devices and the inbox."""

@@ -1,0 +1,1 @@
+"""GraphQL of places: search, regions, the map (clusters, navigation)."""

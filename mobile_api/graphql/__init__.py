@@ -1,0 +1,38 @@
+"""The /graphql endpoint: view, request context, execution."""
+
+from __future__ import annotations
+
+from flask import Flask, g
+
+from backend.schema.schema import schema
+from mobile_api.graphql.context import RequestContext
+from mobile_api.graphql.view import ServiceMapGraphQLView
+
+# A GraphQL document from an app is a few kilobytes; refuse bodies that are not (HTTP 413).
+MAX_REQUEST_BYTES = 256 * 1024
+
+
+def request_context(services, authorization: str | None = None) -> RequestContext:  # noqa: ANN001
+    return RequestContext(services.session_factory, services.store, rules=services.rules,
+                          verifier=services.verifier, authorization=authorization,
+                          read_session_factory=services.read_session_factory,
+                          handlers=services.handlers)
+
+
+def init_app(app: Flask, services) -> None:  # noqa: ANN001
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.add_url_rule(
+        "/graphql",
+        view_func=ServiceMapGraphQLView.as_view(
+            "graphql",
+            schema=schema.graphql_schema,
+            context_factory=lambda authorization: request_context(services, authorization),
+            graphiql=services.settings.graphiql_enabled,
+        ),
+    )
+
+    @app.teardown_request
+    def _close_graphql_context(_exc: BaseException | None) -> None:
+        context = g.pop("graphql_context", None)
+        if context is not None:
+            context.close()

@@ -1,0 +1,13 @@
+"""REST routes beside GraphQL: health checks and an appointment's calendar file and QR code."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from mobile_api.rest.appointment_files import appointment_files
+from mobile_api.rest.health import health
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(health)
+    app.register_blueprint(appointment_files)
