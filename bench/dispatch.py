@@ -64,7 +64,7 @@ def log(message: str) -> None:
 
 # ---------------------------------------------------------------- machine and run facts
 
-from run import loadavg, machine  # noqa: E402  (bench/run.py: the same facts for every bench)
+from machine import loadavg, machine  # noqa: E402  (bench/machine.py: the same facts for every bench)
 
 
 def commit() -> str | None:
