@@ -36,6 +36,10 @@ def commit() -> dict:
     return {"head": head, "uncommitted_files": len(status)}
 
 
+def short_commit() -> str | None:
+    return run(["git", "rev-parse", "--short", "HEAD"], check=False).stdout.strip() or None
+
+
 def tool_versions(wrk: str | None) -> dict:
     versions = {}
     for name, cmd in (("postgres", ["psql", "--version"]), ("pgbench", ["pgbench", "--version"]),
