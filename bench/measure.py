@@ -1,0 +1,145 @@
+"""One scale x store: the data, our API (nearby, then text + geo and map clusters), the raw
+SQL, the peer and booking under contention; or only the API's profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import numpy as np
+
+from booking import measure_booking
+from clients import first_pages, single_client, wrk_load
+from databases import database_url, prepare_database
+from documents import cluster_bodies, introspect_features, nearby_bodies, text_bodies
+from machine import loadavg
+from peer import measure_peer
+from plans import Plan
+from profiling import profile
+from raw import (
+    candidate_counts,
+    raw_answers,
+    raw_load_pgbench,
+    raw_load_sqlite,
+    raw_single,
+    same_answers,
+)
+from servers import API_PORT, GUNICORN_ARGS, Server, api_server, app_env
+from shell import log
+from workload import FIRST, TEXT, ZOOMS
+
+
+def api_answers(port: int, bodies: list[bytes]) -> list[list[tuple[float, int]]]:
+    return [[(e["distanceMeters"], int(e["node"]["id"])) for e in edges]
+            for edges in first_pages(port, bodies, "places")]
+
+
+def measure_extra(server: Server, wrk: str, features: dict, points, plan: Plan) -> dict:
+    port = server.port
+    out: dict = {}
+    if features["text"]:
+        bodies = text_bodies(points)
+        single = single_client(port, "/graphql", bodies, plan.extra_requests)
+        load = wrk_load(wrk, port, "/graphql", bodies, plan, plan.extra_seconds, "text", server)
+        out["text_geo"] = {"query": f'places(near, text: "{TEXT}", first: {FIRST})',
+                           "single": single, "load": load}
+    else:
+        out["text_geo"] = {"status": "not available: Query.places has no `text` argument"}
+    clusters = features["map_clusters"]
+    for zoom in ZOOMS:
+        key = f"clusters_z{zoom}"
+        if clusters is None:
+            out[key] = {"status": "not available: Query has no `mapClusters` field"}
+            continue
+        bodies, document = cluster_bodies(port, clusters, points, zoom)
+        if bodies is None:
+            out[key] = {"status": f"not measured: {document}"}
+            continue
+        single = single_client(port, "/graphql", bodies, plan.extra_requests)
+        load = wrk_load(wrk, port, "/graphql", bodies, plan, plan.extra_seconds, key, server)
+        out[key] = {"query": f"mapClusters(bbox: <phone screen>, zoom: {zoom})",
+                    "single": single, "load": load}
+    return out
+
+
+def measure(store: str, scale: int, plan: Plan, wrk: str, points, do_profile: bool,
+            peer_binary: Path | None, fresh: bool) -> dict:
+    result: dict = {"scale": scale, "store": store, "plan": plan.name,
+                    "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                    "loadavg_before": loadavg()}
+    result["data"] = prepare_database(store, scale, fresh)
+    url = database_url(store, scale)
+    api_bodies = nearby_bodies(points)
+    expected = raw_answers(store, scale, points[:plan.checked_centres])
+    result["data"]["candidates_per_query"] = {
+        "mean_results": round(float(np.mean([len(e) for e in expected])), 1),
+        "full_pages": sum(len(e) > FIRST for e in expected),
+        "prefilter_rows": candidate_counts(store, scale, points),
+    }
+
+    # -- our API
+    log(f"{store} {scale}: api")
+    server = api_server(f"api-{store}-{scale}", app_env(url))
+    try:
+        api: dict = {"server": "gunicorn wsgi:app " + " ".join(GUNICORN_ARGS)}
+        api["cold_start_s"] = round(server.wait_first_answer("/graphql", api_bodies[0]), 3)
+        features = introspect_features(API_PORT)
+        api["correctness"] = same_answers(
+            api_answers(API_PORT, api_bodies[:plan.checked_centres]), expected)
+        single_client(API_PORT, "/graphql", api_bodies, plan.warmup)  # both workers warm
+        api["single"] = single_client(API_PORT, "/graphql", api_bodies, plan.single_requests)
+        api["load"] = wrk_load(wrk, API_PORT, "/graphql", api_bodies, plan, plan.load_seconds,
+                               f"api-{store}", server)
+        api["rss_after_nearby"] = server.rss_mb()
+        result.update(measure_extra(server, wrk, features, points, plan))
+        api["rss"] = server.rss_mb()
+        result["features"] = {k: v for k, v in features.items() if k != "map_clusters"}
+        if do_profile:
+            log(f"{store} {scale}: profile")
+            result["profile"] = profile(server, wrk, api_bodies, plan, 12.0)
+    finally:
+        server.stop()
+    result["api"] = api
+
+    # -- the store's raw SQL
+    log(f"{store} {scale}: raw SQL")
+    raw = {"single": raw_single(store, scale, points, plan.single_requests)}
+    if store == "sqlite":
+        raw["load"] = raw_load_sqlite(scale, points, plan.load_seconds, os.cpu_count() or 2)
+    else:
+        raw["load"] = raw_load_pgbench(scale, points, plan, plan.load_seconds)
+    result["raw"] = raw
+
+    # -- the peer
+    if store == "postgis" and peer_binary is not None:
+        result["peer"] = measure_peer(scale, plan, wrk, points, peer_binary, expected)
+    elif store == "postgis":
+        result["peer"] = {"status": "not measured (--no-peer)"}
+    else:
+        result["peer"] = {"status": "PostGraphile serves PostgreSQL only"}
+
+    # -- booking under contention: last, its writes cannot disturb the reads measured above
+    try:
+        result["booking"] = measure_booking(store, scale, plan, features)
+    except Exception as error:  # noqa: BLE001 - recorded: the other measurements still run
+        log(f"{store} {scale}: booking failed: {error!r}")
+        result["booking"] = {"status": f"error: {error!r}"[:300]}
+    result["loadavg_after"] = loadavg()
+    return result
+
+
+def profile_only(store: str, scale: int, plan: Plan, wrk: str, points) -> dict:
+    """Only the py-spy profile of the API at one scale and store (the data must be seeded)."""
+    url = database_url(store, scale)
+    bodies = nearby_bodies(points)
+    server = api_server(f"profile-{store}-{scale}", app_env(url))
+    try:
+        server.wait_first_answer("/graphql", bodies[0])
+        single_client(API_PORT, "/graphql", bodies, plan.warmup)
+        result = {"scale": scale, "store": store, "loadavg_before": loadavg(),
+                  "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                  "profile": profile(server, wrk, bodies, plan, 12.0)}
+    finally:
+        server.stop()
+    return result
