@@ -104,12 +104,12 @@ def prepare_booking(url: str, capacity: int, warm_capacity: int) -> dict:
     from sqlalchemy import delete, func, select
 
     from backend.booking.models import ServiceWindow, Slot, WindowServiceItem
-    from backend.booking.rules import BookingRules, business_date
+    from backend.booking.rules import BookingRules
     from backend.config import Settings
+    from backend.core.clock import BUSINESS_TZ, business_date, utcnow
     from backend.db import make_engine, make_session_factory, session_scope
     from backend.guidance.models import ServiceItem
-    from backend.places.hours import BUSINESS_TZ
-    from backend.places.models import HolidayDay, Place, utcnow
+    from backend.places.models import HolidayDay, Place
 
     started = time.perf_counter()
     engine = make_engine(url)

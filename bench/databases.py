@@ -33,7 +33,7 @@ def pg_admin():
 
 
 def generator_fingerprint() -> int:
-    from backend.places.bench_data import GENERATOR_VERSION
+    from backend.fixtures.bench_places import GENERATOR_VERSION
 
     return GENERATOR_VERSION
 

@@ -42,9 +42,9 @@ def seed(engine, count: int, per_user: int, round_tag: str) -> None:
     """`count` pending notifications, one resident each, with `per_user` devices each."""
     from sqlalchemy import insert
 
+    from backend.core.clock import utcnow
     from backend.notify import outbox
     from backend.notify.models import Device, Notification
-    from backend.places.models import utcnow
 
     now = utcnow()
     due = now - dt.timedelta(seconds=1)

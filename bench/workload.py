@@ -14,7 +14,7 @@ ZOOMS = (8, 12)
 
 def centres() -> list[tuple[float, float]]:
     """N_CENTRES query centres drawn like the data (where people are), fixed for every run."""
-    from backend.places.bench_data import sample_points
+    from backend.fixtures.bench_places import sample_points
 
     lat, lon, _ = sample_points(N_CENTRES, CENTRE_SEED)
     return list(zip(lat.tolist(), lon.tolist(), strict=True))
