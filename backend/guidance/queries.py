@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
@@ -15,7 +15,14 @@ from backend.core.paging import decode_cursor, encode_cursor, validate_page_size
 from backend.guidance.catalog import Guide, Material, Question
 from backend.guidance.models import PlaceServiceItem, ServiceItem
 from backend.places.models import Place
-from backend.places.search import PlacePage, search_places
+from backend.places.search import (
+    PlacePage,
+    PlaceQuery,
+    load_places,
+    page_of,
+    prepare_search,
+    search_places,
+)
 from backend.places.store import SpatialStore
 from backend.places.text import parse_text_query, ranked_matches
 
@@ -171,3 +178,50 @@ def search_places_handling(session: Session, store: SpatialStore, service_item_i
     """`search_places` among the places that handle an item (the criteria are its own)."""
     return search_places(session, store, conditions=(handles_item(session, service_item_id),),
                          **criteria)
+
+
+def pages_of_places_handling(session: Session, store: SpatialStore, item_ids: Sequence[int],
+                             *, first: int | None = None, **criteria) -> dict[int, PlacePage]:
+    """For each item, the page `search_places_handling` gives it, in a few statements for the
+    whole list however long it is: one search over the places that handle any of the items,
+    shared out by item (each item's places keep the search's order), continued with a batch
+    twice as large only while some item's page is short. Rounds grow the batch geometrically,
+    so their number stays logarithmic in the places searched, not linear in the items."""
+    limit = validate_page_size(first)
+    wanted = limit + 1
+    matches: dict[int, list] = {item_id: [] for item_id in item_ids}
+    short = set(matches)
+    first_query = None
+    after = None
+    batch = wanted * max(len(short), 1)
+    while short:
+        query = prepare_search(session, store, conditions=(_handles_any(short),), **criteria)
+        if first_query is None:
+            first_query, after = query, query.after_key
+        candidates = query.fetch(after, batch)
+        handled: dict[int, list[int]] = {}
+        for place_id, item_id in session.execute(
+            select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id).where(
+                PlaceServiceItem.place_id.in_([candidate[1] for candidate in candidates]),
+                PlaceServiceItem.service_item_id.in_(short))
+        ) if candidates else ():
+            handled.setdefault(place_id, []).append(item_id)
+        for candidate in candidates:
+            for item_id in handled.get(candidate[1], ()):
+                if len(matches[item_id]) < wanted:
+                    matches[item_id].append(candidate)
+        short = {item_id for item_id in short if len(matches[item_id]) < wanted}
+        if len(candidates) < batch:
+            break
+        after, batch = PlaceQuery.key_of(candidates[-1]), batch * 2
+    if first_query is None:
+        return {}
+    rows = load_places(session, sorted({candidate[1] for found in matches.values()
+                                        for candidate in found[:limit]}))
+    return {item_id: page_of(session, first_query, found, limit, rows)
+            for item_id, found in matches.items()}
+
+
+def _handles_any(item_ids: set[int]) -> ColumnElement[bool]:
+    return Place.id.in_(select(PlaceServiceItem.place_id)
+                        .where(PlaceServiceItem.service_item_id.in_(sorted(item_ids))))

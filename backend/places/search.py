@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -162,7 +162,37 @@ def build_filters(
     return filters, datum_box
 
 
+@dataclass(frozen=True)
+class PlaceQuery:
+    """A validated search: its order ("d" distance, "r" relevance, "i" id), and how to fetch
+    the next `n` candidates after a key of that order (every filter and check applied)."""
+
+    order: str
+    fetch: Callable[[object, int], list[Candidate]]
+    after_key: object
+    has_previous_page: bool
+
+    @staticmethod
+    def key_of(candidate: Candidate) -> object:
+        key, place_id, _, _ = candidate
+        return place_id if key is None else (key, place_id)
+
+
 def search_places(
+    session: Session,
+    store: SpatialStore,
+    *,
+    first: int | None = None,
+    **criteria,
+) -> PlacePage:
+    """One page of places matching every filter: nearest first with `near`, else by relevance
+    with `text`, else by id (the criteria: `prepare_search`)."""
+    limit = validate_page_size(first)
+    query = prepare_search(session, store, **criteria)
+    return page_of(session, query, query.fetch(query.after_key, limit + 1), limit)
+
+
+def prepare_search(
     session: Session,
     store: SpatialStore,
     *,
@@ -175,13 +205,10 @@ def search_places(
     text: str | None = None,
     clinic: ClinicFilter | None = None,
     elderly_care: ElderlyCareFilter | None = None,
-    first: int | None = None,
     after: str | None = None,
     conditions: Sequence[ColumnElement[bool]] = (),
-) -> PlacePage:
-    """One page of places matching every filter: nearest first with `near`, else by relevance
-    with `text`, else by id. `conditions` are a higher domain's own (e.g. handles an item)."""
-    limit = validate_page_size(first)
+) -> PlaceQuery:
+    """Validate a search; `conditions` are a higher domain's own (e.g. handles an item)."""
     if radius_m is not None:
         if near is None:
             raise InvalidInput("radiusMeters 需要同时提供 near", "radiusMeters")
@@ -205,40 +232,41 @@ def search_places(
     if text_query is not None:
         dialect = session.get_bind().dialect.name
         filters = replace(filters, text=text_condition(dialect, "place", text_query))
+    previous = after is not None
 
     if center is not None:
-        order = "d"
-        after_key = _float_key(after, "d")
-        candidates = _nearest(session, store, center, radius_m, filters, checks, after_key,
-                              limit + 1)
-    elif text_query is not None:
-        order = "r"
-        candidates = _filtered(
-            lambda key, n: by_relevance(session, text_query, filters, key, n),
-            _float_key(after, "r"), limit + 1, checks,
-        )
-    else:
-        order = "i"
-        after_id = decode_cursor(after, "i")["i"] if after is not None else None
-        candidates = _filtered(
-            lambda key, n: ids_in_order(session, filters, key, n), after_id, limit + 1, checks
-        )
+        return PlaceQuery("d", lambda key, n: _nearest(session, store, center, radius_m, filters,
+                                                       checks, key, n),
+                          _float_key(after, "d"), previous)
+    if text_query is not None:
+        return PlaceQuery("r", lambda key, n: _filtered(
+            lambda k, m: by_relevance(session, text_query, filters, k, m), key, n, checks),
+            _float_key(after, "r"), previous)
+    after_id = decode_cursor(after, "i")["i"] if after is not None else None
+    return PlaceQuery("i", lambda key, n: _filtered(
+        lambda k, m: ids_in_order(session, filters, k, m), key, n, checks), after_id, previous)
 
-    has_next = len(candidates) > limit
+
+def page_of(session: Session, query: PlaceQuery, candidates: Sequence[Candidate],
+            limit: int, places: Mapping[int, Place] | None = None) -> PlacePage:
+    """The page of the first `limit` candidates (one more says there is a next page); the
+    rows are read unless given (`load_places`)."""
     keys = [(key, place_id) for key, place_id, _, _ in candidates[:limit]]
-    places = _load_places(session, [place_id for _, place_id in keys])
+    if places is None:
+        places = load_places(session, [place_id for _, place_id in keys])
     hits = [
         PlaceHit(
             place=places[place_id],
-            distance_m=key if order == "d" else None,
+            distance_m=key if query.order == "d" else None,
             cursor=encode_cursor(
                 {"o": "i", "i": place_id} if key is None
-                else {"o": order, "d": key, "i": place_id}
+                else {"o": query.order, "d": key, "i": place_id}
             ),
         )
         for key, place_id in keys
     ]
-    return PlacePage(hits=hits, has_next_page=has_next, has_previous_page=after is not None)
+    return PlacePage(hits=hits, has_next_page=len(candidates) > limit,
+                     has_previous_page=query.has_previous_page)
 
 
 def _float_key(after: str | None, order: str) -> tuple[float, int] | None:
@@ -325,7 +353,7 @@ _PAGE_PLACES = (select(Place).options(defer(Place.search_text))
                 .where(Place.id.in_(bindparam("ids", expanding=True))))
 
 
-def _load_places(session: Session, ids: list[int]) -> dict[int, Place]:
+def load_places(session: Session, ids: Sequence[int]) -> dict[int, Place]:
     if not ids:
         return {}
     return {place.id: place for place in session.scalars(_PAGE_PLACES, {"ids": ids})}

@@ -22,11 +22,18 @@ PAGED_DOCUMENTS = {
 # A relation the page shows, asked for through an ad hoc document (not the app's): every
 # place's windows and their items, every item's places.
 NESTED = {
+    "item places": ("query($first: Int) { serviceItems(first: $first) { edges { node { id "
+                    "places(first: 5, near: {lat: 30.27, lon: 120.15}) { edges { distanceMeters "
+                    "node { id region { name } } } } } } } }"),
     "windows": ("query($first: Int) { places(regionCode: \"330100\", kinds: [SERVICE_HALL], "
                 "first: $first) { edges { node { id windows { id serviceItems { id } "
                 "place { id region { name parent { name } } } } } } } }"),
 }
 SMALL, LARGE = 3, 20
+# Searches that may widen their circle, or double their batch, a few more times for a longer
+# page: statements allowed beyond the small page's (a bound, not one per row: with one search
+# per item, `item places` cost 3 statements per item).
+ROUNDS_ALLOWED = {"item places": 3}
 
 
 def _statements(app, client, document: str, variables: dict) -> tuple[int, dict]:
@@ -77,4 +84,5 @@ def test_statements__nested_relations_at_two_page_sizes__same_count(demo_app, de
     small, small_data = _statements(demo_app, demo_client, document, {"first": SMALL})
     large, large_data = _statements(demo_app, demo_client, document, {"first": LARGE})
     assert _edges(large_data) > _edges(small_data)
-    assert large == small
+    print(f"{name}: {small} statements at first={SMALL}, {large} at first={LARGE}")
+    assert small <= large <= small + ROUNDS_ALLOWED.get(name, 0)

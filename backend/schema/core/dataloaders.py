@@ -50,6 +50,7 @@ class DataLoader(Generic[K, V]):
         self.context = context
         self._registry = registry
         self._values: dict[K, V] = {}
+        self._errors: dict[K, Exception] = {}
         self._queued: dict[K, None] = {}
 
     def batch_load(self, keys: Sequence[K]) -> Sequence[V]:
@@ -63,21 +64,28 @@ class DataLoader(Generic[K, V]):
             return self._values[key]
         self._queued[key] = None
         if self._registry.eager:
-            self.dispatch()
-            return self._values[key]
+            return self._value(key)
         self._registry.waiting(self)
         return Lazy(lambda: self._value(key))
 
     def _value(self, key: K) -> V:
-        if key not in self._values:
+        if key not in self._values and key not in self._errors:
             self.dispatch()
+        if key in self._errors:
+            raise self._errors[key]  # the batch failed: every key it held reports why
         return self._values[key]
 
     def dispatch(self) -> None:
         keys = list(self._queued)
         self._queued.clear()
-        if keys:
-            self._values.update(zip(keys, self.batch_load(keys), strict=True))
+        if not keys:
+            return
+        try:
+            values = self.batch_load(keys)
+        except Exception as error:  # noqa: BLE001 - raised again for each key
+            self._errors.update(dict.fromkeys(keys, error))
+            return
+        self._values.update(zip(keys, values, strict=True))
 
 
 class Loaders:

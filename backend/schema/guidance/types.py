@@ -5,10 +5,12 @@ from __future__ import annotations
 import graphene
 
 from backend.guidance import catalog, queries
+from backend.schema.core.dataloaders import loaders
 from backend.schema.core.errors import domain_errors
 from backend.schema.core.pagination import PageInfo
 from backend.schema.core.scalars import DateTime
-from backend.schema.places.queries import search_places_for
+from backend.schema.guidance.loaders import PlacesHandlingItem
+from backend.schema.places.queries import place_criteria
 from backend.schema.places.types import BBoxInput, GeoPointInput, PlaceConnection
 
 HandlingMode = graphene.Enum.from_enum(
@@ -149,7 +151,9 @@ class ServiceItem(graphene.ObjectType):
     @staticmethod
     @domain_errors
     def resolve_places(item, info, **arguments):
-        return search_places_for(info, service_item_id=str(item.id), **arguments)
+        # Every item of a page with the same arguments is searched in one batch.
+        criteria = tuple(sorted(place_criteria(**arguments).items()))
+        return loaders(info)[PlacesHandlingItem].load((item.id, criteria))
 
 
 class ServiceItemEdge(graphene.ObjectType):

@@ -47,18 +47,16 @@ class MapsQuery(graphene.ObjectType):
         )
 
 
-def search_places_for(
-    info, *, near=None, radius_meters=None, bbox=None, region_code=None, kinds=None,
-    service_item_id=None, open_at=None, text=None, clinic=None, elderly_care=None,
-    first=DEFAULT_PAGE_SIZE, after=None,
-) -> search.PlacePage:
-    """One page of `places`; with `service_item_id`, of the places that handle that item."""
-    criteria = dict(
+def place_criteria(*, near=None, radius_meters=None, bbox=None, region_code=None, kinds=None,
+                   open_at=None, text=None, clinic=None, elderly_care=None,
+                   first=DEFAULT_PAGE_SIZE, after=None) -> dict:
+    """A search's arguments as the domain takes them (hashable: a loader key can hold them)."""
+    return dict(
         near=near.to_domain() if near is not None else None,
         radius_m=radius_meters,
         bbox=bbox.to_domain() if bbox is not None else None,
         region_code=region_code,
-        kinds=[enum_value(kind) for kind in kinds] if kinds is not None else None,
+        kinds=tuple(enum_value(kind) for kind in kinds) if kinds is not None else None,
         open_at=open_at,
         text=text,
         clinic=clinic.to_domain() if clinic is not None else None,
@@ -66,6 +64,11 @@ def search_places_for(
         first=first,
         after=after,
     )
+
+
+def search_places_for(info, *, service_item_id=None, **arguments) -> search.PlacePage:
+    """One page of `places`; with `service_item_id`, of the places that handle that item."""
+    criteria = place_criteria(**arguments)
     session, store = info.context.session, info.context.store
     if service_item_id is None:
         return search.search_places(session, store, **criteria)
