@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import Account
-from backend.accounts.principal import Forbidden, Principal, is_window_staff, require_user
+from backend.accounts.principal import Principal
 from backend.booking.errors import BookingError
 from backend.booking.events import (
     AppointmentBooked,
@@ -30,6 +30,11 @@ from backend.booking.models import (
     ServiceWindow,
     Slot,
     WindowServiceItem,
+)
+from backend.booking.permissions import (
+    require_owner,
+    require_owner_or_window_staff,
+    require_resident,
 )
 from backend.booking.rules import BookingRules
 from backend.booking.windows import window_handles
@@ -162,7 +167,7 @@ def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id:
          now: datetime | None = None) -> Appointment:
     """Book a place in a slot. The same key from the same resident returns the same
     appointment (also when two calls race: the second waits for the resident's lock)."""
-    uid = require_user(principal)
+    uid = require_resident(principal)
     key = _check_key(idempotency_key)
     now = now or utcnow()
     with uow:
@@ -209,28 +214,15 @@ def _require_appointment(session: Session, appointment_id: int,
     return appointment
 
 
-def get_own_appointment(session: Session, principal: Principal,
-                        appointment_id: int) -> Appointment:
-    """The caller's appointment (staff of its window and admins may read it too)."""
-    uid = require_user(principal)
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise BookingError("NOT_FOUND", "未找到该预约")
-    if appointment.uid != uid and not is_window_staff(principal, appointment.window_id):
-        raise Forbidden("这不是您的预约")
-    return appointment
-
-
 def own_appointment_details(session: Session, principal: Principal, appointment_id: int
                             ) -> tuple[Appointment, AppointmentDetails]:
     """The caller's own appointment and where it is, for its calendar file and QR code:
     those are the resident's only (staff and admins read appointments through the API)."""
-    uid = require_user(principal)
+    require_resident(principal)
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise BookingError("NOT_FOUND", "未找到该预约")
-    if appointment.uid != uid:
-        raise Forbidden("这不是您的预约")
+    require_owner(principal, appointment)
     return appointment, describe(session, appointment)
 
 
@@ -239,7 +231,7 @@ def cancel(uow: UnitOfWork, principal: Principal, rules: BookingRules, *,
            now: datetime | None = None) -> Appointment:
     """The resident cancels until the cutoff; staff of the window (or an admin) cancel any
     booked appointment, and the resident is told why."""
-    uid = require_user(principal)
+    require_resident(principal)
     now = now or utcnow()
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
@@ -249,9 +241,7 @@ def cancel(uow: UnitOfWork, principal: Principal, rules: BookingRules, *,
         appointment = session.get(Appointment, appointment_id)
         if appointment is None:
             raise BookingError("NOT_FOUND", "未找到该预约", "id")
-        by_owner = appointment.uid == uid
-        if not by_owner and not is_window_staff(principal, appointment.window_id):
-            raise Forbidden("这不是您的预约")
+        by_owner = require_owner_or_window_staff(principal, appointment)
         lock_resident(session, appointment.uid, now)
         appointment = _require_appointment(session, appointment_id)
         # Lock order everywhere: resident, slot(s), appointment — a staff closing the slot at
@@ -296,15 +286,14 @@ def reschedule(uow: UnitOfWork, principal: Principal, rules: BookingRules, *,
                now: datetime | None = None) -> Appointment:
     """Move a booked appointment to another slot in one transaction: the old place is
     released only if the new one is taken."""
-    uid = require_user(principal)
+    require_resident(principal)
     now = now or utcnow()
     with uow:
         session = uow.session
         appointment = session.get(Appointment, appointment_id)
         if appointment is None:
             raise BookingError("NOT_FOUND", "未找到该预约", "id")
-        if appointment.uid != uid:
-            raise Forbidden("这不是您的预约")
+        uid = require_owner(principal, appointment)
         lock_resident(session, uid, now)
         appointment = _require_appointment(session, appointment_id)
         if new_slot_id == appointment.slot_id:
@@ -350,7 +339,7 @@ def reschedule(uow: UnitOfWork, principal: Principal, rules: BookingRules, *,
 
 def my_appointments(session: Session, principal: Principal,
                     status: str | None = None) -> list[Appointment]:
-    uid = require_user(principal)
+    uid = require_resident(principal)
     statement = select(Appointment).join(Slot, Slot.id == Appointment.slot_id).where(
         Appointment.uid == uid)
     if status is not None:
@@ -363,7 +352,7 @@ def available_slots(session: Session, principal: Principal, rules: BookingRules,
                     place_id: int | None = None, now: datetime | None = None) -> list[Slot]:
     """Slots a resident can book now for this item: open, with places left, after the cutoff
     and within the horizon; at one window, or at every window of a place handling the item."""
-    require_user(principal)
+    require_resident(principal)
     now = now or utcnow()
     if (window_id is None) == (place_id is None):
         raise InvalidInput("须且只能指定 windowId 或 placeId 之一", "windowId")

@@ -14,9 +14,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from backend.accounts.principal import Principal, require_user, require_window_staff
+from backend.accounts.principal import Principal
 from backend.booking.errors import BookingError
 from backend.booking.models import Appointment, ScheduleTemplate, ServiceWindow, Slot
+from backend.booking.permissions import require_resident, require_window_clerk
 from backend.booking.rules import BookingRules
 from backend.booking.windows import require_window
 from backend.core.clock import BUSINESS_TZ, as_utc, business_date, utcnow
@@ -69,9 +70,9 @@ def upsert_template(uow: UnitOfWork, principal: Principal, rules: BookingRules, 
     rolling horizon. A template is identified by `template_id`, else by (window, weekday,
     start, valid_from)."""
     session = uow.session
-    require_user(principal)
+    require_resident(principal)
     window = require_window(session, window_id)
-    require_window_staff(principal, window.id)
+    require_window_clerk(principal, window.id)
     _lock_window(session, window.id)
     if not 1 <= weekday <= 7:
         raise BookingError("INVALID_INPUT", "weekday 须为 1（周一）到 7（周日）", "weekday")
@@ -139,7 +140,7 @@ def _validity_overlaps(template: ScheduleTemplate, valid_from: date | None,
 
 def list_templates(session: Session, principal: Principal,
                    window_id: int) -> list[ScheduleTemplate]:
-    require_window_staff(principal, window_id)
+    require_window_clerk(principal, window_id)
     return list(session.scalars(
         select(ScheduleTemplate).where(ScheduleTemplate.window_id == window_id)
         .order_by(ScheduleTemplate.weekday, ScheduleTemplate.start_time, ScheduleTemplate.id)
@@ -151,11 +152,11 @@ def delete_template(uow: UnitOfWork, principal: Principal, rules: BookingRules,
                     template_id: int, now: datetime | None = None
                     ) -> tuple[ScheduleTemplate, GenerationResult]:
     session = uow.session
-    require_user(principal)
+    require_resident(principal)
     template = session.get(ScheduleTemplate, template_id)
     if template is None:
         raise BookingError("NOT_FOUND", "未找到该排班模板", "id")
-    require_window_staff(principal, template.window_id)
+    require_window_clerk(principal, template.window_id)
     _lock_window(session, template.window_id)
     session.delete(template)
     session.flush()
@@ -178,9 +179,9 @@ def generate_slots(uow: UnitOfWork, principal: Principal, rules: BookingRules, *
                    now: datetime | None = None) -> GenerationResult:
     """Staff generate slots for a future range, up to staff_horizon_days ahead."""
     session = uow.session
-    require_user(principal)
+    require_resident(principal)
     window = require_window(session, window_id)
-    require_window_staff(principal, window.id)
+    require_window_clerk(principal, window.id)
     today = business_date(now or utcnow())
     if start > end:
         raise BookingError("INVALID_INPUT", "开始日期须不晚于结束日期", "to")

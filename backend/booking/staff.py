@@ -8,10 +8,15 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.accounts.principal import Forbidden, Principal, require_user, require_window_staff
+from backend.accounts.principal import Principal
 from backend.booking.appointments import MAX_REASON, cancel_booked, normalize_code
 from backend.booking.errors import BookingError
 from backend.booking.models import ACTIVE_STATUSES, Appointment, Slot
+from backend.booking.permissions import (
+    require_resident,
+    require_some_window_clerk,
+    require_window_clerk,
+)
 from backend.booking.windows import require_window
 from backend.core.clock import as_utc, business_date, utcnow
 from backend.core.unit_of_work import UnitOfWork
@@ -20,7 +25,7 @@ MAX_CAPACITY = 100
 
 
 def _require_slot(session: Session, principal: Principal, slot_id: int) -> Slot:
-    require_user(principal)
+    require_resident(principal)
     slot = session.get(Slot, slot_id, populate_existing=True)
     if slot is None:
         raise BookingError("NOT_FOUND", "未找到该时段", "slotId")
@@ -52,7 +57,7 @@ def close_slot(uow: UnitOfWork, principal: Principal, *, slot_id: int, reason: s
                now: datetime | None = None) -> Slot:
     with uow:
         slot = _require_slot(uow.session, principal, slot_id)
-        require_window_staff(principal, slot.window_id)
+        require_window_clerk(principal, slot.window_id)
         reason = _check_reason(reason)
         _close(uow, slot, reason, now or utcnow())
         uow.commit()
@@ -61,10 +66,10 @@ def close_slot(uow: UnitOfWork, principal: Principal, *, slot_id: int, reason: s
 
 def close_day(uow: UnitOfWork, principal: Principal, *, window_id: int, day: date,
               reason: str, now: datetime | None = None) -> list[Slot]:
-    require_user(principal)
+    require_resident(principal)
     with uow:
         window = require_window(uow.session, window_id)
-        require_window_staff(principal, window.id)
+        require_window_clerk(principal, window.id)
         reason = _check_reason(reason)
         slots = list(uow.session.scalars(
             select(Slot).where(Slot.window_id == window.id, Slot.day == day)
@@ -82,7 +87,7 @@ def set_slot_capacity(uow: UnitOfWork, principal: Principal, *, slot_id: int,
     with uow:
         session = uow.session
         slot = _require_slot(session, principal, slot_id)
-        require_window_staff(principal, slot.window_id)
+        require_window_clerk(principal, slot.window_id)
         if not 0 <= capacity <= MAX_CAPACITY:
             raise BookingError("INVALID_INPUT", f"容量须为 0–{MAX_CAPACITY}", "capacity")
         changed = session.execute(
@@ -99,11 +104,11 @@ def set_slot_capacity(uow: UnitOfWork, principal: Principal, *, slot_id: int,
 
 def _staff_appointment(session: Session, principal: Principal,
                        appointment_id: int) -> Appointment:
-    require_user(principal)
+    require_resident(principal)
     appointment = session.get(Appointment, appointment_id, populate_existing=True)
     if appointment is None:
         raise BookingError("NOT_FOUND", "未找到该预约", "appointmentId")
-    require_window_staff(principal, appointment.window_id)
+    require_window_clerk(principal, appointment.window_id)
     return appointment
 
 
@@ -122,9 +127,7 @@ def _set_status(session: Session, appointment: Appointment, before: str, after: 
 def check_in(uow: UnitOfWork, principal: Principal, *, code: str,
              now: datetime | None = None) -> Appointment:
     """Staff check a resident in by the code of their appointment, on its day."""
-    require_user(principal)
-    if not principal.is_admin and not principal.staffed_windows():
-        raise Forbidden("只有窗口人员可以核验预约")
+    require_some_window_clerk(principal)
     now = now or utcnow()
     normalized = normalize_code(code or "")
     with uow:
@@ -133,7 +136,7 @@ def check_in(uow: UnitOfWork, principal: Principal, *, code: str,
             Appointment.code == normalized, Appointment.status.in_(ACTIVE_STATUSES)))
         if appointment is None:
             raise BookingError("NOT_FOUND", "核验码无效或预约已结束", "code")
-        require_window_staff(principal, appointment.window_id)
+        require_window_clerk(principal, appointment.window_id)
         if appointment.status == "checked_in":
             uow.commit()
             return appointment  # scanned twice: same answer
@@ -171,9 +174,9 @@ def complete(uow: UnitOfWork, principal: Principal, *, appointment_id: int,
 
 def window_appointments(session: Session, principal: Principal, *, window_id: int,
                         day: date) -> list[Appointment]:
-    require_user(principal)
+    require_resident(principal)
     window = require_window(session, window_id)
-    require_window_staff(principal, window.id)
+    require_window_clerk(principal, window.id)
     return list(session.scalars(
         select(Appointment).join(Slot, Slot.id == Appointment.slot_id)
         .where(Appointment.window_id == window.id, Slot.day == day)
@@ -184,9 +187,9 @@ def window_appointments(session: Session, principal: Principal, *, window_id: in
 def window_slots(session: Session, principal: Principal, *, window_id: int, start: date,
                  end: date) -> list[Slot]:
     """Every slot of a window in a range, with occupancy (staff view)."""
-    require_user(principal)
+    require_resident(principal)
     window = require_window(session, window_id)
-    require_window_staff(principal, window.id)
+    require_window_clerk(principal, window.id)
     if start > end or (end - start).days > 92:
         raise BookingError("INVALID_INPUT", "日期范围须为 1–93 天", "to")
     return list(session.scalars(

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from backend.accounts.principal import Principal, require_region_editor, require_user
+from backend.accounts.principal import Principal
 from backend.booking.errors import BookingError
 from backend.booking.models import ServiceWindow, WindowServiceItem
+from backend.booking.permissions import require_hall_editor, require_resident
 from backend.core.ids import api_id
 from backend.core.unit_of_work import UnitOfWork, transactional
 from backend.guidance.models import ServiceItem
@@ -74,11 +75,11 @@ def upsert_window(uow: UnitOfWork, principal: Principal, *, place_id: int, name:
                   is_active: bool = True) -> ServiceWindow:
     """Create a window of a service hall, or change one (editors of the hall's region)."""
     session = uow.session
-    require_user(principal)
+    require_resident(principal)
     place = session.get(Place, place_id)
     if place is None:
         raise BookingError("NOT_FOUND", "未找到该地点", "placeId")
-    require_region_editor(principal, [place.county_code, place.city_code, place.province_code])
+    require_hall_editor(principal, place)
     if place.kind != SERVICE_HALL:
         raise BookingError("INVALID_INPUT", "只有政务服务大厅可以设置预约窗口", "placeId")
     name = name.strip()

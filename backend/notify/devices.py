@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from backend.accounts.principal import Principal, require_user
+from backend.accounts.principal import Principal
 from backend.core.clock import utcnow
 from backend.core.unit_of_work import UnitOfWork, transactional
 from backend.db import dialect_insert
 from backend.notify.errors import NotifyError
 from backend.notify.models import MAX_TOKEN_LENGTH, PLATFORMS, Device
+from backend.notify.permissions import require_recipient
 
 # A user signs in on a few phones and browsers; the least recently seen go beyond this.
 MAX_DEVICES_PER_USER = 10
@@ -44,7 +45,7 @@ def register_device(uow: UnitOfWork, principal: Principal, *, token: str, platfo
     """Register (or refresh) the caller's push token. A token registered by another user
     moves to the caller: a phone has one signed-in user at a time."""
     session = uow.session
-    uid = require_user(principal)
+    uid = require_recipient(principal)
     token = _check_token(token)
     if platform not in PLATFORMS:
         raise NotifyError("INVALID_INPUT", "平台应为 ANDROID、IOS 或 WEB", "platform")
@@ -74,7 +75,7 @@ def unregister_device(uow: UnitOfWork, principal: Principal, *, token: str) -> D
     """Remove the caller's token (signing out on that phone). Another user's token is not
     found, whoever asks."""
     session = uow.session
-    uid = require_user(principal)
+    uid = require_recipient(principal)
     token = _check_token(token)
     device = session.scalars(select(Device).where(Device.token == token, Device.uid == uid)
                              .with_for_update()).one_or_none()
@@ -86,7 +87,7 @@ def unregister_device(uow: UnitOfWork, principal: Principal, *, token: str) -> D
 
 
 def my_devices(session: Session, principal: Principal) -> list[Device]:
-    uid = require_user(principal)
+    uid = require_recipient(principal)
     return list(session.scalars(select(Device).where(Device.uid == uid)
                                 .order_by(Device.last_seen_at.desc(), Device.id.desc())))
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from backend.accounts.principal import Principal, require_user
+from backend.accounts.principal import Principal
 from backend.core.clock import as_utc, utcnow
 from backend.core.errors import InvalidInput
 from backend.core.paging import decode_cursor, encode_cursor, validate_page_size
@@ -16,6 +16,7 @@ from backend.core.unit_of_work import UnitOfWork, transactional
 from backend.notify.errors import NotifyError
 from backend.notify.models import Notification
 from backend.notify.outbox import REMINDER_KINDS
+from backend.notify.permissions import require_recipient
 
 MAX_MARK_READ = 100
 CURSOR_ORDER = "n"
@@ -56,7 +57,7 @@ def _after(cursor: str) -> tuple[datetime, int]:
 def inbox_page(session: Session, principal: Principal, *, first: int | None = None,
                after: str | None = None, unread_only: bool = False,
                now: datetime | None = None) -> InboxPage:
-    uid = require_user(principal)
+    uid = require_recipient(principal)
     limit = validate_page_size(first)
     now = now or utcnow()
     conditions = list(_visible(uid, now))
@@ -85,7 +86,7 @@ def mark_read(uow: UnitOfWork, principal: Principal, ids: list[int],
     """Mark the caller's notifications read (all or none); already read ones keep their time.
     Returns them and the caller's unread count after."""
     session = uow.session
-    uid = require_user(principal)
+    uid = require_recipient(principal)
     now = now or utcnow()
     if not 1 <= len(ids) <= MAX_MARK_READ:
         raise NotifyError("INVALID_INPUT", f"一次可标记 1–{MAX_MARK_READ} 条消息", "ids")

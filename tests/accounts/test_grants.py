@@ -7,12 +7,8 @@ from sqlalchemy import delete, func, select
 
 from backend.accounts.grants import list_grants, principal_for, touch_account
 from backend.accounts.models import Account, RoleGrant
-from backend.accounts.principal import (
-    Grant,
-    Principal,
-    is_region_editor,
-    region_covers,
-)
+from backend.accounts.permissions import is_region_editor, region_covers
+from backend.accounts.principal import Grant, Principal
 from backend.booking.models import ServiceWindow
 from backend.core.errors import InvalidInput
 from backend.db import session_scope

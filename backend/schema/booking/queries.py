@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import graphene
 
-from backend.accounts.principal import require_user
+from backend.accounts.permissions import require_user
 from backend.booking import appointments, staff, windows
 from backend.schema.booking.types import Appointment, Me, Slot, Window
 from backend.schema.core.errors import domain_errors, parse_id
