@@ -27,7 +27,7 @@ from backend.guidance.handlers import HANDLERS as GUIDANCE_HANDLERS
 from backend.notify import cli as notify_cli
 from backend.notify.handlers import HANDLERS as NOTIFY_HANDLERS
 from backend.places import cli as places_cli
-from backend.places.clusters import init_engine as init_places_engine
+from backend.places.grid import init_engine as init_places_engine
 from backend.places.regions import region_exists
 from backend.places.store import SpatialStore, store_for
 from mobile_api import graphql as graphql_api

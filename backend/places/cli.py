@@ -15,7 +15,7 @@ from backend.core.errors import DomainError
 from backend.places import calendar as holiday_calendar
 from backend.places.amap import read_amap_service_halls
 from backend.places.calendar import seed_calendar
-from backend.places.clusters import rebuild_place_grid
+from backend.places.grid import rebuild_place_grid
 from backend.places.importing import export_geojson, import_places, read_geojson_places
 from backend.places.models import Place
 from backend.places.search import build_filters

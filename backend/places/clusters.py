@@ -11,7 +11,7 @@ GRID_MAX_ZOOM, rebuilt after bulk loads. A window then reads the cells it covers
 grid: whole cells of its zoom, and cells three zooms finer (8 × 8 per cell) along its edges.
 Only the places in the thin strips between those and the window's edges are read one by one.
 Every cell index, of the grid and of those places, comes from the same SQL arithmetic
-(`_cell_columns`): a finer index is the coarser one times a power of two, exactly, so the
+(`cell_columns`): a finer index is the coarser one times a power of two, exactly, so the
 answer is the scan's. A place written after the rebuild makes the grid stale (triggers, see
 migration 0004) and the scan answers until the next rebuild.
 """
@@ -20,25 +20,19 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import (
-    Engine,
     and_,
     case,
-    delete,
-    event,
     func,
-    insert,
     literal_column,
     not_,
     select,
     text,
     union_all,
-    update,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -123,7 +117,7 @@ def cells_per_axis(zoom: int) -> int:
 
 
 def cell_of(lat: float, lon: float, zoom: int) -> CellKey:
-    """The (ix, iy) cell of a WGS-84 point; the same arithmetic as the SQL of `_cell_columns`."""
+    """The (ix, iy) cell of a WGS-84 point; the same arithmetic as the SQL of `cell_columns`."""
     return mercator.cell(lat, lon, cells_per_axis(zoom))
 
 
@@ -172,7 +166,7 @@ def _corner_envelope(box: BBoxQuery) -> BBox:
                 min(90.0, max(lats)), min(180.0, max(lons)))
 
 
-def _cell_columns(n: int) -> tuple[ColumnElement, ColumnElement]:
+def cell_columns(n: int) -> tuple[ColumnElement, ColumnElement]:
     """(ix, iy) of Place as SQL, the arithmetic of `cell_of` in the same order."""
     cells = float(n)
     limit = mercator.MERCATOR_MAX_LAT
@@ -188,7 +182,7 @@ def _cell_columns(n: int) -> tuple[ColumnElement, ColumnElement]:
 def _aggregate(session: Session, conditions: list[ColumnElement[bool]], n: int
                ) -> dict[CellKey, _Cell]:
     """Per-cell sums over the places matching `conditions`, computed by the database."""
-    ix, iy = _cell_columns(n)
+    ix, iy = cell_columns(n)
     # The cell is computed in a subquery and grouped by its columns: PostgreSQL would not
     # match a GROUP BY repeating the expression (its bound parameters get new numbers).
     cells = select(ix.label("ix"), iy.label("iy"), Place.id, Place.lat, Place.lon).where(
@@ -227,7 +221,7 @@ def _aggregate_datum_box(
     if inner is not None:
         conditions.append(not_(and_(Place.lat.between(inner.south, inner.north),
                                     Place.lon.between(inner.west, inner.east))))
-    ix, iy = _cell_columns(n)
+    ix, iy = cell_columns(n)
     rows = session.execute(
         select(ix, iy, Place.id, Place.lat, Place.lon).where(*conditions)
     ).all()
@@ -294,7 +288,7 @@ def _grid_parts(snapped: _Snapped, kinds: tuple[str, ...] | None, zoom: int) -> 
         if kinds is not None:
             conditions.append(PlaceGrid.kind.in_(kinds))
         return select(
-            _sql(tag), PlaceGrid.ix, PlaceGrid.iy, PlaceGrid.count,
+            sql_literal(tag), PlaceGrid.ix, PlaceGrid.iy, PlaceGrid.count,
             PlaceGrid.lat_sum, PlaceGrid.lon_sum, PlaceGrid.south, PlaceGrid.west, PlaceGrid.north,
             PlaceGrid.east, PlaceGrid.first_id,
         ).where(*conditions)
@@ -377,19 +371,19 @@ def _aggregate_from_grid(
                   BBox(c.south, max(c.west, box.east - eps), c.north, c.east),
                   BBox(max(c.south, box.north - eps), c.west, c.north, c.east),
                   BBox(c.south, c.west, min(c.north, box.south + eps), c.east)]
-    ix, iy = _cell_columns(n_sub)
+    ix, iy = cell_columns(n_sub)
     conditions = PlaceFilters(kinds=kinds, bbox=candidates).conditions()
     conditions.append(_spatial_prefilter(session.get_bind().dialect.name, strips))
     # Each place of the strips as a one-place cell of zoom z + 3: its lat and lon are its sums
     # (columns 4 and 5) and its bounds.
-    parts.append(select(_sql(2), ix, iy, _sql(1), Place.lat, Place.lon, Place.lat, Place.lon,
-                        Place.lat, Place.lon, Place.id).where(*conditions))
+    parts.append(select(sql_literal(2), ix, iy, sql_literal(1), Place.lat, Place.lon, Place.lat,
+                        Place.lon, Place.lat, Place.lon, Place.id).where(*conditions))
     # The freshness in the same statement, so on PostgreSQL too the grid, the places and
     # the state are read in one snapshot.
-    parts.append(select(_sql(3), _sql(0), _sql(0),
+    parts.append(select(sql_literal(3), sql_literal(0), sql_literal(0),
                         case((PlaceGridState.version == PlaceGridState.built_version, 1),
                              else_=0),
-                        *[_sql(0.0)] * 6, _sql(0)))
+                        *[sql_literal(0.0)] * 6, sql_literal(0)))
     rows = session.execute(union_all(*parts)).all()
     if not any(row[0] == 3 and row[3] == 1 for row in rows):
         _log_stale()
@@ -412,7 +406,7 @@ def _aggregate_from_grid(
     return cells
 
 
-def _sql(value: float) -> ColumnElement:
+def sql_literal(value: float) -> ColumnElement:
     """A constant written into the SQL: PostgreSQL must know the types of a UNION's columns,
     which a bound parameter would leave open."""
     return literal_column(repr(value))
@@ -436,93 +430,7 @@ def _log_stale() -> None:
                        "scans places until `rebuild_place_grid` runs again")
 
 
-def rebuild_place_grid(session: Session) -> int:
-    """Recompute `place_grid` from `place` and mark it fresh; returns its number of rows.
-
-    Zoom GRID_MAX_ZOOM is counted from the places with the arithmetic of `_aggregate`; each
-    coarser zoom from the next finer one (ix // 2, iy // 2: the same cell, since the finer
-    position is the coarser one times two, exactly).
-    """
-    # The state row first: on PostgreSQL its lock makes place writers wait (their trigger
-    # updates it), so no write can fall between what the grid reads and marking it built.
-    session.execute(update(PlaceGridState).values(built_version=PlaceGridState.built_version))
-    session.execute(delete(PlaceGrid))
-    columns = ["zoom", "kind", "ix", "iy", "count", "lat_sum", "lon_sum", "south", "west",
-               "north", "east", "first_id"]
-    ix, iy = _cell_columns(cells_per_axis(GRID_MAX_ZOOM))
-    cells = select(ix.label("ix"), iy.label("iy"), Place.kind, Place.id, Place.lat,
-                   Place.lon).subquery("cells")
-    session.execute(insert(PlaceGrid).from_select(columns, select(
-        _sql(GRID_MAX_ZOOM), cells.c.kind, cells.c.ix, cells.c.iy, func.count(),
-        func.sum(cells.c.lat), func.sum(cells.c.lon), func.min(cells.c.lat),
-        func.min(cells.c.lon), func.max(cells.c.lat), func.max(cells.c.lon), func.min(cells.c.id),
-    ).group_by(cells.c.kind, cells.c.ix, cells.c.iy)))
-    for zoom in range(GRID_MAX_ZOOM - 1, -1, -1):
-        finer = select(PlaceGrid.kind, (PlaceGrid.ix // 2).label("ix"),
-                       (PlaceGrid.iy // 2).label("iy"), PlaceGrid.count, PlaceGrid.lat_sum,
-                       PlaceGrid.lon_sum, PlaceGrid.south, PlaceGrid.west, PlaceGrid.north,
-                       PlaceGrid.east, PlaceGrid.first_id,
-                       ).where(PlaceGrid.zoom == zoom + 1).subquery("finer")
-        session.execute(insert(PlaceGrid).from_select(columns, select(
-            _sql(zoom), finer.c.kind, finer.c.ix, finer.c.iy,
-            func.sum(finer.c.count), func.sum(finer.c.lat_sum), func.sum(finer.c.lon_sum),
-            func.min(finer.c.south),
-            func.min(finer.c.west), func.max(finer.c.north), func.max(finer.c.east),
-            func.min(finer.c.first_id),
-        ).group_by(finer.c.kind, finer.c.ix, finer.c.iy)))
-    session.execute(update(PlaceGridState).values(built_version=PlaceGridState.version))
-    if session.get_bind().dialect.name == "postgresql":
-        # Fresh statistics, or the planner may read a window's columns (ix IN …) as a filter
-        # over a whole zoom level instead of one index range per column.
-        session.execute(text("ANALYZE place_grid"))
-    return session.scalar(select(func.count()).select_from(PlaceGrid))
-
-
 def _shrunk(box: BBox, margin: float) -> BBox | None:
     if box.north - box.south <= 2 * margin or box.east - box.west <= 2 * margin:
         return None
     return BBox(box.south + margin, box.west + margin, box.north - margin, box.east - margin)
-
-
-# SQLite ships ln/tan/cos/radians/floor only when built with its math functions (3.35+, on by
-# default in most builds). When the linked library lacks them, register the same functions
-# from Python on every new SQLite connection; the results are those of the C library either way.
-_MATH_FUNCTIONS = {"ln": math.log, "tan": math.tan, "cos": math.cos, "radians": math.radians,
-                   "floor": math.floor}
-
-
-def _sqlite_has_math_functions() -> bool:
-    connection = sqlite3.connect(":memory:")
-    try:
-        connection.execute("SELECT ln(1), tan(0), cos(0), radians(0), floor(0.5)")
-        return True
-    except sqlite3.OperationalError:
-        return False
-    finally:
-        connection.close()
-
-
-def _null_on_domain_error(function):
-    def wrapped(value):
-        try:
-            return None if value is None else function(value)
-        except (ValueError, OverflowError):
-            return None  # SQLite's own functions answer NULL outside their domain
-
-    return wrapped
-
-
-def register_math_functions(connection: sqlite3.Connection) -> None:
-    for name, function in _MATH_FUNCTIONS.items():
-        connection.create_function(name, 1, _null_on_domain_error(function), deterministic=True)
-
-
-def init_engine(engine: Engine) -> None:
-    """Give the engine's SQLite connections the math functions the grid SQL uses, when the
-    linked SQLite lacks them (called by the composition root for the app's engine)."""
-    if engine.dialect.name != "sqlite" or _sqlite_has_math_functions():
-        return
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_math_functions(dbapi_connection, _record) -> None:
-        register_math_functions(dbapi_connection)

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from backend.core.errors import InvalidInput
 from backend.core.unit_of_work import UnitOfWork, transactional
-from backend.places.clusters import rebuild_place_grid
 from backend.places.events import PlacesWritten
+from backend.places.grid import rebuild_place_grid
 from backend.places.hours import validate_opening_hours
 from backend.places.models import Place
 from backend.places.records import PlaceKind, PlaceRecord

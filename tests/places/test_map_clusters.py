@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import event, select
 
 from backend.db import session_scope
-from backend.places.clusters import rebuild_place_grid, register_math_functions
+from backend.places.grid import rebuild_place_grid, register_math_functions
 from backend.places.importing import upsert_places
 from backend.places.models import Place, PlaceGridState
 from backend.places.records import PlaceKind, PlaceRecord

@@ -1,6 +1,6 @@
 """The map-cluster grid: per-cell sums of places at zoom 0 to 15, and its freshness.
 
-`place_grid` is derived data (`backend.places.clusters.rebuild_place_grid`); `place_grid_state`
+`place_grid` is derived data (`backend.places.grid.rebuild_place_grid`); `place_grid_state`
 says whether it still describes `place`: triggers bump `version` on the first write to a place's
 position or kind after a rebuild, and mapClusters reads the grid only while `version` equals
 `built_version`. SQLite: row triggers. PostgreSQL: one statement-level trigger (a COPY of a
