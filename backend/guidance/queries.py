@@ -200,12 +200,15 @@ def pages_of_places_handling(session: Session, store: SpatialStore, item_ids: Se
             first_query, after = query, query.after_key
         candidates = query.fetch(after, batch)
         handled: dict[int, list[int]] = {}
-        for place_id, item_id in session.execute(
-            select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id).where(
-                PlaceServiceItem.place_id.in_([candidate[1] for candidate in candidates]),
-                PlaceServiceItem.service_item_id.in_(short))
-        ) if candidates else ():
-            handled.setdefault(place_id, []).append(item_id)
+        if len(short) == 1:  # every candidate handles the one item asked for
+            handled = {candidate[1]: list(short) for candidate in candidates}
+        elif candidates:
+            for place_id, item_id in session.execute(
+                select(PlaceServiceItem.place_id, PlaceServiceItem.service_item_id).where(
+                    PlaceServiceItem.place_id.in_([candidate[1] for candidate in candidates]),
+                    PlaceServiceItem.service_item_id.in_(short))
+            ):
+                handled.setdefault(place_id, []).append(item_id)
         for candidate in candidates:
             for item_id in handled.get(candidate[1], ()):
                 if len(matches[item_id]) < wanted:
