@@ -16,6 +16,8 @@ from backend.db import make_engine, make_read_session_factory, make_session_fact
 from backend.places.store import SpatialStore, store_for
 from backend.schema.context import RequestContext
 from backend.schema.schema import schema
+from mobile_api import web
+from mobile_api.app_config import app_config
 from mobile_api.appointments import appointment_files
 from mobile_api.graphql_view import ServiceMapGraphQLView
 from mobile_api.health import health
@@ -64,6 +66,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.register_blueprint(health)
     app.register_blueprint(appointment_files)
+    app.register_blueprint(app_config)
+    web.init_app(app)  # the resident app; its history fallback is registered last
 
     @app.teardown_request
     def _close_graphql_context(_exc: BaseException | None) -> None:
