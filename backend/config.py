@@ -87,6 +87,9 @@ class Settings:
     firebase_web_api_key: str | None = None
     firebase_auth_domain: str | None = None
     firebase_app_id: str | None = None
+    # Web push through FCM (optional): the sender id and the VAPID public key of the project.
+    firebase_messaging_sender_id: str | None = None
+    firebase_vapid_key: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -132,6 +135,8 @@ class Settings:
             firebase_web_api_key=get("FIREBASE_WEB_API_KEY"),
             firebase_auth_domain=get("FIREBASE_AUTH_DOMAIN"),
             firebase_app_id=get("FIREBASE_APP_ID"),
+            firebase_messaging_sender_id=get("FIREBASE_MESSAGING_SENDER_ID"),
+            firebase_vapid_key=get("FIREBASE_VAPID_KEY"),
             notify_quiet_hours=(cls.notify_quiet_hours if "NOTIFY_QUIET_HOURS" not in env
                                 else env["NOTIFY_QUIET_HOURS"].strip()),
         )

@@ -59,7 +59,9 @@ def config() -> Response:
                     "authDomain": settings.firebase_auth_domain
                     or f"{settings.firebase_project_id}.firebaseapp.com",
                     "projectId": settings.firebase_project_id,
-                    "appId": settings.firebase_app_id}
+                    "appId": settings.firebase_app_id,
+                    "messagingSenderId": settings.firebase_messaging_sender_id,
+                    "vapidKey": settings.firebase_vapid_key}
     dev = dev_sign_in_available(settings)
     response = jsonify(
         appEnv=settings.app_env,

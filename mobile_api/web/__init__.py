@@ -18,7 +18,7 @@ WEB_DIR = Path(__file__).resolve().parent
 DIST_DIR = WEB_DIR / "dist"
 GRAPHIQL_DIR = DIST_DIR / "graphiql"
 # First path segments of the app's client routes (src/router.js): they all answer index.html.
-CLIENT_ROUTES = ("", "map", "places", "items", "book", "me", "messages", "signin", "settings")
+CLIENT_ROUTES = ("", "map", "places", "items", "book", "me", "messages", "signin")
 YEAR = 365 * 24 * 3600
 
 web = Blueprint("web", __name__)
@@ -69,11 +69,11 @@ def icon(name: str) -> Response:
     return _file(DIST_DIR / "icons", name, "public, max-age=86400")
 
 
-@web.get("/graphiql-static/<path:name>")
+@web.get("/graphiql-static/assets/<path:name>")
 def graphiql_asset(name: str) -> Response:
     if current_app.extensions["servicemap"].settings.is_production:
         abort(404)
-    return _file(GRAPHIQL_DIR / "graphiql-static", name, f"public, max-age={YEAR}, immutable")
+    return _file(GRAPHIQL_DIR / "assets", name, f"public, max-age={YEAR}, immutable")
 
 
 def _graphiql_page() -> Response | None:

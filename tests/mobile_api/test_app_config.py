@@ -32,7 +32,8 @@ def test_config__firebase_and_tiles__given_to_the_app(tmp_path):
     body = app.test_client().get("/m/v1/config").get_json()
     assert body["firebase"] == {"apiKey": "AIza-test", "projectId": "servicemap-test",
                                 "authDomain": "servicemap-test.firebaseapp.com",
-                                "appId": "1:2:web:3"}
+                                "appId": "1:2:web:3", "messagingSenderId": None,
+                                "vapidKey": None}
     assert body["map"]["tileCrs"] == "GCJ02" and body["map"]["attribution"] == "© 示例地图"
 
 
@@ -96,7 +97,7 @@ def built(tmp_path, monkeypatch):
     """A stand-in build folder, so serving is tested without Node."""
     dist = tmp_path / "dist"
     (dist / "assets").mkdir(parents=True)
-    (dist / "graphiql" / "graphiql-static").mkdir(parents=True)
+    (dist / "graphiql" / "assets").mkdir(parents=True)
     (dist / "index.html").write_text("<!doctype html><title>政务服务地图</title>")
     (dist / "assets" / "index-abc123.js").write_text("console.log(1)")
     (dist / "sw.js").write_text("self.addEventListener('fetch', () => {})")
@@ -143,7 +144,7 @@ def test_web__graphiql__ours_in_development_none_in_production(tmp_path, built):
                                      app_env="production", firebase_project_id="p"))
     response = production.test_client().get("/graphql", headers=html)
     assert "GraphiQL offline" not in response.get_data(as_text=True)
-    assert production.test_client().get("/graphiql-static/x.js").status_code == 404
+    assert production.test_client().get("/graphiql-static/assets/x.js").status_code == 404
 
 
 def test_web__not_built__503_says_how(tmp_path, monkeypatch):

@@ -1,0 +1,46 @@
+// The resident app. `npm run build` → dist/ (served by Flask, mobile_api/web/__init__.py).
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import vue from '@vitejs/plugin-vue'
+import { defineConfig } from 'vite'
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url))
+
+// The service worker is src/sw.js with the app shell's file names filled in, written as /sw.js
+// (not hashed: the browser looks it up by name; its content changes with every build).
+function serviceWorker() {
+  return {
+    name: 'servicemap-service-worker',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const shell = ['/', ...Object.keys(bundle)
+        .filter((name) => name.startsWith('assets/') && !name.endsWith('.map'))
+        // every screen, not the sign-in SDK (it needs the network anyway)
+        .filter((name) => !(bundle[name].moduleIds || []).some((id) => /[/\\]@?firebase[/\\]/.test(id)))
+        .map((name) => `/${name}`)]
+      const version = createHash('sha256').update(shell.join('\n')).digest('hex').slice(0, 12)
+      const source = readFileSync(here('./src/sw.js'), 'utf8')
+        .replace('self.__SHELL__', JSON.stringify(shell))
+        .replace('self.__VERSION__', JSON.stringify(version))
+      this.emitFile({ type: 'asset', fileName: 'sw.js', source })
+    },
+  }
+}
+
+export default defineConfig({
+  plugins: [vue(), serviceWorker()],
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    // the GraphiQL build (vite.graphiql.config.js) writes dist/graphiql/ afterwards
+    assetsInlineLimit: 0,
+    chunkSizeWarningLimit: 800,
+  },
+  server: {
+    port: 8173,
+    fs: { allow: [here('.'), here('../../graphql/operations')] },
+    proxy: { '/graphql': 'http://127.0.0.1:8000', '/m/v1': 'http://127.0.0.1:8000' },
+  },
+  test: { environment: 'node', include: ['src/**/*.test.js'] },
+})
