@@ -59,3 +59,12 @@ export function releaseSlot(storage) {
 export function clearDraft(storage) {
   saveDraft(storage, null)
 }
+
+// The resident picked a slot (not yet confirmed): kept, so a reload or a sign-in on the way
+// comes back to it. Another slot than the one a key was made for drops that key.
+export function rememberSlot(storage, { placeId, serviceItemId, slotId }) {
+  const current = loadDraft(storage)
+  if (!current || current.placeId !== placeId || current.serviceItemId !== serviceItemId ||
+      current.appointment || current.slotId === slotId) return current
+  return saveDraft(storage, { ...current, slotId, key: null })
+}

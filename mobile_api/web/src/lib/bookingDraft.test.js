@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { beginDraft, clearDraft, completeDraft, keyFor, loadDraft, releaseSlot } from './bookingDraft.js'
+import { beginDraft, clearDraft, completeDraft, keyFor, loadDraft, releaseSlot, rememberSlot } from './bookingDraft.js'
 
 class MemoryStorage {
   constructor() { this.data = new Map() }
@@ -59,5 +59,16 @@ describe('the idempotency key of a booking', () => {
     expect(loadDraft(storage)).toBeNull()
     storage.setItem('servicemap.bookingDraft', '{not json')
     expect(loadDraft(storage)).toBeNull()
+  })
+
+  it('remembers the chosen slot before confirming, and keeps the key for that slot', () => {
+    beginDraft(storage, { placeId: '1', serviceItemId: '17' })
+    rememberSlot(storage, intent)
+    expect(loadDraft(storage).slotId).toBe('40')
+    const key = keyFor(storage, intent, random)
+    rememberSlot(storage, intent)
+    expect(keyFor(storage, intent, random)).toBe(key)
+    rememberSlot(storage, { ...intent, slotId: '41' })
+    expect(loadDraft(storage).key).toBeNull()
   })
 })

@@ -19,5 +19,5 @@ import UnregisterDevice from '../../../../graphql/operations/UnregisterDevice.gr
 export const documents = {
   AvailableSlots, BookAppointment, CancelAppointment, MapClusters, MarkNotificationsRead,
   MyAppointments, MyNotifications, PlaceSearch, PlaceSheet, Regions, RegisterDevice,
-  UnregisterDevice,
+  RescheduleAppointment, SearchServiceItems, ServiceItemGuide, UnregisterDevice,
 }
