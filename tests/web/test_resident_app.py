@@ -285,7 +285,7 @@ def test_offline__reload__shell_and_last_viewed_place(phone: Visit, hall: dict):
     expect(page.get_by_role("status").filter(has_text="当前离线")).to_be_visible()
     phone.shot("offline")
     # and no stale booking data shown as current
-    page.get_by_role("link", name="我的预约").click()
+    page.locator(".van-tabbar-item", has_text="我的预约").click()
     expect(page.get_by_role("alert")).to_contain_text("离线")
     expect(page.locator(".appointment")).to_have_count(0)
     phone.context.set_offline(False)
