@@ -10,6 +10,7 @@ fallback and keep their answers; an unknown path outside the app's routes is a 4
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, request, send_from_directory
@@ -49,7 +50,15 @@ def app_route(path: str = "") -> Response:
 
 @web.get("/assets/<path:name>")
 def asset(name: str) -> Response:
-    return _file(DIST_DIR / "assets", name, f"public, max-age={YEAR}, immutable")
+    cache = f"public, max-age={YEAR}, immutable"
+    directory = DIST_DIR / "assets"
+    if "gzip" in request.accept_encodings and (directory / f"{name}.gz").is_file():
+        # The build wrote it gzipped: sent as it is, under the original file's type.
+        response = _file(directory, f"{name}.gz", cache, mimetypes.guess_type(name)[0])
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
+    return _file(directory, name, cache)
 
 
 @web.get("/sw.js")

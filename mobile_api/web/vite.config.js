@@ -1,6 +1,7 @@
 // The resident app. `npm run build` → dist/ (served by Flask, mobile_api/web/__init__.py).
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vite'
@@ -28,8 +29,37 @@ function serviceWorker() {
   }
 }
 
+// Hashed assets are also written gzipped (name.gz): Flask sends those to browsers that accept
+// gzip, so nothing is compressed per request.
+function precompress() {
+  return {
+    name: 'servicemap-precompress',
+    apply: 'build',
+    closeBundle() {
+      const dir = here('./dist/assets')
+      for (const name of readdirSync(dir)) {
+        if (!/\.(js|css|svg)$/.test(name)) continue
+        writeFileSync(`${dir}/${name}.gz`, gzipSync(readFileSync(`${dir}/${name}`), { level: 9 }))
+      }
+    },
+  }
+}
+
+// Vant's icon font is inlined (woff2) but names a CDN copy as a fallback: dropped, so that the
+// app never refers to a CDN.
+function noCdnFont() {
+  return {
+    name: 'servicemap-no-cdn-font',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.includes('vant') || !id.endsWith('.css')) return null
+      return code.replace(/,url\(\/\/at\.alicdn\.com[^)]*\) format\("woff"\)/g, '')
+    },
+  }
+}
+
 export default defineConfig({
-  plugins: [vue(), serviceWorker()],
+  plugins: [vue(), noCdnFont(), serviceWorker(), precompress()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

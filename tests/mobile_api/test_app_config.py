@@ -3,6 +3,8 @@ history fallback, cache headers, GraphiQL only in development."""
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 
 from backend.app import create_app
@@ -100,6 +102,7 @@ def built(tmp_path, monkeypatch):
     (dist / "graphiql" / "assets").mkdir(parents=True)
     (dist / "index.html").write_text("<!doctype html><title>政务服务地图</title>")
     (dist / "assets" / "index-abc123.js").write_text("console.log(1)")
+    (dist / "assets" / "index-abc123.js.gz").write_bytes(gzip.compress(b"console.log(1)"))
     (dist / "sw.js").write_text("self.addEventListener('fetch', () => {})")
     (dist / "manifest.webmanifest").write_text('{"name": "政务服务地图"}')
     (dist / "graphiql" / "graphiql.html").write_text("<title>GraphiQL offline</title>")
@@ -130,6 +133,10 @@ def test_web__assets_long_cached_sw_and_manifest_not(tmp_path, built):
     asset = client.get("/assets/index-abc123.js")
     assert asset.status_code == 200 and "immutable" in asset.headers["Cache-Control"]
     assert client.get("/assets/missing.js").status_code == 404
+    zipped = client.get("/assets/index-abc123.js", headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and zipped.mimetype == "text/javascript"
+    assert gzip.decompress(zipped.data) == b"console.log(1)"
+    assert "Content-Encoding" not in asset.headers
     sw = client.get("/sw.js")
     assert sw.headers["Cache-Control"] == "no-cache" and sw.mimetype == "text/javascript"
     manifest = client.get("/manifest.webmanifest")

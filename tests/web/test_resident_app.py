@@ -162,8 +162,8 @@ def test_book__sign_in_book_once_then_cancel(phone: Visit, web_server: WebServer
     phone.shot("book")
     # when: the token has gone stale mid-session, and the network drops the first answer
     page.evaluate("""() => { const s = JSON.parse(localStorage.getItem('servicemap.session'));
-        s.token = 'expired.' + s.token.split('.')[1] + '.'; localStorage.setItem('servicemap.session',
-        JSON.stringify(s)); location.reload() }""")
+        s.token = 'expired.' + s.token.split('.')[1] + '.';
+        localStorage.setItem('servicemap.session', JSON.stringify(s)); location.reload() }""")
     expect(page.locator(".slot[aria-pressed=true]")).to_be_visible()  # the draft survived
     keys: list[str] = []
 
@@ -185,7 +185,8 @@ def test_book__sign_in_book_once_then_cancel(phone: Visit, web_server: WebServer
     expect(page.get_by_role("heading", level=1)).to_have_text("预约成功")
     code = page.get_by_test_id("check-in-code").inner_text()
     expect(page.get_by_role("img", name=re.compile("核验码二维码"))).to_be_visible()
-    expect(page.get_by_role("link", name="添加到日历")).to_have_attribute("href", re.compile("^blob:"))
+    calendar = page.get_by_role("link", name="添加到日历")
+    expect(calendar).to_have_attribute("href", re.compile("^blob:"))
     phone.shot("booked")
     # then: one appointment, whatever happened on the way (one key, sent twice)
     assert len(keys) == 2 and keys[0] == keys[1]
@@ -242,7 +243,8 @@ def test_elderly_mode__one_switch__large_type_big_targets_remembered(phone: Visi
         'button, .nav-button, .big-action, .chip, .van-tabbar-item, .place-card, [role=switch]')]
         .filter(e => e.offsetParent !== null)
         .map(e => [e.textContent.trim().slice(0, 12), e.getBoundingClientRect()])
-        .filter(([, r]) => r.height < 48 || r.width < 48).map(([t, r]) => `${t} ${r.width}x${r.height}`)""")
+        .filter(([, r]) => r.height < 48 || r.width < 48)
+        .map(([t, r]) => `${t} ${r.width}x${r.height}`)""")
     assert small == []
     phone.shot("elder-home")
     # remembered on the device
@@ -316,6 +318,7 @@ def test_axe__every_screen__no_serious_violations(phone: Visit, hall: dict, mode
     for name, (path, ready) in SCREENS.items():
         phone.go(path.format(hall=hall["id"]))
         expect(page.locator(ready).first).to_be_visible()
+        page.wait_for_load_state("networkidle")  # the screen has settled (map markers, lists)
         if name == "signin":
             phone.shot(f"signin-{mode}") if mode == "elder" else None
         if name == "map" and mode == "standard":

@@ -1,5 +1,7 @@
 import { createApp } from 'vue'
-import 'vant/lib/index.css'
+// Vant's styles come with each component that is used (its style/index), not all of them;
+// its base first, so that style.css (the theme, 长辈模式) overrides it.
+import 'vant/es/style/base.css'
 import './style.css'
 import App from './App.vue'
 import { onSignInNeeded } from './lib/api.js'
