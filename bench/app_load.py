@@ -147,7 +147,7 @@ def record(raw: int, gz: int, names: list[str], results: dict, version: str, run
 (Debian), `.venv/bin/python bench/app_load.py --runs {runs} --record` against gunicorn on the
 `make run` demo database (SQLite). Cold browser cache, no service worker, phone viewport
 390×844, position Hangzhou (WGS-84, geolocation granted); the clock runs from navigation to the
-first `.place-card` of the nearby list (PlaceSearch, 20 results). Throttling via CDP
+first `.place-card` of the nearby list (FindPlaces, 20 results). Throttling via CDP
 `Emulation.setCPUThrottlingRate` (4×) and `Network.emulateNetworkConditions` with Chrome
 DevTools' presets (slow 3G: 2000 ms latency, 50 kB/s; fast 3G: 562.5 ms, 180 kB/s down).
 
@@ -161,7 +161,7 @@ Auth are separate chunks loaded on use.
 
 Target ≤ 2.5 s under slow 3G + 4× CPU: **not met**. DevTools' slow-3G preset adds 2 s to every
 request, and the list needs three requests one after the other (index.html; the script and
-stylesheet, ~100 KB at 50 kB/s ≈ 2 s more; then PlaceSearch once the position is known), so
+stylesheet, ~100 KB at 50 kB/s ≈ 2 s more; then FindPlaces once the position is known), so
 about 8 s is the floor of this design under that profile; fast 3G shows the same page with a
 shorter round trip. What would cut it further: inlining the first screen's CSS and script into
 index.html (one round trip fewer), server-side gzip of /graphql answers (not done: they are

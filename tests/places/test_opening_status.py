@@ -62,10 +62,10 @@ def test_opening_status__calendar_from_the_database(scratch_app):
     assert status.day_note == "今日国庆节，放假"
 
 
-def test_operation_place_search__near__nearest_first_with_status(demo_client):
-    data = gql_data(demo_client, operation("PlaceSearch"), {
+def test_operation_find_places__near__nearest_first_with_status(demo_client):
+    data = gql_data(demo_client, operation("FindPlaces"), {
         "near": {"lat": 30.2741, "lon": 120.1551, "crs": "GCJ02"}, "kinds": ["SERVICE_HALL"],
-        "first": 5, "crs": "GCJ02"})
+        "first": 5})
     edges = data["places"]["edges"]
     assert len(edges) == 5
     distances = [edge["distanceMeters"] for edge in edges]
@@ -75,14 +75,14 @@ def test_operation_place_search__near__nearest_first_with_status(demo_client):
         # every demo hall opens within the fortnight: either it is open or it says when
         assert status["isOpen"] or status["nextOpenAt"], edge
     # then the next page continues after the cursor
-    more = gql_data(demo_client, operation("PlaceSearch"), {
+    more = gql_data(demo_client, operation("FindPlaces"), {
         "near": {"lat": 30.2741, "lon": 120.1551, "crs": "GCJ02"}, "kinds": ["SERVICE_HALL"],
         "first": 5, "after": data["places"]["pageInfo"]["endCursor"]})
     assert more["places"]["edges"][0]["distanceMeters"] >= distances[-1]
 
 
 def test_operation_place_sheet__hall__everything_the_screen_shows(demo_client):
-    [edge] = gql_data(demo_client, operation("PlaceSearch"), {
+    [edge] = gql_data(demo_client, operation("FindPlaces"), {
         "near": {"lat": 31.2304, "lon": 121.4737}, "kinds": ["SERVICE_HALL"],
         "first": 1})["places"]["edges"]
     place = gql_data(demo_client, operation("PlaceSheet"),

@@ -32,7 +32,7 @@ def axe_violations(page) -> list[str]:
 @pytest.fixture(scope="session")
 def hall(web_server: WebServer) -> dict:
     """The nearest service hall to the phone that takes bookings."""
-    edges = web_server.graphql("PlaceSearch", {
+    edges = web_server.graphql("FindPlaces", {
         "near": {"lat": 30.2741, "lon": 120.1551}, "kinds": ["SERVICE_HALL"], "first": 10,
     })["places"]["edges"]
     for edge in edges:

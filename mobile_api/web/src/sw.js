@@ -6,7 +6,7 @@ const SHELL = self.__SHELL__
 const SHELL_CACHE = `shell-${VERSION}`
 const DATA_CACHE = 'data-v1'
 // Documents whose last answer may be shown offline (marked X-Servicemap-Offline: 1).
-const KEPT = new Set(['PlaceSheet', 'ServiceItemGuide', 'PlaceSearch', 'SearchServiceItems',
+const KEPT = new Set(['PlaceSheet', 'ServiceItemGuide', 'FindPlaces', 'SearchServiceItems',
   'Regions'])
 const KEPT_MAX = 60
 

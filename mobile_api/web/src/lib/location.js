@@ -43,7 +43,7 @@ export function chooseRegion(region) {
   else localStorage.removeItem(KEY)
 }
 
-// What PlaceSearch needs to know where the resident is: near (WGS-84) or a region.
+// What FindPlaces needs to know where the resident is: near (WGS-84) or a region.
 export function whereVariables() {
   if (place.coords) {
     return { near: { lat: place.coords.latitude, lon: place.coords.longitude, crs: 'WGS84' } }

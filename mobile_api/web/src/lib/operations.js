@@ -7,7 +7,7 @@ import MapClusters from '../../../../graphql/operations/MapClusters.graphql?raw'
 import MarkNotificationsRead from '../../../../graphql/operations/MarkNotificationsRead.graphql?raw'
 import MyAppointments from '../../../../graphql/operations/MyAppointments.graphql?raw'
 import MyNotifications from '../../../../graphql/operations/MyNotifications.graphql?raw'
-import PlaceSearch from '../../../../graphql/operations/PlaceSearch.graphql?raw'
+import FindPlaces from '../../../../graphql/operations/FindPlaces.graphql?raw'
 import PlaceSheet from '../../../../graphql/operations/PlaceSheet.graphql?raw'
 import Regions from '../../../../graphql/operations/Regions.graphql?raw'
 import RegisterDevice from '../../../../graphql/operations/RegisterDevice.graphql?raw'
@@ -18,6 +18,6 @@ import UnregisterDevice from '../../../../graphql/operations/UnregisterDevice.gr
 
 export const documents = {
   AvailableSlots, BookAppointment, CancelAppointment, MapClusters, MarkNotificationsRead,
-  MyAppointments, MyNotifications, PlaceSearch, PlaceSheet, Regions, RegisterDevice,
+  MyAppointments, MyNotifications, FindPlaces, PlaceSheet, Regions, RegisterDevice,
   RescheduleAppointment, SearchServiceItems, ServiceItemGuide, UnregisterDevice,
 }
