@@ -5,6 +5,11 @@ PORT ?= 8000
 SHARED_DIR ?= ../shared
 AMAP_FILE := $(SHARED_DIR)/data/hangzhou_amap_poi.geojson
 FLASK := $(VENV)/bin/flask --app wsgi
+# The resident app (mobile_api/web, Vue + Vite): needs Node 20 and npm. Built again when its
+# sources, its lockfile or the GraphQL documents it imports change.
+WEB := mobile_api/web
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
+	$(wildcard $(WEB)/*.html $(WEB)/*.config.js) $(WEB)/package.json $(wildcard graphql/operations/*.graphql)
 export PORT
 
 # `make run` signs in like the Firebase Auth emulator: firebase-admin accepts unsigned tokens
@@ -15,7 +20,7 @@ run: export FIREBASE_PROJECT_ID ?= demo-servicemap
 run: export FIREBASE_AUTH_EMULATOR_HOST ?= 127.0.0.1:9099
 endif
 
-.PHONY: run test install install-dev lint schema clean-db bench bench-quick bench-dispatch
+.PHONY: run test install install-dev lint schema clean-db web test-web bench bench-quick bench-dispatch
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +37,17 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-run: install
+$(WEB)/node_modules/.installed: $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	touch $@
+
+$(WEB)/dist/.built: $(WEB)/node_modules/.installed $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+	touch $@
+
+web: $(WEB)/dist/.built
+
+run: install web
 	$(FLASK) db upgrade
 	$(FLASK) seed demo $(if $(wildcard $(AMAP_FILE)),--amap-file $(AMAP_FILE))
 	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
@@ -41,7 +56,9 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-test: lint
+# Vitest (the app's own logic), then pytest, whose tests/web drive the built app in chromium.
+test: lint web
+	cd $(WEB) && npm test
 	$(VENV)/bin/pytest -q
 
 # Reprint graphql/schema.graphql from the code (the snapshot test fails when they drift).

@@ -31,7 +31,7 @@ from backend.places.grid import init_engine as init_places_engine
 from backend.places.regions import region_exists
 from backend.places.store import SpatialStore, store_for
 from mobile_api import graphql as graphql_api
-from mobile_api import rest
+from mobile_api import rest, web
 
 # Who acts on which domain event, in this order (backend/core/events.py).
 EVENT_HANDLERS = EventHandlers(GUIDANCE_HANDLERS, NOTIFY_HANDLERS)
@@ -72,4 +72,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     rest.init_app(app)
     for package in (db_cli, fixtures_cli, places_cli, accounts_cli, booking_cli, notify_cli):
         package.init_app(app)
+    web.init_app(app)  # the resident app; its history fallback is registered last
     return app

@@ -39,6 +39,8 @@ PUSH_PROVIDERS = {
     "log": "backend.notify.providers.log:LogProvider.from_settings",
     "fcm": "backend.notify.providers.fcm:FcmProvider.from_settings",
 }
+# Datums a map tile layer may be drawn in (MAP_TILE_CRS): the app asks the API for positions in it.
+MAP_TILE_CRS = ("WGS84", "GCJ02", "BD09")
 QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -76,6 +78,18 @@ class Settings:
     notify_device_ttl_days: int = 60
     # Non-urgent pushes wait until the end of this span (Beijing time); "" for none.
     notify_quiet_hours: str = "22:00-07:00"
+    # The resident app's map (MAP_TILE_*): an optional tile layer over our own region outlines,
+    # e.g. https://tiles.example.cn/{z}/{x}/{y}.png, in its datum, with its attribution.
+    map_tile_url: str | None = None
+    map_tile_crs: str = "WGS84"
+    map_tile_attribution: str | None = None
+    # Firebase Auth's web SDK in the resident app (phone sign-in), from the Firebase console.
+    firebase_web_api_key: str | None = None
+    firebase_auth_domain: str | None = None
+    firebase_app_id: str | None = None
+    # Web push through FCM (optional): the sender id and the VAPID public key of the project.
+    firebase_messaging_sender_id: str | None = None
+    firebase_vapid_key: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -115,6 +129,14 @@ class Settings:
             firebase_certs_url=get("FIREBASE_CERTS_URL"),
             **{name: integer(name.upper(), getattr(cls, name))
                for name in (*BOOKING_LIMITS, *NOTIFY_LIMITS)},
+            map_tile_url=get("MAP_TILE_URL"),
+            map_tile_crs=get("MAP_TILE_CRS") or "WGS84",
+            map_tile_attribution=get("MAP_TILE_ATTRIBUTION"),
+            firebase_web_api_key=get("FIREBASE_WEB_API_KEY"),
+            firebase_auth_domain=get("FIREBASE_AUTH_DOMAIN"),
+            firebase_app_id=get("FIREBASE_APP_ID"),
+            firebase_messaging_sender_id=get("FIREBASE_MESSAGING_SENDER_ID"),
+            firebase_vapid_key=get("FIREBASE_VAPID_KEY"),
             notify_quiet_hours=(cls.notify_quiet_hours if "NOTIFY_QUIET_HOURS" not in env
                                 else env["NOTIFY_QUIET_HOURS"].strip()),
         )
@@ -150,6 +172,17 @@ class Settings:
                 f"got {self.notify_quiet_hours!r}")
         if self.fcm_endpoint and not self.fcm_endpoint.startswith(("https://", "http://")):
             raise ConfigError(f"FCM_ENDPOINT must be an http(s) URL, got {self.fcm_endpoint!r}")
+        if self.map_tile_crs not in MAP_TILE_CRS:
+            allowed = ", ".join(MAP_TILE_CRS)
+            raise ConfigError(f"MAP_TILE_CRS must be one of {allowed}, got {self.map_tile_crs!r}")
+        if self.map_tile_url is not None and not (
+                self.map_tile_url.startswith(("https://", "http://", "/"))
+                and all(part in self.map_tile_url for part in ("{z}", "{x}", "{y}"))):
+            raise ConfigError("MAP_TILE_URL must be an http(s) URL or a path with {z}, {x} and "
+                              f"{{y}}, got {self.map_tile_url!r}")
+        if self.map_tile_url and not self.map_tile_attribution:
+            # Tile providers' terms (and 测绘 rules in China) require the credit on the map.
+            raise ConfigError("MAP_TILE_URL needs MAP_TILE_ATTRIBUTION (the provider's credit)")
         if not self.database_url.startswith(("sqlite://", "postgresql")):
             raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
         if self.is_production:

@@ -204,3 +204,11 @@ def day_kind(session: Session, day: date) -> str | None:
     """"holiday", "workday", or None for an ordinary day."""
     kind = session.scalar(select(HolidayDay.kind).where(HolidayDay.day == day))
     return None if kind == ORDINARY else kind
+
+
+def days_from(session: Session, first: date, count: int) -> dict[date, tuple[str, str]]:
+    """(kind, name) of the holidays and make-up working days among `count` days from `first`."""
+    statement = select(HolidayDay).where(HolidayDay.day >= first,
+                                         HolidayDay.day < first + timedelta(days=count))
+    return {row.day: (row.kind, row.name) for row in session.scalars(statement)
+            if row.kind != ORDINARY}

@@ -14,12 +14,13 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from opening_hours import OpeningHours, ParserError
+from opening_hours import OpeningHours, ParserError, State
 from sqlalchemy.orm import Session
 
-from backend.core.clock import to_business_time
+from backend.core.clock import BUSINESS_TZ, to_business_time
 from backend.core.errors import InvalidInput
 from backend.places import calendar as holiday_calendar
 from backend.places.calendar import HOLIDAY, WORKDAY
@@ -187,8 +188,74 @@ class OpenAt:
     def __init__(self, session: Session, at: datetime) -> None:
         self.at = to_business_time(at)
         self.day_kind = holiday_calendar.day_kind(session, self.at.date())
+        self._session = session
+        self._days: dict[date, tuple[str, str]] | None = None
 
     def is_open(self, expression: str | None) -> bool:
         if not expression:
             return False
         return is_open(expression, self.at, self.day_kind)
+
+    def status(self, expression: str) -> OpeningStatus:
+        """The opening status at this moment; the calendar of the days ahead is read once."""
+        if self._days is None:
+            self._days = holiday_calendar.days_from(self._session, self.at.date(), STATUS_DAYS)
+        return opening_status(expression, self.at, self._days)
+
+
+STATUS_DAYS = 14  # how far ahead the next opening is looked for
+
+
+@dataclass(frozen=True)
+class OpeningStatus:
+    """What a resident wants to know before setting off: open now, until when, or when next."""
+
+    is_open: bool
+    closes_at: datetime | None  # while open: the end of the current opening
+    next_open_at: datetime | None  # while closed: the next opening within STATUS_DAYS
+    day_note: str | None  # the day's holiday (放假) or make-up working day (调休上班), if any
+
+
+def _day_parsed(text: str, day: date, kind: str | None) -> tuple[OpeningHours | None, date]:
+    """The expression as it applies on `day`, and the date the parser must be asked about."""
+    if kind == HOLIDAY:
+        return compiled_for_holiday(text), day
+    return compiled(text), reference_workday(day) if kind == WORKDAY else day
+
+
+def opening_status(expression: str, at: datetime,
+                   days: dict[date, tuple[str, str]]) -> OpeningStatus:
+    """Open or not at `at`, the end of the current opening or the next one, and the day's
+    note; `days` maps a date to (kind, name) for the calendar rows from `at`'s day on."""
+    local = to_business_time(at)
+    today = local.date()
+    kind, name = days.get(today, (None, None))
+    note = (f"今日{name}，放假" if kind == HOLIDAY
+            else "今日调休上班（按工作日时间）" if kind == WORKDAY else None)
+    text = expression.strip()
+    open_now = bool(text) and is_open(text, local, kind)
+    closes_at = next_open_at = None
+    for offset in range(STATUS_DAYS if text else 0):
+        day = today + timedelta(days=offset)
+        parsed, asked = _day_parsed(text, day, days.get(day, (None, None))[0])
+        if parsed is None:
+            if open_now:  # closed all day: the opening ended at midnight
+                closes_at = datetime.combine(day, datetime.min.time(), tzinfo=BUSINESS_TZ)
+                break
+            continue
+        start = local.replace(tzinfo=None) if offset == 0 else datetime.combine(day, time())
+        shift = datetime.combine(asked, time()) - datetime.combine(day, time())
+        end = datetime.combine(day + timedelta(days=1), time())
+        found = None
+        for begins, _ends, state, _comment in parsed.intervals(start + shift, end + shift):
+            if (state == State.OPEN) != open_now:
+                found = begins
+                break
+        if found is not None:
+            moment = (found - shift).replace(tzinfo=BUSINESS_TZ)
+            if open_now:
+                closes_at = moment
+            else:
+                next_open_at = moment
+            break
+    return OpeningStatus(open_now, closes_at, next_open_at, note)

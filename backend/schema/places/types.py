@@ -114,6 +114,14 @@ class ElderlyCareInfo(graphene.ObjectType):
         return place.care_levels or []
 
 
+class OpeningStatus(graphene.ObjectType):
+    is_open = graphene.Boolean(required=True, description="此刻是否营业")
+    closes_at = DateTime(description="营业中：本次营业的结束时间")
+    next_open_at = DateTime(description="未营业：14 天内下一次开始营业的时间")
+    day_note = graphene.String(
+        description="当天是法定节假日或调休上班日时的说明，如 今日国庆节，放假")
+
+
 class Place(graphene.ObjectType):
     id = graphene.ID(required=True)
     name = graphene.String(required=True)
@@ -132,6 +140,12 @@ class Place(graphene.ObjectType):
     is_open = graphene.Boolean(
         at=DateTime(description="默认为现在；不带时区的时间按北京时间理解"),
         description="在该时刻是否营业（按法定节假日与调休上班日历）；营业时间未知时为 null",
+    )
+    opening_status = graphene.Field(
+        OpeningStatus,
+        at=DateTime(description="默认为现在；不带时区的时间按北京时间理解"),
+        description=("营业状态：是否营业、何时结束或下次何时开始，以及当天的节假日说明；"
+                     "营业时间未知时为 null"),
     )
     # Types of higher domains' schema packages are named by path (graphene resolves it):
     # the schema packages depend on each other in the domains' one direction.
@@ -186,6 +200,14 @@ class Place(graphene.ObjectType):
         if not place.opening_hours:
             return None
         return info.context.open_at(at or info.context.now).is_open(place.opening_hours)
+
+    @staticmethod
+    def resolve_opening_status(place, info, at=None):
+        if not place.opening_hours:
+            return None
+        # One evaluator (and one calendar read) per minute for a page of places.
+        at = at or info.context.now.replace(second=0, microsecond=0)
+        return info.context.open_at(at).status(place.opening_hours)
 
     @staticmethod
     def resolve_service_items(place, info):

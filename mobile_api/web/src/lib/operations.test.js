@@ -1,0 +1,25 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { documents } from './operations.js'
+
+describe('the documents the app sends', () => {
+  it('are the files of graphql/operations/, unchanged, and every one the screens name exists', () => {
+    const dir = new URL('../../../../graphql/operations/', import.meta.url)
+    const files = new Set(readdirSync(dir).filter((f) => f.endsWith('.graphql')).map((f) => f.slice(0, -8)))
+    for (const [name, text] of Object.entries(documents)) {
+      expect(files.has(name), name).toBe(true)
+      expect(text).toBe(readFileSync(new URL(`${name}.graphql`, dir), 'utf8'))
+    }
+    const used = new Set()
+    const views = new URL('../', import.meta.url)
+    for (const folder of ['views/', 'components/', 'lib/']) {
+      for (const file of readdirSync(new URL(folder, views))) {
+        if (file.endsWith('.test.js')) continue
+        const source = readFileSync(new URL(folder + file, views), 'utf8')
+        for (const match of source.matchAll(/gql\('(\w+)'/g)) used.add(match[1])
+      }
+    }
+    expect(used.size).toBeGreaterThan(10)
+    for (const name of used) expect(documents[name], name).toBeTypeOf('string')
+  })
+})
