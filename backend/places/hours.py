@@ -182,14 +182,24 @@ def is_open(expression: str, at: datetime, day_kind: str | None) -> bool:
 
 
 class OpenAt:
-    """One moment of one request: its business time and day kind, looked up once, and the
-    answer for any number of places."""
+    """One moment of one request and the answer for any number of places. The calendar of
+    the fortnight ahead is read once, on first use: `is_open` needs only the day's kind and
+    `status` the days ahead, and one statement answers both."""
 
     def __init__(self, session: Session, at: datetime) -> None:
         self.at = to_business_time(at)
-        self.day_kind = holiday_calendar.day_kind(session, self.at.date())
         self._session = session
         self._days: dict[date, tuple[str, str]] | None = None
+
+    @property
+    def days(self) -> dict[date, tuple[str, str]]:
+        if self._days is None:
+            self._days = holiday_calendar.days_from(self._session, self.at.date(), STATUS_DAYS)
+        return self._days
+
+    @property
+    def day_kind(self) -> str | None:
+        return self.days.get(self.at.date(), (None, None))[0]
 
     def is_open(self, expression: str | None) -> bool:
         if not expression:
@@ -197,10 +207,8 @@ class OpenAt:
         return is_open(expression, self.at, self.day_kind)
 
     def status(self, expression: str) -> OpeningStatus:
-        """The opening status at this moment; the calendar of the days ahead is read once."""
-        if self._days is None:
-            self._days = holiday_calendar.days_from(self._session, self.at.date(), STATUS_DAYS)
-        return opening_status(expression, self.at, self._days)
+        """The opening status at this moment."""
+        return opening_status(expression, self.at, self.days)
 
 
 STATUS_DAYS = 14  # how far ahead the next opening is looked for

@@ -55,8 +55,12 @@ class RequestContext:
         self.close()
         return UnitOfWork(self._session_factory, self._handlers)
 
-    def open_at(self, at: datetime) -> OpenAt:
-        """One evaluator per instant: the calendar is read once for a page of places."""
+    def open_at(self, at: datetime | None = None) -> OpenAt:
+        """One evaluator per instant (by default the request's minute: opening hours change
+        on whole minutes, so it answers as `now` does): the calendar is read once for a page
+        of places, whichever of isOpen and openingStatus it asks for."""
+        if at is None:
+            at = self.now.replace(second=0, microsecond=0)
         if at not in self._open_at:
             self._open_at[at] = OpenAt(self.session, at)
         return self._open_at[at]

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
+from sqlalchemy import delete
 
 from backend.db import session_scope
 from backend.places.calendar import seed_calendar
 from backend.places.hours import BUSINESS_TZ, OpenAt, opening_status
+from backend.places.models import HolidayDay
 from tests.helpers import gql_data, operation
 
 LUNCH_BREAK = "Mo-Fr 09:00-12:00,13:30-17:00; Sa 09:00-12:00; PH off"
@@ -56,6 +58,8 @@ def test_opening_status__cases(expression, at, days, expected):
 
 def test_opening_status__calendar_from_the_database(scratch_app):
     with session_scope(scratch_app.extensions["servicemap"].session_factory) as session:
+        # the scratch database is shared: another test may have left a manual day in it
+        session.execute(delete(HolidayDay))
         seed_calendar(session, [2025])
         status = OpenAt(session, beijing(2025, 10, 1, 10, 0)).status(LUNCH_BREAK)
     assert status.next_open_at == beijing(2025, 10, 9, 9, 0)

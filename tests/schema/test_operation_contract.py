@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from backend.accounts.models import Account
 from backend.booking.appointments import CODE_ALPHABET
@@ -68,6 +68,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "NearbyPlaces": (3, 2),
     "PlaceDetail": (4, 4),
     "PlaceNavigation": (1, 1),
+    "PlaceSheet": (6, 6),
     "PlaceWindows": (3, 3),
     "Regions": (2, 2),
     "RegisterDevice": (4, 4),
@@ -96,6 +97,7 @@ class Demo:
     app: object
     place_id: int
     item_id: int
+    hall_with_windows_id: int
 
     def gql(self, query: str, variables: dict | None = None, uid: str | None = None) -> dict:
         assert uid is None, "the demo app verifies no tokens: its documents are anonymous"
@@ -460,6 +462,7 @@ CASES: dict[str, Case] = {
     "MapClusters": Case("demo", _map_clusters, (FEW, MANY)),
     "PlaceDetail": Case("demo", lambda demo, _: (None, {"id": str(demo.place_id)})),
     "PlaceNavigation": Case("demo", lambda demo, _: (None, {"id": str(demo.place_id)})),
+    "PlaceSheet": Case("demo", lambda demo, _: (None, {"id": str(demo.hall_with_windows_id)})),
     "WhereAmI": Case("demo", lambda demo, _: (None, {"point": HANGZHOU_CENTRE})),
     "ServiceItemGuide": Case("demo", lambda demo, _: (None, {"id": str(demo.item_id)})),
     "Checklist": Case("demo", lambda demo, _: (None, {"serviceItemId": str(demo.item_id),
@@ -496,7 +499,8 @@ def demo(demo_app) -> Demo:  # noqa: ANN001
         place_id = session.scalar(select(Place.id).where(Place.kind == "SERVICE_HALL",
                                                          Place.county_code.is_not(None))
                                   .order_by(Place.id).limit(1))
-    return Demo(demo_app, place_id=place_id, item_id=1)
+        hall_with_windows_id = session.scalar(select(func.min(ServiceWindow.place_id)))
+    return Demo(demo_app, place_id=place_id, item_id=1, hall_with_windows_id=hall_with_windows_id)
 
 
 def test_contract__every_document__has_a_case_and_a_count():

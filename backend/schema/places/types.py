@@ -199,14 +199,12 @@ class Place(graphene.ObjectType):
     def resolve_is_open(place, info, at=None):
         if not place.opening_hours:
             return None
-        return info.context.open_at(at or info.context.now).is_open(place.opening_hours)
+        return info.context.open_at(at).is_open(place.opening_hours)
 
     @staticmethod
     def resolve_opening_status(place, info, at=None):
         if not place.opening_hours:
             return None
-        # One evaluator (and one calendar read) per minute for a page of places.
-        at = at or info.context.now.replace(second=0, microsecond=0)
         return info.context.open_at(at).status(place.opening_hours)
 
     @staticmethod
