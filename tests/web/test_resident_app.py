@@ -1,6 +1,7 @@
 """The resident's journeys through the app in chromium (phone viewport, real server): find →
 place → navigation links; guide → checklist; sign in → book → my appointments → cancel;
-reschedule; elderly mode; refused geolocation; offline reload; axe on every screen in both modes.
+reschedule; messages; the map down to one place; elderly mode; refused geolocation; offline reload;
+axe on every screen in both modes.
 The fixtures check that every request went to 127.0.0.1 and only trusted documents were sent."""
 
 from __future__ import annotations
@@ -223,6 +224,67 @@ def test_reschedule__another_slot__same_code(phone: Visit, web_server: WebServer
     [moved] = [a for a in appointments(web_server, uid) if a["status"] == "BOOKED"]
     assert moved["id"] == booked["id"] and moved["code"] == booked["code"]
     assert moved["slot"]["id"] == second["id"]
+
+
+def test_messages__booking_notice__unread_badge_then_read(phone: Visit, web_server: WebServer,
+                                                         hall: dict):
+    page = phone.page
+    uid = "demo-resident-4"
+    item = hall["windows"][0]["serviceItems"][0]
+    [slot] = slots_of(web_server, hall, item["id"], uid)[:1]
+    web_server.graphql("BookAppointment", {
+        "slotId": slot["id"], "serviceItemId": item["id"], "idempotencyKey": "web-messages",
+    }, uid=uid)
+    inbox = web_server.graphql("MyNotifications", {"first": 20}, uid=uid)["me"]["notifications"]
+    assert inbox["unreadCount"] >= 1
+    # given: the resident opens the app, signed in
+    phone.go("/")
+    phone.sign_in(uid, "赵女士（合肥）")
+    phone.go("/")
+    # then: the tab bar says how many are unread, in words too
+    tab = page.get_by_role("tab", name=f"消息，{inbox['unreadCount']} 条未读")
+    expect(tab).to_be_visible()
+    tab.click()
+    expect(page.get_by_text(f"{inbox['unreadCount']} 条未读")).to_be_visible()
+    newest = inbox["edges"][0]["node"]
+    message = page.get_by_role("button", name=f"未读，{newest['title']}")
+    expect(message).to_contain_text(newest["body"][:10])
+    # when: the resident opens the newest one
+    message.click()
+    # then: it is read, on the server too, and the count goes down
+    expect(page.get_by_role("button", name=newest["title"], exact=True)).to_be_visible()
+    after = web_server.graphql("MyNotifications", {"first": 20}, uid=uid)["me"]["notifications"]
+    assert after["unreadCount"] == inbox["unreadCount"] - 1
+    assert [e["node"]["isRead"] for e in after["edges"] if e["node"]["id"] == newest["id"]] == [True]
+
+
+def test_map__clusters__zoom_in_to_one_place_and_its_card(phone: Visit, web_server: WebServer):
+    page = phone.page
+    phone.go("/map")
+    expect(page.locator(".cluster").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    # then: clusters, not thousands of markers; the count in words is what they add up to
+    status = page.get_by_role("status").filter(has_text="可见范围内")
+    shown = int(re.search(r"(\d+) 个场所", status.inner_text()).group(1))
+    assert shown > page.locator(".cluster").count() > 0
+    assert page.locator(".cluster").count() <= 200
+    # when: the resident taps the biggest cluster until a single place is left under the finger
+    for _ in range(12):
+        if page.locator(".cluster--one").count():
+            break
+        page.locator(".cluster:not(.cluster--one)").first.click()
+        page.wait_for_load_state("networkidle")
+    single = page.locator(".cluster--one").first
+    expect(single).to_be_visible()
+    single.click()
+    # then: its card, with the way to the place screen and an Amap link in the API's datum
+    card = page.get_by_role("complementary", name="场所卡片")
+    expect(card.get_by_role("heading", level=2)).not_to_be_empty()
+    name = card.get_by_role("heading", level=2).inner_text()
+    expect(card.get_by_role("link", name="去这里（高德）")).to_have_attribute(
+        "href", re.compile(r"^https://uri\.amap\.com/"))
+    card.get_by_role("link", name="查看详情").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(name)
 
 
 # --- elderly mode, refused geolocation, offline -----------------------------------------------
