@@ -255,7 +255,8 @@ def test_messages__booking_notice__unread_badge_then_read(phone: Visit, web_serv
     expect(page.get_by_role("button", name=newest["title"], exact=True)).to_be_visible()
     after = web_server.graphql("MyNotifications", {"first": 20}, uid=uid)["me"]["notifications"]
     assert after["unreadCount"] == inbox["unreadCount"] - 1
-    assert [e["node"]["isRead"] for e in after["edges"] if e["node"]["id"] == newest["id"]] == [True]
+    read = {edge["node"]["id"]: edge["node"]["isRead"] for edge in after["edges"]}
+    assert read[newest["id"]] is True
 
 
 def test_map__clusters__zoom_in_to_one_place_and_its_card(phone: Visit, web_server: WebServer):
