@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer
 
 from backend.core.errors import InvalidInput
+from backend.places.city_clusters import ClusterPack, clusters_of_city, clusters_of_province
 from backend.places.models import Region
 from geodata.regions import RegionIndex, RegionLevel, RegionRecord
 
@@ -65,13 +66,29 @@ def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, RegionR
     wanted = set(codes)
     if not wanted:
         return {}
+    rows = _all_rows(session, wanted)
+    return {code: rows[code] for code in wanted if code in rows}
+
+
+def _all_rows(session: Session, wanted: set[str] = frozenset()) -> dict[str, RegionRow]:
     key = _engine_key(session.get_bind())
     rows = _rows.get(key)
     if rows is None or not wanted <= rows.keys():
         statement = select(Region.code, Region.name, Region.level, Region.parent_code)
         rows = {row.code: RegionRow(*row) for row in session.execute(statement)}
         _rows[key] = rows
-    return {code: rows[code] for code in wanted if code in rows}
+    return rows
+
+
+def clusters_of_region(session: Session, region: RegionRow) -> list[ClusterPack]:
+    """The city clusters a region lies in: a county's and a city's by its city, a province's
+    when the cluster holds every city of it."""
+    if region.level == RegionLevel.COUNTY:
+        return clusters_of_city(region.parent_code)
+    if region.level == RegionLevel.CITY:
+        return clusters_of_city(region.code)
+    cities = [row.code for row in _all_rows(session).values() if row.parent_code == region.code]
+    return clusters_of_province(cities)
 
 
 def _engine_key(engine) -> str:
