@@ -107,6 +107,16 @@ def region_index(session: Session) -> RegionIndex:
     return index
 
 
+def warm_region_index(session: Session) -> int:
+    """Build the index now: called in gunicorn's master before it forks, so the workers share
+    its pages instead of each building its own copy on its first request. Returns the number
+    of regions."""
+    index = region_index(session)
+    if not len(index):  # not seeded yet: leave it to the first request after `seed`
+        forget_region_index(session.get_bind())
+    return len(index)
+
+
 def forget_region_index(engine: Engine) -> None:
     """Drop what was derived from the region table after it changed (seeding)."""
     _indexes.pop(_engine_key(engine), None)
