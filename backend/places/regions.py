@@ -56,9 +56,9 @@ class RegionRow:
     parent_code: str | None
 
 
-# Every region without its outline, per engine: 353 small rows that every page of places
-# names, so they are read once per process instead of once per request. Reference data that
-# only `seed` changes; `store_regions` drops it.
+# Every region without its outline, per engine: 3,260 small rows (all of China) that every
+# page of places names, so they are read once per process instead of once per request.
+# Reference data that only `seed` changes; `store_regions` drops it.
 _rows: dict[str, dict[str, RegionRow]] = {}
 
 
