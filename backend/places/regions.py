@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer
 
 from backend.core.errors import InvalidInput
+from backend.places.city_clusters import ClusterPack, clusters_of_city, clusters_of_province
 from backend.places.models import Region
 from geodata.regions import RegionIndex, RegionLevel, RegionRecord
 
@@ -55,9 +56,9 @@ class RegionRow:
     parent_code: str | None
 
 
-# Every region without its outline, per engine: 353 small rows that every page of places
-# names, so they are read once per process instead of once per request. Reference data that
-# only `seed` changes; `store_regions` drops it.
+# Every region without its outline, per engine: 3,260 small rows (all of China) that every
+# page of places names, so they are read once per process instead of once per request.
+# Reference data that only `seed` changes; `store_regions` drops it.
 _rows: dict[str, dict[str, RegionRow]] = {}
 
 
@@ -65,13 +66,29 @@ def regions_by_code(session: Session, codes: Iterable[str]) -> dict[str, RegionR
     wanted = set(codes)
     if not wanted:
         return {}
+    rows = _all_rows(session, wanted)
+    return {code: rows[code] for code in wanted if code in rows}
+
+
+def _all_rows(session: Session, wanted: set[str] = frozenset()) -> dict[str, RegionRow]:
     key = _engine_key(session.get_bind())
     rows = _rows.get(key)
     if rows is None or not wanted <= rows.keys():
         statement = select(Region.code, Region.name, Region.level, Region.parent_code)
         rows = {row.code: RegionRow(*row) for row in session.execute(statement)}
         _rows[key] = rows
-    return {code: rows[code] for code in wanted if code in rows}
+    return rows
+
+
+def clusters_of_region(session: Session, region: RegionRow) -> list[ClusterPack]:
+    """The city clusters a region lies in: a county's and a city's by its city, a province's
+    when the cluster holds every city of it."""
+    if region.level == RegionLevel.COUNTY:
+        return clusters_of_city(region.parent_code)
+    if region.level == RegionLevel.CITY:
+        return clusters_of_city(region.code)
+    cities = [row.code for row in _all_rows(session).values() if row.parent_code == region.code]
+    return clusters_of_province(cities)
 
 
 def _engine_key(engine) -> str:
@@ -88,6 +105,16 @@ def region_index(session: Session) -> RegionIndex:
                 index = RegionIndex(_records(session))
                 _indexes[key] = index
     return index
+
+
+def warm_region_index(session: Session) -> int:
+    """Build the index now: called in gunicorn's master before it forks, so the workers share
+    its pages instead of each building its own copy on its first request. Returns the number
+    of regions."""
+    index = region_index(session)
+    if not len(index):  # not seeded yet: leave it to the first request after `seed`
+        forget_region_index(session.get_bind())
+    return len(index)
 
 
 def forget_region_index(engine: Engine) -> None:

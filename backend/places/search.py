@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from backend.core.errors import InvalidInput
 from backend.core.ids import api_id
 from backend.core.paging import decode_cursor, encode_cursor, validate_page_size
+from backend.places.city_clusters import get_cluster
 from backend.places.hours import OpenAt
 from backend.places.models import Place
 from backend.places.records import PlaceKind
@@ -140,8 +141,12 @@ def build_filters(
     clinic: ClinicFilter | None = None,
     elderly_care: ElderlyCareFilter | None = None,
     conditions: Sequence[ColumnElement[bool]] = (),
+    cluster_code: str | None = None,
 ) -> tuple[PlaceFilters, DatumBox | None]:
     """The filters the database applies, and the datum box checked after it (if any)."""
+    if cluster_code is not None:
+        # A cluster is a list of cities: a condition like any other, applied before paging.
+        conditions = (*conditions, Place.city_code.in_(get_cluster(cluster_code).cities))
     region_column = None
     if region_code is not None:
         region = get_region(session, region_code)
@@ -200,6 +205,7 @@ def prepare_search(
     radius_m: float | None = None,
     bbox: BBoxQuery | None = None,
     region_code: str | None = None,
+    cluster_code: str | None = None,
     kinds: Sequence[str] | None = None,
     open_at: datetime | None = None,
     text: str | None = None,
@@ -221,6 +227,7 @@ def prepare_search(
     filters, datum_box = build_filters(
         session, kinds, region_code, bbox,
         clinic=clinic, elderly_care=elderly_care, conditions=conditions,
+        cluster_code=cluster_code,
     )
     checks: list[RowCheck] = []
     if datum_box is not None:

@@ -19,8 +19,9 @@ import shapely
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from backend.accounts.dev_token import emulator_token
+from backend.places.city_clusters import member_regions
 from geodata import crs as crs_module
-from geodata.regions import RegionLevel, load_yrd_regions
+from geodata.regions import RegionLevel
 
 app_config = Blueprint("app_config", __name__, url_prefix="/m/v1")
 
@@ -93,8 +94,9 @@ def dev_token() -> Response:
 
 @functools.lru_cache(maxsize=8)
 def region_outlines(level: RegionLevel, crs: crs_module.CRS) -> bytes:
-    """A GeoJSON FeatureCollection of the level's regions, simplified, in `crs` (lon/lat)."""
-    records = [record for record in load_yrd_regions() if record.level is level]
+    """A GeoJSON FeatureCollection of the level's regions in the city clusters, simplified, in
+    `crs` (lon/lat)."""
+    records = member_regions(level)
     geometries = shapely.simplify(
         [record.geometry for record in records], OUTLINE_TOLERANCE[level],
         preserve_topology=True)

@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 
 from backend.core.errors import InvalidInput
 from backend.db import session_scope
+from backend.places.city_clusters import cluster_packs
 from backend.places.importing import import_places
 from backend.places.models import Place, PlaceGridState
 from backend.places.records import PlaceKind, PlaceRecord
 from tests.helpers import uow_of
+from tests.package_regions import package_counties
 
 
 def count_places(app, **where) -> int:  # noqa: ANN001
@@ -38,9 +40,13 @@ def test_seed_demo__run_twice__changes_nothing(demo_app):
     assert count_places(demo_app) == before
 
 
-def test_seed_demo__generated_set__every_place_marked_generated(demo_app):
-    assert 4_000 <= count_places(demo_app, source="generated") <= 6_000
-    assert count_places(demo_app, kind="SERVICE_HALL", source="generated") == 308
+def test_seed_demo__generated_set__one_hall_per_county_of_the_three_clusters(demo_app):
+    # the oracle: the counties of the clusters' cities in the package's own files
+    cities = tuple(code for pack in cluster_packs() for code in pack.cities)
+    counties = package_counties(cities=cities)
+    assert len(counties) > 305 + 150
+    assert count_places(demo_app, kind="SERVICE_HALL", source="generated") == len(counties)
+    assert 12 * len(counties) <= count_places(demo_app, source="generated") <= 20 * len(counties)
 
 
 def test_upsert__changed_record__updates_in_place(scratch_app):

@@ -12,8 +12,9 @@ from backend.db import session_scope
 from backend.places.importing import import_places
 from backend.places.models import Place
 from backend.places.records import PlaceKind, PlaceRecord
+from geodata.cn_regions import load_china_regions
 from geodata.crs import CRS, from_wgs84, to_wgs84
-from geodata.regions import RegionIndex, load_yrd_regions
+from geodata.regions import RegionIndex
 from tests.helpers import gql_data, operation, uow_of
 
 # Clusters over the YRD: Shanghai, Hangzhou, Nanjing, Hefei, a rural county in southern Anhui.
@@ -25,7 +26,7 @@ GEODESIC = Geodesic.WGS84  # the oracle: GeographicLib, independent of the store
 
 @pytest.fixture(scope="module")
 def region_index() -> RegionIndex:
-    return RegionIndex(load_yrd_regions())
+    return RegionIndex(load_china_regions())  # what `seed regions` stores
 
 
 def random_places(rng: random.Random, count: int) -> list[PlaceRecord]:

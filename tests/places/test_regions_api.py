@@ -2,44 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
-from dataclasses import dataclass
 
 import pytest
 
-from geodata.crs import CRS, gcj02_to_bd09, gcj02_to_wgs84
-from tests.helpers import ROOT, gql_data, operation
+from geodata.crs import CRS, from_wgs84
+from tests.helpers import gql_data, operation
+from tests.package_regions import package_codes, package_counties
 
-CENTERS_CSV = ROOT / "geodata" / "data" / "yrd_county_level_centers.csv"
 SHANGHAI_PROVINCE, SHANGHAI_CITY = "310000", "310100"
 PROVINCES = {"310000": "上海市", "320000": "江苏省", "330000": "浙江省", "340000": "安徽省"}
 POINTS_PER_REQUEST = 50
-
-
-@dataclass(frozen=True)
-class CountyCentroid:
-    code: str
-    name: str
-    city_code: str
-    province_code: str
-    lat: float  # GCJ-02, as published
-    lon: float
-
-
-def county_centroids() -> list[CountyCentroid]:
-    """One point per county from the CSV: its centroid, or its centre where no centroid is given."""
-    with CENTERS_CSV.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    points = []
-    for row in rows:
-        kind = "centroid" if row["centroid_lat"] else "center"
-        points.append(CountyCentroid(
-            code=row["adcode"], name=row["name"], city_code=row["city_adcode"],
-            province_code=row["province_adcode"],
-            lat=float(row[f"{kind}_lat"]), lon=float(row[f"{kind}_lng"]),
-        ))
-    return points
 
 
 def regions(client, level: str | None = None, parent_code: str | None = None) -> list[dict]:
@@ -62,35 +35,24 @@ def region_chains(client, points: list[dict]) -> list[list[dict]]:
     return chains
 
 
-def expected_chain(county: CountyCentroid) -> list[tuple[str, str]]:
-    # Shanghai is a province-level record 310000 with one city-level record 310100 under it.
-    city = SHANGHAI_CITY if county.city_code == SHANGHAI_PROVINCE else county.city_code
-    return [(county.code, "COUNTY"), (city, "CITY"), (county.province_code, "PROVINCE")]
-
-
-@pytest.mark.parametrize(("level", "count"), [("PROVINCE", 4), ("CITY", 41), ("COUNTY", 308)])
-def test_regions__per_level__expected_count(demo_client, level, count):
+@pytest.mark.parametrize(("level", "count"), [("PROVINCE", 34), ("CITY", 375), ("COUNTY", 2851)])
+def test_regions__per_level__every_region_of_china_in_the_package(demo_client, level, count):
     found = regions(demo_client, level=level)
 
-    assert len(found) == count
+    assert len(found) == count == len(package_codes(level))
     assert {region["level"] for region in found} == {level}
-    assert len({region["code"] for region in found}) == count
+    assert {region["code"] for region in found} == package_codes(level)
 
 
-def test_regions__no_filter__every_level_once(demo_client):
-    found = regions(demo_client)
+def test_regions__provinces__the_yrd_four_and_the_other_packs_provinces_without_parent(
+    demo_client,
+):
+    found = {r["code"]: r for r in regions(demo_client, level="PROVINCE")}
 
-    assert Counter(region["level"] for region in found) == {
-        "PROVINCE": 4, "CITY": 41, "COUNTY": 308
-    }
-    assert len({region["code"] for region in found}) == 353
-
-
-def test_regions__provinces__the_four_yrd_provinces_without_parent(demo_client):
-    found = regions(demo_client, level="PROVINCE")
-
-    assert {r["code"]: r["name"] for r in found} == PROVINCES
-    assert all(r["parent"] is None for r in found)
+    assert {code: found[code]["name"] for code in PROVINCES} == PROVINCES
+    assert {found[code]["name"] for code in ("500000", "510000", "150000", "610000")} == {
+        "重庆市", "四川省", "内蒙古自治区", "陕西省"}
+    assert all(r["parent"] is None for r in found.values())
 
 
 def test_regions__parent_320000__the_13_cities_of_jiangsu(demo_client):
@@ -140,56 +102,60 @@ def test_regions__tree__counties_under_cities_under_provinces(demo_client):
     for region in found:
         by_level[region["level"]][region["code"]] = region
 
-    # then: each level hangs under the next coarser one, and no city is empty
+    # then: each level hangs under the next coarser one
     cities_per_province = Counter(c["parent"]["code"] for c in by_level["CITY"].values())
-    assert cities_per_province == {"310000": 1, "320000": 13, "330000": 11, "340000": 16}
+    assert {code: cities_per_province[code] for code in PROVINCES} == {
+        "310000": 1, "320000": 13, "330000": 11, "340000": 16}
+    assert set(cities_per_province) == set(by_level["PROVINCE"])
     county_parents = {c["parent"]["code"] for c in by_level["COUNTY"].values()}
-    assert county_parents == set(by_level["CITY"])
+    assert county_parents <= set(by_level["CITY"])
 
 
-def test_region_at__every_county_centroid_in_gcj02__county_city_province(demo_client):
-    # given: the published (GCJ-02) centroid of each of the 308 counties
-    counties = county_centroids()
-    assert len(counties) == 308
-
-    # when: sent as GCJ-02, as a phone's Amap SDK would
-    chains = region_chains(
-        demo_client, [{"lat": c.lat, "lon": c.lon, "crs": "GCJ02"} for c in counties]
-    )
-
-    # then
-    for county, chain in zip(counties, chains, strict=True):
-        assert [(r["code"], r["level"]) for r in chain] == expected_chain(county), county
-        assert chain[0]["name"] == county.name
-
-
-@pytest.mark.parametrize("crs", [CRS.WGS84, CRS.BD09])
-def test_region_at__county_centroids_in_other_datums__same_chain(demo_client, crs):
-    # given: every 6th county centroid, converted from GCJ-02 with geodata.crs
-    counties = county_centroids()[::6]
-    convert = gcj02_to_wgs84 if crs is CRS.WGS84 else gcj02_to_bd09
+def test_region_at__every_county_of_the_yrd_provinces__county_city_province(demo_client):
+    # given: a point inside each county of the four provinces, computed here with shapely
+    # from the package's own polygons (the oracle), sent as GCJ-02 like a phone's Amap SDK
+    counties = package_counties(tuple(PROVINCES))
+    assert len(counties) == 305
     points = []
     for county in counties:
-        lat, lon = convert(county.lat, county.lon)
-        points.append({"lat": lat, "lon": lon, "crs": crs.value})
+        lat, lon = from_wgs84(county.lat, county.lon, CRS.GCJ02)
+        points.append({"lat": float(lat), "lon": float(lon), "crs": "GCJ02"})
 
     # when
     chains = region_chains(demo_client, points)
 
     # then
     for county, chain in zip(counties, chains, strict=True):
-        assert [(r["code"], r["level"]) for r in chain] == expected_chain(county), county
+        assert [(r["code"], r["level"]) for r in chain] == county.chain, county
+        assert chain[0]["name"] == county.name
+
+
+@pytest.mark.parametrize("crs", [CRS.WGS84, CRS.BD09])
+def test_region_at__county_points_in_other_datums__same_chain(demo_client, crs):
+    # given: every 6th county point of the four provinces
+    counties = package_counties(tuple(PROVINCES))[::6]
+    points = []
+    for county in counties:
+        lat, lon = from_wgs84(county.lat, county.lon, crs)
+        points.append({"lat": float(lat), "lon": float(lon), "crs": crs.value})
+
+    # when
+    chains = region_chains(demo_client, points)
+
+    # then
+    for county, chain in zip(counties, chains, strict=True):
+        assert [(r["code"], r["level"]) for r in chain] == county.chain, county
 
 
 @pytest.mark.parametrize(("lat", "lon"), [
     pytest.param(30.5, 123.5, id="east_china_sea"),
     pytest.param(33.8, 122.8, id="yellow_sea"),
-    pytest.param(39.9087, 116.3975, id="beijing_tiananmen"),
-    pytest.param(22.5431, 114.0579, id="shenzhen"),
+    pytest.param(35.68, 139.69, id="tokyo"),
+    pytest.param(37.5, 127.0, id="seoul"),
     pytest.param(0.0, 0.0, id="null_island"),
     pytest.param(90.0, 180.0, id="north_pole_on_the_antimeridian"),
 ])
-def test_region_at__outside_the_yrd__empty(demo_client, lat, lon):
+def test_region_at__outside_china__empty(demo_client, lat, lon):
     data = gql_data(demo_client, operation("WhereAmI"), {"point": {"lat": lat, "lon": lon}})
 
     assert data["regionAt"] == []

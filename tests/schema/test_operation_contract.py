@@ -71,6 +71,8 @@ COUNTS: dict[str, tuple[int, int]] = {
     "PlaceSheet": (6, 6),
     "PlaceWindows": (3, 3),
     "Regions": (2, 2),
+    "Clusters": (0, 0),
+    "ClusterPlaces": (4, 2),
     "RegisterDevice": (4, 4),
     "RescheduleAppointment": (22, 22),
     "SearchServiceItems": (2, 2),
@@ -270,6 +272,12 @@ def _regions(demo: Demo, size: int):
     return None, {"parentCode": "330900" if size == FEW else "340000"}
 
 
+def _cluster_places(demo: Demo, size: int):
+    # the 成渝 places within 30 km of Chengdu's centre (dense: one ring for both sizes)
+    return None, {"clusterCode": "chengyu", "near": {"lat": 30.66, "lon": 104.06},
+                  "radiusMeters": 30_000, "first": size}
+
+
 def _map_clusters(demo: Demo, size: int):
     # a few cells over West Lake, or the whole of Hangzhou at a finer grid
     if size == FEW:
@@ -464,6 +472,8 @@ CASES: dict[str, Case] = {
     "PlaceNavigation": Case("demo", lambda demo, _: (None, {"id": str(demo.place_id)})),
     "PlaceSheet": Case("demo", lambda demo, _: (None, {"id": str(demo.hall_with_windows_id)})),
     "WhereAmI": Case("demo", lambda demo, _: (None, {"point": HANGZHOU_CENTRE})),
+    "Clusters": Case("demo", lambda demo, _: (None, {})),
+    "ClusterPlaces": Case("demo", _cluster_places, (SMALL, LARGE)),
     "ServiceItemGuide": Case("demo", lambda demo, _: (None, {"id": str(demo.item_id)})),
     "Checklist": Case("demo", lambda demo, _: (None, {"serviceItemId": str(demo.item_id),
                                                       "answers": []})),

@@ -319,16 +319,32 @@ def test_elderly_mode__one_switch__large_type_big_targets_remembered(phone: Visi
 
 
 @pytest.mark.no_geolocation
-def test_geolocation_refused__choose_city__results_there(phone: Visit):
+def test_geolocation_refused__choose_cluster_and_city__results_there(phone: Visit):
     page = phone.page
     phone.go("/")
-    expect(page.get_by_role("heading", name="选择所在省份")).to_be_visible()
+    expect(page.get_by_role("heading", name="选择所在城市群")).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="未获得定位权限")).to_be_visible()
-    page.get_by_role("button", name="浙江省").click()
+    page.get_by_role("button", name="长三角").click()
     page.get_by_role("button", name="杭州市").click()
-    expect(page.get_by_text("已选地区：杭州市")).to_be_visible()
+    expect(page.get_by_text("已选地区：长三角 · 杭州市")).to_be_visible()
     expect(page.locator(".place-card").first).to_contain_text("杭州")
     phone.shot("region-fallback")
+
+
+@pytest.mark.no_geolocation
+def test_geolocation_refused__city_of_chengyu__list_there_and_map_on_the_cluster(phone: Visit):
+    page = phone.page
+    phone.go("/")
+    page.get_by_role("button", name="成渝").click()
+    expect(page.get_by_role("heading", name="选择成渝的城市")).to_be_visible()
+    page.get_by_role("button", name="重庆市").click()
+    expect(page.get_by_text("已选地区：成渝 · 重庆市")).to_be_visible()
+    expect(page.locator(".place-card").first).to_contain_text("重庆")
+    # the map opens on the cluster (its centre, WGS-84 here: no tile layer is configured)
+    phone.go("/map")
+    view = page.evaluate("JSON.parse(localStorage.getItem('servicemap.cluster'))")
+    assert view["code"] == "chengyu" and view["zoom"] == 7
+    expect(page.locator(".leaflet-container")).to_be_visible()
 
 
 @pytest.mark.service_worker

@@ -134,8 +134,8 @@ class ServiceItem(graphene.ObjectType):
     places = graphene.Field(
         PlaceConnection, required=True,
         near=GeoPointInput(), radius_meters=graphene.Float(), bbox=BBoxInput(),
-        region_code=graphene.String(), open_at=DateTime(), text=graphene.String(),
-        first=graphene.Int(default_value=20), after=graphene.String(),
+        region_code=graphene.String(), cluster_code=graphene.String(), open_at=DateTime(),
+        text=graphene.String(), first=graphene.Int(default_value=20), after=graphene.String(),
         description="可办理本事项的场所；给出 near 时由近到远",
     )
 

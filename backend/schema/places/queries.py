@@ -1,4 +1,5 @@
-"""GraphQL queries of places: `places`, `place`, `regionAt`, `regions`, `mapClusters`."""
+"""GraphQL queries of places: `places`, `place`, `regionAt`, `regions`, `clusters`,
+`mapClusters`."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import graphene
 from backend.core.paging import DEFAULT_PAGE_SIZE
 from backend.guidance.queries import search_places_handling
 from backend.places import clusters, search
+from backend.places.city_clusters import cluster_packs
 from backend.places.regions import list_regions, region_chain_at
 from backend.schema.core.errors import domain_errors
 from backend.schema.core.scalars import DateTime
 from backend.schema.places.types import (
     BBoxInput,
     ClinicFilter,
+    Cluster,
     ElderlyCareFilter,
     GeoPointInput,
     MapCluster,
@@ -47,15 +50,16 @@ class MapsQuery(graphene.ObjectType):
         )
 
 
-def place_criteria(*, near=None, radius_meters=None, bbox=None, region_code=None, kinds=None,
-                   open_at=None, text=None, clinic=None, elderly_care=None,
-                   first=DEFAULT_PAGE_SIZE, after=None) -> dict:
+def place_criteria(*, near=None, radius_meters=None, bbox=None, region_code=None,
+                   cluster_code=None, kinds=None, open_at=None, text=None, clinic=None,
+                   elderly_care=None, first=DEFAULT_PAGE_SIZE, after=None) -> dict:
     """A search's arguments as the domain takes them (hashable: a loader key can hold them)."""
     return dict(
         near=near.to_domain() if near is not None else None,
         radius_m=radius_meters,
         bbox=bbox.to_domain() if bbox is not None else None,
         region_code=region_code,
+        cluster_code=cluster_code,
         kinds=tuple(enum_value(kind) for kind in kinds) if kinds is not None else None,
         open_at=open_at,
         text=text,
@@ -83,6 +87,7 @@ class PlacesQuery(graphene.ObjectType):
         radius_meters=graphene.Float(description="搜索半径（米），不超过 50000；需要 near"),
         bbox=BBoxInput(),
         region_code=graphene.String(description="行政区划代码：省、市或区县"),
+        cluster_code=graphene.String(description="城市群代码（clusters 的 code），如 yrd、chengyu"),
         kinds=graphene.List(graphene.NonNull(PlaceKind)),
         service_item_id=graphene.ID(description="只要可办理该事项的场所"),
         open_at=DateTime(description="只要该时刻营业的场所；不带时区按北京时间"),
@@ -104,6 +109,10 @@ class PlacesQuery(graphene.ObjectType):
         graphene.List(graphene.NonNull(Region)), required=True,
         level=RegionLevel(), parent_code=graphene.String(),
     )
+    clusters = graphene.List(
+        graphene.NonNull(Cluster), required=True,
+        description="城市群：长三角、成渝、呼包鄂榆乌，各含成员城市",
+    )
 
     @staticmethod
     @domain_errors
@@ -119,6 +128,10 @@ class PlacesQuery(graphene.ObjectType):
     def resolve_region_at(root, info, point):
         lat, lon = search.validate_point(point.to_domain(), "point")
         return region_chain_at(info.context.session, lat, lon)
+
+    @staticmethod
+    def resolve_clusters(root, info):
+        return cluster_packs()
 
     @staticmethod
     @domain_errors

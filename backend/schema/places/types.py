@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import graphene
 
-from backend.places import clusters, navigation, records, search
+from backend.places import clusters, navigation, records, regions, search
 from backend.places.store import ClinicFilter as ClinicFilterRecord
 from backend.places.store import ElderlyCareFilter as ElderlyCareFilterRecord
 from backend.schema.core.dataloaders import loaders
@@ -83,14 +83,50 @@ class Region(graphene.ObjectType):
     name = graphene.String(required=True)
     level = graphene.Field(RegionLevel, required=True)
     parent = graphene.Field(lambda: Region)
+    clusters = graphene.List(
+        graphene.NonNull(lambda: Cluster), required=True,
+        description="本区域所在的城市群（省份：城市群包含其全部城市时）",
+    )
 
     @staticmethod
     def resolve_level(region, info):
         return RegionLevelEnum(region.level)
 
     @staticmethod
+    def resolve_clusters(region, info):
+        return regions.clusters_of_region(info.context.session, region)
+
+    @staticmethod
     def resolve_parent(region, info):
         return loaders(info)[RegionByCode].load(region.parent_code)
+
+
+class Cluster(graphene.ObjectType):
+    """A city cluster (城市群): its member cities and its list of cross-region items."""
+
+    code = graphene.String(required=True, description="城市群代码，如 yrd、chengyu、hubaoeyuwu")
+    name = graphene.String(required=True, description="简称，如 成渝")
+    full_name = graphene.String(required=True, description="全称，如 成渝地区双城经济圈")
+    cities = graphene.List(graphene.NonNull(Region), required=True, description="成员城市")
+    cities_source = graphene.String(required=True, description="成员城市名单的出处")
+    service_item_list = graphene.String(
+        required=True, description="本城市群的通办事项清单（演示清单注明“演示”）")
+    centre = graphene.Field(GeoPoint, required=True, crs=CRS(default_value="WGS84"),
+                            description="地图中心")
+    zoom = graphene.Int(required=True, description="地图缩放级别")
+
+    @staticmethod
+    def resolve_cities(pack, info):
+        found = regions.regions_by_code(info.context.session, pack.cities)
+        return [found[code] for code in pack.cities if code in found]
+
+    @staticmethod
+    def resolve_service_item_list(pack, info):
+        return pack.item_list
+
+    @staticmethod
+    def resolve_centre(pack, info, crs="WGS84"):
+        return LatLon(*crs_module.from_wgs84(*pack.centre, crs_module.CRS(enum_value(crs))))
 
 
 class ClinicInfo(graphene.ObjectType):

@@ -92,12 +92,12 @@ BAD_INPUT = {
     "region_code_unknown": (BROWSE, {"regionCode": "999999"}),
     "region_code_not_a_code": (BROWSE, {"regionCode": "上海"}),
     "region_code_empty": (BROWSE, {"regionCode": ""}),
-    "region_code_of_beijing": (BROWSE, {"regionCode": "110000"}),
+    "region_code_not_in_china": (BROWSE, {"regionCode": "990000"}),
     "region_code_unknown_with_near": (NEARBY, {"near": SHANGHAI, "regionCode": "310199"}),
     "region_code_unknown_with_other_filters": (
         BROWSE, {"regionCode": "999999", "kinds": ALL_KINDS, "bbox": BOX}),
     "regions_parent_code_unknown": (REGIONS, {"parentCode": "999999"}),
-    "regions_parent_code_unknown_with_level": (REGIONS, {"parentCode": "110000",
+    "regions_parent_code_unknown_with_level": (REGIONS, {"parentCode": "110199",
                                                          "level": "CITY"}),
     # malformed cursors
     "cursor_garbage": (BROWSE, {"after": "not a cursor!"}),

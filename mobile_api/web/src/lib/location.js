@@ -1,18 +1,20 @@
-// The phone's position (WGS-84, as the Geolocation API gives it), or the city the resident
-// picked when the permission was refused. Shared by the list, the guide and the map.
+// The phone's position (WGS-84, as the Geolocation API gives it), or the city cluster and city
+// the resident picked when the permission was refused. Shared by the list, the guide and the map.
 import { reactive } from 'vue'
 
 const KEY = 'servicemap.region'
+const CLUSTER_KEY = 'servicemap.cluster'
 
-function storedRegion() {
+function stored(key) {
   try {
-    return JSON.parse(localStorage.getItem(KEY) || 'null')
+    return JSON.parse(localStorage.getItem(key) || 'null')
   } catch {
     return null
   }
 }
 
-export const place = reactive({ coords: null, status: 'idle', region: storedRegion() })
+export const place = reactive({ coords: null, status: 'idle', region: stored(KEY),
+                                cluster: stored(CLUSTER_KEY) })
 
 export function locate({ timeout = 8000 } = {}) {
   if (place.coords) return Promise.resolve(place.coords)
@@ -37,10 +39,17 @@ export function locate({ timeout = 8000 } = {}) {
   })
 }
 
-export function chooseRegion(region) {
+function remember(key, value) {
+  if (value) localStorage.setItem(key, JSON.stringify(value))
+  else localStorage.removeItem(key)
+}
+
+// A city and the cluster it was picked in ({code, name, centre: {lat, lon}, zoom}, WGS-84).
+export function chooseRegion(region, cluster = null) {
   place.region = region
-  if (region) localStorage.setItem(KEY, JSON.stringify(region))
-  else localStorage.removeItem(KEY)
+  place.cluster = cluster
+  remember(KEY, region)
+  remember(CLUSTER_KEY, cluster)
 }
 
 // What FindPlaces needs to know where the resident is: near (WGS-84) or a region.

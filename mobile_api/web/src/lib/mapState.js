@@ -48,6 +48,15 @@ export function clusterQuery(bounds, zoom, datum, kinds) {
   }
 }
 
+// Where the map opens: on the phone's fix, else on the city cluster the resident picked, else
+// on Shanghai. [center (in the map's datum), zoom].
+export function initialView(where, datum) {
+  if (where.coords) return [phonePosition(where.coords, datum), 13]
+  const cluster = where.cluster
+  if (cluster?.centre) return [fromWgs84(cluster.centre.lat, cluster.centre.lon, datum), cluster.zoom]
+  return [fromWgs84(DEFAULT_VIEW.center[0], DEFAULT_VIEW.center[1], datum), DEFAULT_VIEW.zoom]
+}
+
 // The phone's WGS-84 fix (navigator.geolocation) as drawn on the map.
 export function phonePosition(coords, datum) {
   return fromWgs84(coords.latitude, coords.longitude, datum)

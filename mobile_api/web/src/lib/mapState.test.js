@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { fromWgs84, wgs84ToGcj02 } from './crs.js'
-import { bboxInput, clusterAction, clusterQuery, mapDatum, outlinesUrl, phonePosition, tileLayer } from './mapState.js'
+import { bboxInput, clusterAction, clusterQuery, DEFAULT_VIEW, initialView, mapDatum, outlinesUrl, phonePosition, tileLayer } from './mapState.js'
 
 const bounds = (south, west, north, east) => ({
   getSouth: () => south, getWest: () => west, getNorth: () => north, getEast: () => east })
@@ -66,5 +66,23 @@ describe('datum conversion against the shared reference vectors', () => {
 
   it('does not shift points outside China', () => {
     expect(wgs84ToGcj02(48.8566, 2.3522)).toEqual([48.8566, 2.3522])
+  })
+})
+
+describe('where the map opens', () => {
+  const chengyu = { code: 'chengyu', name: '成渝', centre: { lat: 30.1, lon: 105.3 }, zoom: 7 }
+
+  it('on the phone, at street level, when it has a fix', () => {
+    const coords = { latitude: 30.66, longitude: 104.06 }
+    expect(initialView({ coords, cluster: chengyu }, 'GCJ02')).toEqual([phonePosition(coords, 'GCJ02'), 13])
+  })
+
+  it('on the picked city cluster, in the map datum, when geolocation was refused', () => {
+    expect(initialView({ coords: null, cluster: chengyu }, 'WGS84')).toEqual([[30.1, 105.3], 7])
+    expect(initialView({ coords: null, cluster: chengyu }, 'GCJ02')).toEqual([fromWgs84(30.1, 105.3, 'GCJ02'), 7])
+  })
+
+  it('on Shanghai when nothing is known', () => {
+    expect(initialView({ coords: null, cluster: null }, 'WGS84')).toEqual([DEFAULT_VIEW.center, DEFAULT_VIEW.zoom])
   })
 })

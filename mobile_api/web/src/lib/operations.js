@@ -3,6 +3,7 @@
 import AvailableSlots from '../../../../graphql/operations/AvailableSlots.graphql?raw'
 import BookAppointment from '../../../../graphql/operations/BookAppointment.graphql?raw'
 import CancelAppointment from '../../../../graphql/operations/CancelAppointment.graphql?raw'
+import Clusters from '../../../../graphql/operations/Clusters.graphql?raw'
 import MapClusters from '../../../../graphql/operations/MapClusters.graphql?raw'
 import MarkNotificationsRead from '../../../../graphql/operations/MarkNotificationsRead.graphql?raw'
 import MyAppointments from '../../../../graphql/operations/MyAppointments.graphql?raw'
@@ -17,7 +18,7 @@ import ServiceItemGuide from '../../../../graphql/operations/ServiceItemGuide.gr
 import UnregisterDevice from '../../../../graphql/operations/UnregisterDevice.graphql?raw'
 
 export const documents = {
-  AvailableSlots, BookAppointment, CancelAppointment, MapClusters, MarkNotificationsRead,
+  AvailableSlots, BookAppointment, CancelAppointment, Clusters, MapClusters, MarkNotificationsRead,
   MyAppointments, MyNotifications, FindPlaces, PlaceSheet, Regions, RegisterDevice,
   RescheduleAppointment, SearchServiceItems, ServiceItemGuide, UnregisterDevice,
 }
