@@ -33,6 +33,16 @@ NOTIFY_LIMITS = {
     "notify_http_timeout_seconds": (1, 120),
     "notify_device_ttl_days": (1, 3650),
 }
+# What one GraphQL document may ask (GRAPHQL_* variables) → allowed range.
+GRAPHQL_LIMITS = {
+    "graphql_max_tokens": (100, 100_000),
+    "graphql_max_depth": (2, 100),
+    "graphql_max_aliases": (0, 10_000),
+    "graphql_max_root_fields": (1, 1000),
+    "graphql_max_cost": (100, 100_000_000),
+    "graphql_timeout_ms": (1, 600_000),
+    "graphql_document_cache_bytes": (0, 4 * 1024**3),
+}
 # PUSH_PROVIDER name → "module:factory" (backend.notify.providers imports it on use:
 # firebase-admin costs memory a web worker never needs).
 PUSH_PROVIDERS = {
@@ -78,6 +88,14 @@ class Settings:
     notify_device_ttl_days: int = 60
     # Non-urgent pushes wait until the end of this span (Beijing time); "" for none.
     notify_quiet_hours: str = "22:00-07:00"
+    # GraphQL limits (GRAPHQL_* variables, mobile_api/graphql/limits.py).
+    graphql_max_tokens: int = 2000
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_root_fields: int = 10
+    graphql_max_cost: int = 100_000
+    graphql_timeout_ms: int = 10_000
+    graphql_document_cache_bytes: int = 32 * 1024**2
     # The resident app's map (MAP_TILE_*): an optional tile layer over our own region outlines,
     # e.g. https://tiles.example.cn/{z}/{x}/{y}.png, in its datum, with its attribution.
     map_tile_url: str | None = None
@@ -128,7 +146,7 @@ class Settings:
             fcm_endpoint=get("FCM_ENDPOINT"),
             firebase_certs_url=get("FIREBASE_CERTS_URL"),
             **{name: integer(name.upper(), getattr(cls, name))
-               for name in (*BOOKING_LIMITS, *NOTIFY_LIMITS)},
+               for name in (*BOOKING_LIMITS, *NOTIFY_LIMITS, *GRAPHQL_LIMITS)},
             map_tile_url=get("MAP_TILE_URL"),
             map_tile_crs=get("MAP_TILE_CRS") or "WGS84",
             map_tile_attribution=get("MAP_TILE_ATTRIBUTION"),
@@ -152,7 +170,7 @@ class Settings:
         if self.push_provider not in PUSH_PROVIDERS:
             allowed = ", ".join(PUSH_PROVIDERS)
             raise ConfigError(f"PUSH_PROVIDER must be one of {allowed}, got {self.push_provider!r}")
-        for name, (low, high) in (BOOKING_LIMITS | NOTIFY_LIMITS).items():
+        for name, (low, high) in (BOOKING_LIMITS | NOTIFY_LIMITS | GRAPHQL_LIMITS).items():
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ConfigError(

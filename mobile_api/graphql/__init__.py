@@ -28,6 +28,7 @@ def init_app(app: Flask, services) -> None:  # noqa: ANN001
             schema=schema.graphql_schema,
             context_factory=lambda authorization: request_context(services, authorization),
             graphiql=services.settings.graphiql_enabled,
+            settings=services.settings,
         ),
     )
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
+import time
 
 from flask import g
 from graphql_server.exceptions import GraphQLValidationError, InvalidOperationTypeError
@@ -14,21 +14,13 @@ from graphql_server.http.exceptions import HTTPException
 from graphql_server.runtime import _get_operation_type
 
 from backend.core.errors import DomainError
-from graphql import (
-    DocumentNode,
-    ExecutionResult,
-    GraphQLError,
-    GraphQLSchema,
-    execute,
-    parse,
-    validate,
-)
+from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute
+from mobile_api.graphql import limits
 from mobile_api.graphql.context import RequestContext
-from mobile_api.graphql.execution import LeanExecutionContext
+from mobile_api.graphql.documents import DocumentCache, prepare
+from mobile_api.graphql.execution import DeadlinePassed, LeanExecutionContext
 
 log = logging.getLogger(__name__)
-
-DOCUMENT_CACHE_SIZE = 512
 
 
 class _RequestAdapter(FlaskHTTPRequestAdapter):
@@ -74,24 +66,22 @@ def _variable_message(message: str) -> str:
     return f"变量 {match['name']} 的取值无效：{where} {reason}（{match['reason']}）"
 
 
-def _with_code(error: GraphQLError, code: str) -> GraphQLError:
-    """The error with this code, unless it brings its own (a scalar refusing a literal value
-    says BAD_USER_INPUT: the document is fine, the value is not)."""
-    error.extensions = {"code": code, **(error.extensions or {})}
-    return error
-
-
 class ServiceMapGraphQLView(GraphQLView):
     request_adapter_class = _RequestAdapter
     # One instance serves every request (it keeps no per-request state), so its caches last.
     init_every_request = False
 
-    def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool) -> None:
+    def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool,
+                 settings) -> None:  # noqa: ANN001
         super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None)
         self.context_factory = context_factory
-        # Parsing and validating a document costs more than the query itself; both depend
-        # only on the text and the schema, so they are done once per distinct document.
-        self._prepare = functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(self._parse_and_validate)
+        self.limits = limits.Limits(
+            max_tokens=settings.graphql_max_tokens, max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+            max_root_fields=settings.graphql_max_root_fields,
+            max_cost=settings.graphql_max_cost)
+        self.timeout_seconds = settings.graphql_timeout_ms / 1000
+        self.documents = DocumentCache(settings.graphql_document_cache_bytes)
 
     def get_context(self, request, response) -> RequestContext:
         context = self.context_factory(request.headers.get("Authorization"))
@@ -109,34 +99,40 @@ class ServiceMapGraphQLView(GraphQLView):
             raise HTTPException(400, "请求体必须是 JSON 对象")
         return super().get_graphql_request_data(request, context, data, protocol)
 
-    def _parse_and_validate(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            return None, [_with_code(error, "GRAPHQL_PARSE_FAILED")]
-        errors = validate(self.schema, document)
-        return document, [_with_code(error, "GRAPHQL_VALIDATION_FAILED") for error in errors]
-
     def execute_operation(self, request_adapter, request_data, context, root_value,
                           allowed_operation_types):
         query = request_data.query
         if not isinstance(query, str) or not query.strip():
             raise HTTPException(400, "请求中没有 GraphQL 查询（query）")
-        document, errors = self._prepare(query)
-        if errors:
-            raise GraphQLValidationError(errors)
+        prepared = self.documents.get(
+            query, lambda: prepare(self.schema, query, self.limits.max_tokens))
+        document = prepared.document
+        if prepared.errors:
+            raise GraphQLValidationError(prepared.errors)
+        refusals = limits.check(self.schema, document, request_data.operation_name,
+                                request_data.variables, self.limits)
+        if refusals:
+            raise GraphQLValidationError(refusals)
         operation_type = _get_operation_type(document, request_data.operation_name)
         if operation_type not in allowed_operation_types:
             raise InvalidOperationTypeError(operation_type, allowed_operation_types)
-        result = execute(
-            self.schema,
-            document,
-            root_value=root_value,
-            context_value=context,
-            variable_values=request_data.variables,
-            operation_name=request_data.operation_name,
-            execution_context_class=LeanExecutionContext,
-        )
+        if operation_type == OperationType.QUERY:
+            context.deadline = time.monotonic() + self.timeout_seconds
+        try:
+            result = execute(
+                self.schema,
+                document,
+                root_value=root_value,
+                context_value=context,
+                variable_values=request_data.variables,
+                operation_name=request_data.operation_name,
+                execution_context_class=LeanExecutionContext,
+            )
+        except DeadlinePassed:
+            log.warning("query %s stopped at its deadline", request_data.operation_name)
+            return ExecutionResult(None, [GraphQLError(
+                f"查询超时（超过 {self.timeout_seconds:g} 秒），请缩小查询范围后重试",
+                extensions={"code": "QUERY_TIMEOUT"})])
         if result.errors and result.data is None and all(e.path is None for e in result.errors):
             # Errors before execution are variable values that do not fit their types.
             result.errors = [
