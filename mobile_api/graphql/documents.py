@@ -13,7 +13,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    parse,
+    specified_rules,
+    validate,
+)
 
 # Measured with tracemalloc over graphql/operations/*, GraphiQL's introspection query and
 # alias-heavy documents (tests/mobile_api/graphql/test_documents.py checks it stays above):
@@ -45,9 +53,10 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
     return error
 
 
-def prepare(schema: GraphQLSchema, text: str, max_tokens: int) -> Prepared:
+def prepare(schema: GraphQLSchema, text: str, max_tokens: int, *,
+            introspection: bool = True) -> Prepared:
     """Parse (at most `max_tokens` tokens: a huge document is refused while being read) and
-    run graphql-core's standard validation."""
+    run graphql-core's standard validation (refusing introspection when it is off)."""
     try:
         document = parse(text, max_tokens=max_tokens)
     except GraphQLError as error:
@@ -55,7 +64,8 @@ def prepare(schema: GraphQLSchema, text: str, max_tokens: int) -> Prepared:
             return Prepared(None, [GraphQLError(f"查询过大：超过 {max_tokens} 个词法单元",
                                                 extensions={"code": "QUERY_TOO_COMPLEX"})])
         return Prepared(None, [_with_code(error, "GRAPHQL_PARSE_FAILED")])
-    errors = validate(schema, document)
+    rules = None if introspection else (*specified_rules, NoSchemaIntrospectionCustomRule)
+    errors = validate(schema, document, rules)
     return Prepared(document, [_with_code(error, "GRAPHQL_VALIDATION_FAILED")
                                for error in errors])
 

@@ -7,18 +7,36 @@ import logging
 import re
 import time
 
-from flask import g
+from flask import Response, g, request
 from graphql_server.exceptions import GraphQLValidationError, InvalidOperationTypeError
 from graphql_server.flask.views import FlaskHTTPRequestAdapter, GraphQLView
 from graphql_server.http.exceptions import HTTPException
 from graphql_server.runtime import _get_operation_type
 
 from backend.core.errors import DomainError
-from graphql import ExecutionResult, GraphQLError, GraphQLSchema, OperationType, execute
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationType,
+    execute,
+)
 from mobile_api.graphql import limits
 from mobile_api.graphql.context import RequestContext
 from mobile_api.graphql.documents import DocumentCache, prepare
 from mobile_api.graphql.execution import DeadlinePassed, LeanExecutionContext
+from mobile_api.graphql.trusted import TrustedDocumentError, TrustedDocuments
+
+# An HTTP refusal's code, by status, unless the refusal names its own.
+HTTP_CODES = {400: "BAD_REQUEST", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+# graphql-core's "Did you mean …?" hints name fields and types: not for production clients.
+SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
+class CodedHTTPException(HTTPException):
+    def __init__(self, status_code: int, reason: str, code: str) -> None:
+        super().__init__(status_code, reason)
+        self.code = code
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +90,11 @@ class ServiceMapGraphQLView(GraphQLView):
     init_every_request = False
 
     def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool,
-                 settings) -> None:  # noqa: ANN001
+                 settings, trusted: TrustedDocuments) -> None:  # noqa: ANN001
         super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None)
         self.context_factory = context_factory
+        self.trusted = trusted
+        self.production = settings.is_production
         self.limits = limits.Limits(
             max_tokens=settings.graphql_max_tokens, max_depth=settings.graphql_max_depth,
             max_aliases=settings.graphql_max_aliases,
@@ -94,10 +114,35 @@ class ServiceMapGraphQLView(GraphQLView):
     def encode_json(self, data) -> str:
         return json.dumps(data, ensure_ascii=False)
 
+    def dispatch_request(self):
+        """Every refusal of /graphql is a GraphQL JSON body with a code (graphql-server's
+        own answers plain text)."""
+        try:
+            return self.run(request=request)
+        except HTTPException as refusal:
+            if refusal.status_code == 200:  # graphql-server's answer to a CORS preflight
+                return Response(status=200)
+            code = getattr(refusal, "code", None) or HTTP_CODES.get(refusal.status_code,
+                                                                    "BAD_REQUEST")
+            return self.error_response(refusal.status_code, refusal.reason, code)
+
+    def error_response(self, status: int, message: str, code: str) -> Response:
+        strict = "application/graphql-response+json" in request.headers.get("Accept", "")
+        body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+        return Response(self.encode_json(body), status=status, mimetype=(
+            "application/graphql-response+json" if strict else "application/json"))
+
     def get_graphql_request_data(self, request, context, data, protocol):
         if not isinstance(data, dict):
             raise HTTPException(400, "请求体必须是 JSON 对象")
-        return super().get_graphql_request_data(request, context, data, protocol)
+        request_data = super().get_graphql_request_data(request, context, data, protocol)
+        try:
+            request_data.query = self.trusted.resolve(data.get("query"), data.get("documentId"),
+                                                      data.get("extensions"))
+        except TrustedDocumentError as refusal:
+            raise CodedHTTPException(400, refusal.message, "TRUSTED_DOCUMENT_REQUIRED"
+                                     ) from refusal
+        return request_data
 
     def execute_operation(self, request_adapter, request_data, context, root_value,
                           allowed_operation_types):
@@ -105,7 +150,8 @@ class ServiceMapGraphQLView(GraphQLView):
         if not isinstance(query, str) or not query.strip():
             raise HTTPException(400, "请求中没有 GraphQL 查询（query）")
         prepared = self.documents.get(
-            query, lambda: prepare(self.schema, query, self.limits.max_tokens))
+            query, lambda: prepare(self.schema, query, self.limits.max_tokens,
+                                   introspection=not self.production))
         document = prepared.document
         if prepared.errors:
             raise GraphQLValidationError(prepared.errors)
@@ -145,6 +191,9 @@ class ServiceMapGraphQLView(GraphQLView):
     def process_result(self, request, result: ExecutionResult, strict: bool = False):
         if result.errors:
             result.errors = [self._mask(error) for error in result.errors]
+            if self.production:
+                for error in result.errors:
+                    error.message = SUGGESTION.sub("", error.message)
         return super().process_result(request, result, strict)
 
     @staticmethod

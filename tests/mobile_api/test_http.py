@@ -14,6 +14,7 @@ import backend.places.search
 from backend.app import create_app
 from backend.config import Settings
 from mobile_api.graphql import MAX_REQUEST_BYTES
+from mobile_api.graphql.documents import document_id
 from tests.helpers import ROOT, error_codes, gql, operation
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -139,7 +140,9 @@ def test_graphql__query_via_get_in_production__answers_json(app_factory, demo_ap
     url = demo_app.extensions["servicemap"].settings.database_url
     app = app_factory("production", database_url=url)
 
-    response = app.test_client().get("/graphql", query_string={"query": PROVINCES_QUERY})
+    response = app.test_client().get("/graphql", query_string={
+        "documentId": document_id(operation("Regions")),
+        "variables": json.dumps({"level": "PROVINCE"})})
 
     assert response.status_code == 200, response.get_data(as_text=True)
     assert len(response.get_json()["data"]["regions"]) == 4
