@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, g
 
 from backend.schema.schema import schema
+from mobile_api.graphql import http_errors
 from mobile_api.graphql.context import RequestContext
 from mobile_api.graphql.trusted import TrustedDocuments
 from mobile_api.graphql.trusted import load as trusted_documents
@@ -30,6 +31,7 @@ def init_app(app: Flask, services) -> None:  # noqa: ANN001
         settings=services.settings,
         trusted=TrustedDocuments(trusted_documents(), required=services.settings.is_production),
     )
+    http_errors.init_app(app, MAX_REQUEST_BYTES)
     app.extensions["graphql_view"] = view  # one instance serves every request (its caches)
     app.add_url_rule("/graphql", endpoint="graphql", view_func=view.dispatch_request,
                      methods=view.methods)

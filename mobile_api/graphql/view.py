@@ -8,7 +8,7 @@ import re
 import time
 
 from flask import Response, g, request
-from graphql_server.exceptions import GraphQLValidationError, InvalidOperationTypeError
+from graphql_server.exceptions import GraphQLValidationError
 from graphql_server.flask.views import FlaskHTTPRequestAdapter, GraphQLView
 from graphql_server.http.exceptions import HTTPException
 from graphql_server.runtime import _get_operation_type
@@ -25,18 +25,11 @@ from mobile_api.graphql import limits
 from mobile_api.graphql.context import RequestContext
 from mobile_api.graphql.documents import DocumentCache, prepare
 from mobile_api.graphql.execution import DeadlinePassed, LeanExecutionContext
+from mobile_api.graphql.http_errors import CodedHTTPException, decode_json, refusal_response
 from mobile_api.graphql.trusted import TrustedDocumentError, TrustedDocuments
 
-# An HTTP refusal's code, by status, unless the refusal names its own.
-HTTP_CODES = {400: "BAD_REQUEST", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 # graphql-core's "Did you mean …?" hints name fields and types: not for production clients.
 SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
-
-
-class CodedHTTPException(HTTPException):
-    def __init__(self, status_code: int, reason: str, code: str) -> None:
-        super().__init__(status_code, reason)
-        self.code = code
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +102,7 @@ class ServiceMapGraphQLView(GraphQLView):
         return context
 
     def decode_json(self, data):
-        return json.loads(data)
+        return decode_json(data)
 
     def encode_json(self, data) -> str:
         return json.dumps(data, ensure_ascii=False)
@@ -122,15 +115,7 @@ class ServiceMapGraphQLView(GraphQLView):
         except HTTPException as refusal:
             if refusal.status_code == 200:  # graphql-server's answer to a CORS preflight
                 return Response(status=200)
-            code = getattr(refusal, "code", None) or HTTP_CODES.get(refusal.status_code,
-                                                                    "BAD_REQUEST")
-            return self.error_response(refusal.status_code, refusal.reason, code)
-
-    def error_response(self, status: int, message: str, code: str) -> Response:
-        strict = "application/graphql-response+json" in request.headers.get("Accept", "")
-        body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-        return Response(self.encode_json(body), status=status, mimetype=(
-            "application/graphql-response+json" if strict else "application/json"))
+            return refusal_response(refusal)
 
     def get_graphql_request_data(self, request, context, data, protocol):
         if not isinstance(data, dict):
@@ -161,7 +146,8 @@ class ServiceMapGraphQLView(GraphQLView):
             raise GraphQLValidationError(refusals)
         operation_type = _get_operation_type(document, request_data.operation_name)
         if operation_type not in allowed_operation_types:
-            raise InvalidOperationTypeError(operation_type, allowed_operation_types)
+            raise CodedHTTPException(405, "GET 请求只能执行查询；变更（mutation）请用 POST",
+                                     "METHOD_NOT_ALLOWED")
         if operation_type == OperationType.QUERY:
             context.deadline = time.monotonic() + self.timeout_seconds
         try:
