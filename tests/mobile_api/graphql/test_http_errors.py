@@ -21,7 +21,7 @@ def nested(depth: int) -> str:
 
 
 def with_variable(depth: int) -> str:
-    return '{"query": %s, "variables": {"a": %s}}' % (json.dumps(REGIONS), nested(depth))
+    return '{"query": ' + json.dumps(REGIONS) + ', "variables": {"a": ' + nested(depth) + "}}"
 
 
 @pytest.mark.parametrize("body", [
@@ -38,7 +38,7 @@ def test_http_errors__nested_json__400(demo_client, body: str) -> None:
 
 def test_http_errors__nested_json_in_a_get__400(demo_client) -> None:
     response = demo_client.get("/graphql", query_string={
-        "query": REGIONS, "variables": '{"a": %s}' % nested(977)})
+        "query": REGIONS, "variables": ('{"a": ' + nested(977) + "}")})
     assert response.status_code == 400
     assert_graphql_refusal(response, "BAD_REQUEST")
 
