@@ -121,7 +121,10 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
 
+        read: list[str] = []
+
         def get(name: str) -> str | None:
+            read.append(name)
             value = env.get(name, "").strip()
             return value or None
 
@@ -158,6 +161,13 @@ class Settings:
             notify_quiet_hours=(cls.notify_quiet_hours if "NOTIFY_QUIET_HOURS" not in env
                                 else env["NOTIFY_QUIET_HOURS"].strip()),
         )
+        if settings.is_production:
+            # A variable set to blanks is a mistake, not "unset": firebase-admin, for one,
+            # reads FIREBASE_AUTH_EMULATOR_HOST=" " itself and then refuses every sign-in.
+            blank = sorted({name for name in read if name in env and not env[name].strip()})
+            if blank:
+                raise ConfigError(f"{', '.join(blank)} set but blank: refusing to start in "
+                                  "production (unset them or give a value)")
         settings.validate(explicit_database_url=get("DATABASE_URL") is not None)
         return settings
 

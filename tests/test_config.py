@@ -79,3 +79,37 @@ def test_push_providers__config_and_registry__name_the_same_providers():
     # and every name the settings accept leads to a factory that exists
     for name in PUSH_PROVIDERS:
         assert callable(factory_of(name)), name
+
+
+PRODUCTION = {"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
+              "FIREBASE_PROJECT_ID": "p"}
+
+
+@pytest.mark.parametrize("name", ["FIREBASE_AUTH_EMULATOR_HOST", "FIREBASE_PROJECT_ID",
+                                  "DATABASE_URL", "GRAPHQL_MAX_COST", "PUSH_PROVIDER",
+                                  "FIREBASE_CERTS_URL"])
+@pytest.mark.parametrize("blank", ["", " ", "\t\n"])
+def test_settings__production_blank_variable__refuses_to_start(name, blank):
+    with pytest.raises(ConfigError, match=f"{name} set but blank"):
+        Settings.from_env({**PRODUCTION, name: blank})
+
+
+def test_settings__production_values_are_stripped():
+    settings = Settings.from_env({**PRODUCTION, "FIREBASE_PROJECT_ID": "  p \n",
+                                  "GRAPHQL_MAX_DEPTH": " 8 "})
+    assert (settings.firebase_project_id, settings.graphql_max_depth) == ("p", 8)
+
+
+def test_settings__development_blank_variable__means_unset():
+    assert Settings.from_env({"FIREBASE_AUTH_EMULATOR_HOST": " "}).firebase_auth_emulator_host \
+        is None
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("GRAPHQL_MAX_TOKENS", "10"), ("GRAPHQL_MAX_DEPTH", "1"), ("GRAPHQL_MAX_COST", "x"),
+    ("GRAPHQL_TIMEOUT_MS", "0"), ("GRAPHQL_DOCUMENT_CACHE_BYTES", "-1"),
+    ("GRAPHQL_MAX_ROOT_FIELDS", "0"), ("GRAPHQL_MAX_ALIASES", "-1"),
+])
+def test_settings__graphql_limits_out_of_range__refuse_to_start(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
