@@ -58,16 +58,20 @@ def register_device(uow: UnitOfWork, principal: Principal, *, token: str, platfo
         index_elements=["token"],
         set_={"uid": uid, "platform": platform, "locale": locale, "last_seen_at": now},
     ))
-    _keep_newest(session, uid)
+    _keep_newest(session, uid, token)
     return session.scalars(select(Device).where(Device.token == token)
                            .execution_options(populate_existing=True)).one()
 
 
-def _keep_newest(session: Session, uid: str) -> None:
-    kept = (select(Device.id).where(Device.uid == uid)
+def _keep_newest(session: Session, uid: str, registered: str) -> None:
+    """The token just registered, and the most recently seen others up to the limit. (By
+    `last_seen_at` alone, a concurrent registration of the same user with a later clock
+    could make this one's own row the oldest, deleted before it was read back.)"""
+    others = Device.token != registered
+    kept = (select(Device.id).where(Device.uid == uid, others)
             .order_by(Device.last_seen_at.desc(), Device.id.desc())
-            .limit(MAX_DEVICES_PER_USER))
-    session.execute(delete(Device).where(Device.uid == uid, Device.id.not_in(kept)))
+            .limit(MAX_DEVICES_PER_USER - 1))
+    session.execute(delete(Device).where(Device.uid == uid, others, Device.id.not_in(kept)))
 
 
 @transactional
