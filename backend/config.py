@@ -88,6 +88,9 @@ class Settings:
     notify_device_ttl_days: int = 60
     # Non-urgent pushes wait until the end of this span (Beijing time); "" for none.
     notify_quiet_hours: str = "22:00-07:00"
+    # Only the documents of graphql/operations/ run (TRUSTED_DOCUMENTS_ONLY; default: on in
+    # production, off elsewhere). Off in production only for the benchmarks' ad hoc queries.
+    trusted_documents_only: bool | None = None
     # GraphQL limits (GRAPHQL_* variables, mobile_api/graphql/limits.py).
     graphql_max_tokens: int = 2000
     graphql_max_depth: int = 12
@@ -114,6 +117,12 @@ class Settings:
         return self.app_env == "production"
 
     @property
+    def trusted_only(self) -> bool:
+        if self.trusted_documents_only is None:
+            return self.is_production
+        return self.trusted_documents_only
+
+    @property
     def graphiql_enabled(self) -> bool:
         return not self.is_production
 
@@ -137,6 +146,14 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
 
+        def boolean(name: str) -> bool | None:
+            value = get(name)
+            if value is None:
+                return None
+            if value.lower() not in ("0", "1", "true", "false"):
+                raise ConfigError(f"{name} must be 0 or 1, got {value!r}")
+            return value.lower() in ("1", "true")
+
         port = integer("PORT", 8000)
         settings = cls(
             database_url=get("DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}",
@@ -150,6 +167,7 @@ class Settings:
             firebase_certs_url=get("FIREBASE_CERTS_URL"),
             **{name: integer(name.upper(), getattr(cls, name))
                for name in (*BOOKING_LIMITS, *NOTIFY_LIMITS, *GRAPHQL_LIMITS)},
+            trusted_documents_only=boolean("TRUSTED_DOCUMENTS_ONLY"),
             map_tile_url=get("MAP_TILE_URL"),
             map_tile_crs=get("MAP_TILE_CRS") or "WGS84",
             map_tile_attribution=get("MAP_TILE_ATTRIBUTION"),

@@ -113,3 +113,16 @@ def test_settings__development_blank_variable__means_unset():
 def test_settings__graphql_limits_out_of_range__refuse_to_start(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, False), (PRODUCTION, True), ({**PRODUCTION, "TRUSTED_DOCUMENTS_ONLY": "0"}, False),
+    ({"TRUSTED_DOCUMENTS_ONLY": "1"}, True), ({"TRUSTED_DOCUMENTS_ONLY": "true"}, True),
+])
+def test_settings__trusted_documents_only__on_in_production_unless_told(environ, expected):
+    assert Settings.from_env(environ).trusted_only is expected
+
+
+def test_settings__trusted_documents_only_not_a_boolean__refuses_to_start():
+    with pytest.raises(ConfigError, match="TRUSTED_DOCUMENTS_ONLY"):
+        Settings.from_env({"TRUSTED_DOCUMENTS_ONLY": "yes please"})

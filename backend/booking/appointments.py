@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import Account
+from backend.accounts.locking import lock_account
 from backend.accounts.principal import Principal
 from backend.booking.errors import BookingError
 from backend.booking.events import (
@@ -41,7 +41,6 @@ from backend.booking.windows import window_handles
 from backend.core.clock import as_utc, business_date, utcnow
 from backend.core.errors import InvalidInput
 from backend.core.unit_of_work import UnitOfWork
-from backend.db import dialect_insert
 from backend.guidance.models import ServiceItem
 from backend.places.models import Place
 
@@ -65,12 +64,8 @@ def normalize_code(text: str) -> str:
 
 
 def lock_resident(session: Session, uid: str, now: datetime) -> None:
-    """Take the resident's lock: must be the first write of a booking transaction. One
-    statement: the upsert locks the row on PostgreSQL (also when it was just inserted by a
-    racing transaction, which it waits for) and takes the write lock on SQLite."""
-    statement = dialect_insert(session)(Account).values(uid=uid, created_at=now, last_seen_at=now)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["uid"], set_={"last_seen_at": statement.excluded.last_seen_at}))
+    """The resident's lock (their account row): the first write of a booking transaction."""
+    lock_account(session, uid, now)
 
 
 def _reread(session: Session, model, key):
@@ -222,7 +217,7 @@ def own_appointment_details(session: Session, principal: Principal, appointment_
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise BookingError("NOT_FOUND", "未找到该预约")
-    require_owner(principal, appointment)
+    require_owner(principal, appointment, field=None)
     return appointment, describe(session, appointment)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from backend.accounts.locking import lock_account
 from backend.accounts.principal import Principal
 from backend.core.clock import utcnow
 from backend.core.unit_of_work import UnitOfWork, transactional
@@ -51,6 +52,9 @@ def register_device(uow: UnitOfWork, principal: Principal, *, token: str, platfo
         raise NotifyError("INVALID_INPUT", "平台应为 ANDROID、IOS 或 WEB", "platform")
     locale = _check_locale(locale)
     now = now or utcnow()
+    # One user's registrations one at a time: each deletes the user's oldest devices, and two
+    # at once would lock the same rows in opposite orders (a deadlock on PostgreSQL).
+    lock_account(session, uid, now)
     insert = dialect_insert(session)
     statement = insert(Device).values(token=token, uid=uid, platform=platform, locale=locale,
                                       created_at=now, last_seen_at=now)

@@ -29,7 +29,7 @@ def init_app(app: Flask, services) -> None:  # noqa: ANN001
         context_factory=lambda authorization: request_context(services, authorization),
         graphiql=services.settings.graphiql_enabled,
         settings=services.settings,
-        trusted=TrustedDocuments(trusted_documents(), required=services.settings.is_production),
+        trusted=TrustedDocuments(trusted_documents(), required=services.settings.trusted_only),
     )
     http_errors.init_app(app, MAX_REQUEST_BYTES)
     app.extensions["graphql_view"] = view  # one instance serves every request (its caches)

@@ -88,6 +88,8 @@ class ServiceMapGraphQLView(GraphQLView):
         self.context_factory = context_factory
         self.trusted = trusted
         self.production = settings.is_production
+        # Introspection follows the trusted documents: none of them introspects.
+        self.introspection = not settings.trusted_only
         self.limits = limits.Limits(
             max_tokens=settings.graphql_max_tokens, max_depth=settings.graphql_max_depth,
             max_aliases=settings.graphql_max_aliases,
@@ -136,7 +138,7 @@ class ServiceMapGraphQLView(GraphQLView):
             raise HTTPException(400, "请求中没有 GraphQL 查询（query）")
         prepared = self.documents.get(
             query, lambda: prepare(self.schema, query, self.limits.max_tokens,
-                                   introspection=not self.production))
+                                   introspection=self.introspection))
         document = prepared.document
         if prepared.errors:
             raise GraphQLValidationError(prepared.errors)

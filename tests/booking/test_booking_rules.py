@@ -536,14 +536,16 @@ def test_cancel__by_window_staff_after_cutoff__still_cancelled(world):
     assert world.appointments()[0].cancel_reason == "临时停办"
 
 
-def test_cancel__by_another_resident__forbidden_and_nothing_changed(world):
+def test_cancel__by_another_resident__not_found_like_a_missing_one_nothing_changed(world):
     # given: the resident's appointment
     appointment_id = booked_id(world, world.slots["a1-0900"], world.item)
     before = state(world)
     # when: another resident tries to cancel it
     body = world.gql(CANCEL, {"id": str(appointment_id)}, uid=OTHER_RESIDENT)
-    # then: FORBIDDEN, nothing changed
-    assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
+    # then: the answer for an id that does not exist, nothing changed
+    assert body == world.gql(CANCEL, {"id": str(appointment_id + 1000)}, uid=OTHER_RESIDENT)
+    assert [error["code"] for error in body["data"]["cancelAppointment"]["errors"]] == [
+        "NOT_FOUND"]
     assert state(world) == before
 
 

@@ -70,7 +70,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "PlaceNavigation": (1, 1),
     "PlaceWindows": (3, 3),
     "Regions": (2, 2),
-    "RegisterDevice": (4, 4),
+    "RegisterDevice": (5, 5),  # the account lock (one user's registrations in order)
     "RescheduleAppointment": (22, 22),
     "SearchServiceItems": (2, 2),
     "ServiceItemGuide": (1, 1),

@@ -115,3 +115,14 @@ def test_trusted__production_gives_no_suggestions(production_app, demo_app) -> N
     assert error_codes(production) == ["BAD_USER_INPUT"]
     assert "Did you mean" not in production["errors"][0]["message"]
     assert "PROVINCE'" not in production["errors"][0]["message"]
+
+
+def test_trusted__production_may_run_any_document_when_told_so(demo_app) -> None:
+    # The benchmarks' servers: APP_ENV=production with TRUSTED_DOCUMENTS_ONLY=0.
+    settings = dataclasses.replace(demo_app.extensions["servicemap"].settings,
+                                   app_env="production", firebase_project_id="servicemap-test",
+                                   trusted_documents_only=False)
+    client = create_app(settings).test_client()
+    assert provinces(post(client, {"query": "{ regions(level: PROVINCE) { code } }"})
+                     ) == PROVINCE_CODES
+    assert "__schema" in post(client, {"query": "{ __schema { queryType { name } } }"})["data"]
