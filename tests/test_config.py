@@ -59,7 +59,7 @@ def test_settings__bad_environment__refuses_to_start(environ, message):
 def test_settings__production__no_graphiql():
     settings = Settings.from_env(
         {"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/servicemap",
-         "FIREBASE_PROJECT_ID": "servicemap-prod"}
+         "FIREBASE_PROJECT_ID": "servicemap-prod", "RATE_LIMIT_STORAGE_URI": "redis://r:6379/0"}
     )
     assert settings.is_production and not settings.graphiql_enabled
 
@@ -82,7 +82,7 @@ def test_push_providers__config_and_registry__name_the_same_providers():
 
 
 PRODUCTION = {"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
-              "FIREBASE_PROJECT_ID": "p"}
+              "FIREBASE_PROJECT_ID": "p", "RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
 
 
 @pytest.mark.parametrize("name", ["FIREBASE_AUTH_EMULATOR_HOST", "FIREBASE_PROJECT_ID",
@@ -126,3 +126,26 @@ def test_settings__trusted_documents_only__on_in_production_unless_told(environ,
 def test_settings__trusted_documents_only_not_a_boolean__refuses_to_start():
     with pytest.raises(ConfigError, match="TRUSTED_DOCUMENTS_ONLY"):
         Settings.from_env({"TRUSTED_DOCUMENTS_ONLY": "yes please"})
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"RATE_LIMIT_SEARCH": "lots"}, "RATE_LIMIT_SEARCH"),
+    ({"RATE_LIMIT_BOOKING": "10 per fortnight"}, "RATE_LIMIT_BOOKING"),
+    ({"RATE_LIMIT_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "RATE_LIMIT_TRUSTED_PROXIES"),
+    ({"RATE_LIMIT_STORAGE_URI": "memcached://x"}, "RATE_LIMIT_STORAGE_URI"),
+    ({"RATE_LIMITS_ENABLED": "maybe"}, "RATE_LIMITS_ENABLED"),
+    ({**PRODUCTION, "RATE_LIMIT_STORAGE_URI": "memory://"}, "redis:// URL in production"),
+], ids=["search-words", "booking-unit", "proxy-name", "storage-scheme", "enabled-word",
+        "production-memory"])
+def test_settings__rate_limits_bad__refuse_to_start(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(environ)
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, True), ({"APP_ENV": "test"}, False), ({"RATE_LIMITS_ENABLED": "0"}, False),
+    ({"APP_ENV": "test", "RATE_LIMITS_ENABLED": "1"}, True),
+    ({**PRODUCTION, "RATE_LIMIT_STORAGE_URI": "memory://", "RATE_LIMITS_ENABLED": "0"}, False),
+])
+def test_settings__rate_limits__on_except_in_tests_unless_told(environ, expected):
+    assert Settings.from_env(environ).rate_limiting is expected

@@ -4,9 +4,11 @@ whoever refuses (graphql-server, Werkzeug's body limit, Flask's routing)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
+from flask_limiter.errors import RateLimitExceeded
 from graphql_server.http.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 
@@ -63,11 +65,23 @@ def refusal_response(refusal: HTTPException) -> Response:
     message = REASONS.get(refusal.reason, refusal.reason)
     if message == refusal.reason and not any("\u4e00" <= c <= "\u9fff" for c in message):
         message = f"请求无效（{refusal.reason}）"
-    return error_response(refusal.status_code, message, code)
+    response = error_response(refusal.status_code, message, code)
+    response.headers.update(getattr(refusal, "headers", {}))
+    return response
 
 
-def init_app(app: Flask, max_request_bytes: int) -> None:
-    """Werkzeug's 413 and Flask's 405 on /graphql as GraphQL bodies (elsewhere as before)."""
+def init_app(app: Flask, max_request_bytes: int, retry_after: Callable[[], int]) -> None:
+    """Werkzeug's 413, Flask's 405 and Flask-Limiter's 429 on /graphql as GraphQL bodies
+    (elsewhere as before)."""
+
+    @app.errorhandler(RateLimitExceeded)
+    def _throttled(error: RateLimitExceeded) -> Response | RateLimitExceeded:
+        if request.path != "/graphql":
+            return error
+        seconds = retry_after()
+        response = error_response(429, f"请求过于频繁，请 {seconds} 秒后重试", "RATE_LIMITED")
+        response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(error: RequestEntityTooLarge) -> Response | RequestEntityTooLarge:

@@ -267,6 +267,28 @@ def check(schema: GraphQLSchema, document: DocumentNode, operation_name: str | N
     return []
 
 
+def root_field_names(document: DocumentNode, operation_name: str | None) -> set[str]:
+    """The names of the root fields of the operation a request runs."""
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, FragmentDefinitionNode)}
+    operation = next((d for d in document.definitions if isinstance(d, OperationDefinitionNode)
+                      and (operation_name is None or (d.name and d.name.value == operation_name))),
+                     None)
+    names: set[str] = set()
+    pending = [operation.selection_set] if operation is not None else []
+    seen: set[str] = set()
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                names.add(selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+            elif selection.name.value not in seen:
+                seen.add(selection.name.value)
+                pending.append(fragments[selection.name.value].selection_set)
+    return names
+
+
 def operation_cost(schema: GraphQLSchema, document: DocumentNode,
                    variables: dict[str, Any] | None = None) -> Cost:
     """The cost of a document's single operation (for tests and the docs)."""

@@ -83,10 +83,11 @@ class ServiceMapGraphQLView(GraphQLView):
     init_every_request = False
 
     def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool,
-                 settings, trusted: TrustedDocuments) -> None:  # noqa: ANN001
+                 settings, trusted: TrustedDocuments, rate_limits) -> None:  # noqa: ANN001
         super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None)
         self.context_factory = context_factory
         self.trusted = trusted
+        self.rate_limits = rate_limits
         self.production = settings.is_production
         # Introspection follows the trusted documents: none of them introspects.
         self.introspection = not settings.trusted_only
@@ -150,6 +151,9 @@ class ServiceMapGraphQLView(GraphQLView):
         if operation_type not in allowed_operation_types:
             raise CodedHTTPException(405, "GET 请求只能执行查询；变更（mutation）请用 POST",
                                      "METHOD_NOT_ALLOWED")
+        self.rate_limits.before_identifying()
+        self.rate_limits.after_identifying(
+            context, limits.root_field_names(document, request_data.operation_name))
         if operation_type == OperationType.QUERY:
             context.deadline = time.monotonic() + self.timeout_seconds
         try:

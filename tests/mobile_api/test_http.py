@@ -30,7 +30,8 @@ def app_factory(tmp_path) -> Iterator[Callable[..., Flask]]:
     def make(app_env: str = "test", database_url: str | None = None) -> Flask:
         url = database_url or f"sqlite:///{tmp_path / f'{app_env}-{len(apps)}.sqlite3'}"
         app = create_app(Settings(database_url=url, app_env=app_env,
-                                  firebase_project_id="servicemap-test"))
+                                  firebase_project_id="servicemap-test",
+                                  rate_limits_enabled=False))  # test_rate_limits.py
         apps.append(app)
         return app
 

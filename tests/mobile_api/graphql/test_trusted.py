@@ -25,7 +25,8 @@ PROVINCE_CODES = ["310000", "320000", "330000", "340000"]
 def production_app(demo_app: Flask) -> Iterator[Flask]:
     """The demo database served with APP_ENV=production."""
     settings = dataclasses.replace(demo_app.extensions["servicemap"].settings,
-                                   app_env="production", firebase_project_id="servicemap-test")
+                                   app_env="production", firebase_project_id="servicemap-test",
+                                   rate_limits_enabled=False)  # test_rate_limits.py
     app = create_app(settings)
     yield app
     app.extensions["servicemap"].engine.dispose()
@@ -121,7 +122,7 @@ def test_trusted__production_may_run_any_document_when_told_so(demo_app) -> None
     # The benchmarks' servers: APP_ENV=production with TRUSTED_DOCUMENTS_ONLY=0.
     settings = dataclasses.replace(demo_app.extensions["servicemap"].settings,
                                    app_env="production", firebase_project_id="servicemap-test",
-                                   trusted_documents_only=False)
+                                   trusted_documents_only=False, rate_limits_enabled=False)
     client = create_app(settings).test_client()
     assert provinces(post(client, {"query": "{ regions(level: PROVINCE) { code } }"})
                      ) == PROVINCE_CODES
