@@ -116,8 +116,8 @@ class Settings:
     # GraphQL limits (GRAPHQL_* variables, mobile_api/graphql/limits.py).
     graphql_max_tokens: int = 2000
     graphql_max_depth: int = 12
-    graphql_max_aliases: int = 30
-    graphql_max_root_fields: int = 10
+    graphql_max_aliases: int = 100
+    graphql_max_root_fields: int = 100
     graphql_max_cost: int = 100_000
     graphql_timeout_ms: int = 10_000
     graphql_document_cache_bytes: int = 32 * 1024**2

@@ -77,8 +77,8 @@ INTROSPECTION_FIELDS = ("__schema", "__type")
 class Limits:
     max_tokens: int = 2000
     max_depth: int = 12
-    max_aliases: int = 30
-    max_root_fields: int = 10
+    max_aliases: int = 100
+    max_root_fields: int = 100
     max_cost: int = 20000
 
 
