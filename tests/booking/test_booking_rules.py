@@ -421,14 +421,11 @@ def test_book__same_key_retried__same_appointment_once(world):
     # given: a booking made with a key
     first = book_http(world, world.slots["a1-0900"], world.item, "retry-me")
     before = state(world)
-    # when: the same request is sent again (a retry after a lost answer), even for another slot
+    # when: the same request is sent again (a retry after a lost answer)
     again = book_http(world, world.slots["a1-0900"], world.item, "retry-me")
-    elsewhere = book_http(world, world.slots["a2-0900"], world.item, "retry-me")
-    # then: the same appointment each time, and nothing new was written
+    # then: the same appointment, and nothing new was written (with another slot the key is
+    # IDEMPOTENCY_KEY_REUSED: test_idempotency.py)
     assert again == first
-    assert elsewhere["errors"] == []
-    assert elsewhere["appointment"]["id"] == first["appointment"]["id"]
-    assert elsewhere["appointment"]["code"] == first["appointment"]["code"]
     assert state(world) == before
 
 

@@ -3,8 +3,9 @@ with real signed ID tokens, as each kind of principal, on both stores.
 
 Policy (DESIGN.md §5–6; the checks live in the domain functions):
 
-- bookAppointment, availableSlots: any signed-in user (staff, editors and admins book for
-  themselves too); anonymous → UNAUTHENTICATED.
+- bookAppointment: any signed-in user (staff, editors and admins book for themselves too);
+  anonymous → UNAUTHENTICATED, before any id is looked at. availableSlots: public (counts of
+  places only).
 - cancelAppointment of the resident's appointment at window A1: the owner, staff of A1 and
   admins; anyone else signed in → NOT_FOUND in the payload, exactly as for a missing id.
 - rescheduleAppointment: the owner only (anyone else: NOT_FOUND).
@@ -439,7 +440,7 @@ OPERATIONS: dict[str, Operation] = {
         """query($item: ID!, $window: ID!, $day: Date!) { availableSlots(serviceItemId: $item,
             windowId: $window, from: $day, to: $day) { id } }""",
         lambda w, g: {"item": str(w.item), "window": str(w.window_a1), "day": w.day.isoformat()},
-        SIGNED_IN, check_available, payload=False),
+        policy(*MAIN_PRINCIPALS), check_available, payload=False),
     "windowAppointments": Operation(
         """query($window: ID!, $day: Date!) {
             windowAppointments(windowId: $window, date: $day) { id } }""",
