@@ -20,7 +20,7 @@ run: export FIREBASE_PROJECT_ID ?= demo-servicemap
 run: export FIREBASE_AUTH_EMULATOR_HOST ?= 127.0.0.1:9099
 endif
 
-.PHONY: run test install install-dev lint schema clean-db web test-web bench bench-quick bench-dispatch
+.PHONY: run test install install-dev lint schema manifest clean-db web test-web bench bench-quick bench-dispatch
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ test: lint web
 # Reprint graphql/schema.graphql from the code (the snapshot test fails when they drift).
 schema: install
 	$(VENV)/bin/python -m backend.schema.print > graphql/schema.graphql
+
+# The ids of the trusted documents (sha256 of each graphql/operations/*.graphql).
+manifest: install
+	$(VENV)/bin/python -c "from mobile_api.graphql.trusted import manifest; print(manifest(), end='')" > graphql/operations/manifest.json
 
 clean-db:
 	rm -f instance/servicemap.sqlite3 instance/servicemap.sqlite3-wal instance/servicemap.sqlite3-shm

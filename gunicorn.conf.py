@@ -12,6 +12,9 @@ threads = 4
 # Load the application once, in the master, and fork the workers from it: they share its
 # memory copy-on-write. Code changes then need a restart, not a HUP.
 preload_app = True
+# gunicorn 27 opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl): two
+# servers on one host (a deploy, the bench, the tests) would share it. Nothing here uses it.
+control_socket_disable = True
 
 
 def when_ready(server):

@@ -33,6 +33,26 @@ NOTIFY_LIMITS = {
     "notify_http_timeout_seconds": (1, 120),
     "notify_device_ttl_days": (1, 3650),
 }
+# What one GraphQL document may ask (GRAPHQL_* variables) → allowed range.
+GRAPHQL_LIMITS = {
+    "graphql_max_tokens": (100, 100_000),
+    "graphql_max_depth": (2, 100),
+    "graphql_max_aliases": (0, 10_000),
+    "graphql_max_root_fields": (1, 1000),
+    "graphql_max_cost": (100, 100_000_000),
+    "graphql_timeout_ms": (1, 600_000),
+    "graphql_document_cache_bytes": (0, 4 * 1024**3),
+}
+# Rate-limit budgets (RATE_LIMIT_* variables): setting → default, in the `limits` notation
+# ("10/minute;100/day"). mobile_api/graphql/rate_limits.py says what each one counts.
+RATE_LIMITS = {
+    "rate_limit_default": "300/minute",
+    "rate_limit_search": "60/minute",
+    "rate_limit_booking": "10/minute;30/day",
+    "rate_limit_booking_per_ip": "60/hour",
+    "rate_limit_devices": "20/hour",
+    "rate_limit_auth_failures": "10/minute",
+}
 # PUSH_PROVIDER name → "module:factory" (backend.notify.providers imports it on use:
 # firebase-admin costs memory a web worker never needs).
 PUSH_PROVIDERS = {
@@ -78,6 +98,29 @@ class Settings:
     notify_device_ttl_days: int = 60
     # Non-urgent pushes wait until the end of this span (Beijing time); "" for none.
     notify_quiet_hours: str = "22:00-07:00"
+    # Only the documents of graphql/operations/ run (TRUSTED_DOCUMENTS_ONLY; default: on in
+    # production, off elsewhere). Off in production only for the benchmarks' ad hoc queries.
+    trusted_documents_only: bool | None = None
+    # Rate limits (Flask-Limiter): on unless RATE_LIMITS_ENABLED=0 (default: off only in the
+    # test environment, whose suites send hundreds of requests as one client).
+    rate_limits_enabled: bool | None = None
+    rate_limit_storage_uri: str = "memory://"
+    rate_limit_key_prefix: str = "servicemap"
+    rate_limit_trusted_proxies: str = ""
+    rate_limit_default: str = RATE_LIMITS["rate_limit_default"]
+    rate_limit_search: str = RATE_LIMITS["rate_limit_search"]
+    rate_limit_booking: str = RATE_LIMITS["rate_limit_booking"]
+    rate_limit_booking_per_ip: str = RATE_LIMITS["rate_limit_booking_per_ip"]
+    rate_limit_devices: str = RATE_LIMITS["rate_limit_devices"]
+    rate_limit_auth_failures: str = RATE_LIMITS["rate_limit_auth_failures"]
+    # GraphQL limits (GRAPHQL_* variables, mobile_api/graphql/limits.py).
+    graphql_max_tokens: int = 2000
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 100
+    graphql_max_root_fields: int = 100
+    graphql_max_cost: int = 100_000
+    graphql_timeout_ms: int = 10_000
+    graphql_document_cache_bytes: int = 32 * 1024**2
     # The resident app's map (MAP_TILE_*): an optional tile layer over our own region outlines,
     # e.g. https://tiles.example.cn/{z}/{x}/{y}.png, in its datum, with its attribution.
     map_tile_url: str | None = None
@@ -96,14 +139,54 @@ class Settings:
         return self.app_env == "production"
 
     @property
+    def trusted_only(self) -> bool:
+        if self.trusted_documents_only is None:
+            return self.is_production
+        return self.trusted_documents_only
+
+    @property
+    def rate_limiting(self) -> bool:
+        if self.rate_limits_enabled is None:
+            return self.app_env != "test"
+        return self.rate_limits_enabled
+
+    @property
     def graphiql_enabled(self) -> bool:
         return not self.is_production
+
+    def _validate_rate_limits(self) -> None:
+        from ipaddress import ip_network
+
+        from limits import parse_many
+
+        for name in RATE_LIMITS:
+            try:
+                parse_many(getattr(self, name))
+            except ValueError as exc:
+                raise ConfigError(f"{name.upper()} must look like 10/minute;100/day, got "
+                                  f"{getattr(self, name)!r}") from exc
+        for proxy in filter(None, map(str.strip, self.rate_limit_trusted_proxies.split(","))):
+            try:
+                ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigError("RATE_LIMIT_TRUSTED_PROXIES must be addresses or networks "
+                                  f"separated by commas, got {proxy!r}") from exc
+        if not self.rate_limit_storage_uri.startswith(("memory://", "redis://", "rediss://")):
+            raise ConfigError("RATE_LIMIT_STORAGE_URI must be memory:// or redis://…, got "
+                              f"{self.rate_limit_storage_uri!r}")
+        if (self.is_production and self.rate_limiting
+                and not self.rate_limit_storage_uri.startswith(("redis://", "rediss://"))):
+            # Counters in memory are per worker: N workers would give every client N budgets.
+            raise ConfigError("RATE_LIMIT_STORAGE_URI must be a redis:// URL in production")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
 
+        read: list[str] = []
+
         def get(name: str) -> str | None:
+            read.append(name)
             value = env.get(name, "").strip()
             return value or None
 
@@ -115,6 +198,14 @@ class Settings:
                 return int(value)
             except ValueError as exc:
                 raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
+
+        def boolean(name: str) -> bool | None:
+            value = get(name)
+            if value is None:
+                return None
+            if value.lower() not in ("0", "1", "true", "false"):
+                raise ConfigError(f"{name} must be 0 or 1, got {value!r}")
+            return value.lower() in ("1", "true")
 
         port = integer("PORT", 8000)
         settings = cls(
@@ -128,7 +219,13 @@ class Settings:
             fcm_endpoint=get("FCM_ENDPOINT"),
             firebase_certs_url=get("FIREBASE_CERTS_URL"),
             **{name: integer(name.upper(), getattr(cls, name))
-               for name in (*BOOKING_LIMITS, *NOTIFY_LIMITS)},
+               for name in (*BOOKING_LIMITS, *NOTIFY_LIMITS, *GRAPHQL_LIMITS)},
+            trusted_documents_only=boolean("TRUSTED_DOCUMENTS_ONLY"),
+            rate_limits_enabled=boolean("RATE_LIMITS_ENABLED"),
+            rate_limit_storage_uri=get("RATE_LIMIT_STORAGE_URI") or "memory://",
+            rate_limit_key_prefix=get("RATE_LIMIT_KEY_PREFIX") or "servicemap",
+            rate_limit_trusted_proxies=get("RATE_LIMIT_TRUSTED_PROXIES") or "",
+            **{name: get(name.upper()) or default for name, default in RATE_LIMITS.items()},
             map_tile_url=get("MAP_TILE_URL"),
             map_tile_crs=get("MAP_TILE_CRS") or "WGS84",
             map_tile_attribution=get("MAP_TILE_ATTRIBUTION"),
@@ -140,6 +237,13 @@ class Settings:
             notify_quiet_hours=(cls.notify_quiet_hours if "NOTIFY_QUIET_HOURS" not in env
                                 else env["NOTIFY_QUIET_HOURS"].strip()),
         )
+        if settings.is_production:
+            # A variable set to blanks is a mistake, not "unset": firebase-admin, for one,
+            # reads FIREBASE_AUTH_EMULATOR_HOST=" " itself and then refuses every sign-in.
+            blank = sorted({name for name in read if name in env and not env[name].strip()})
+            if blank:
+                raise ConfigError(f"{', '.join(blank)} set but blank: refusing to start in "
+                                  "production (unset them or give a value)")
         settings.validate(explicit_database_url=get("DATABASE_URL") is not None)
         return settings
 
@@ -152,7 +256,7 @@ class Settings:
         if self.push_provider not in PUSH_PROVIDERS:
             allowed = ", ".join(PUSH_PROVIDERS)
             raise ConfigError(f"PUSH_PROVIDER must be one of {allowed}, got {self.push_provider!r}")
-        for name, (low, high) in (BOOKING_LIMITS | NOTIFY_LIMITS).items():
+        for name, (low, high) in (BOOKING_LIMITS | NOTIFY_LIMITS | GRAPHQL_LIMITS).items():
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ConfigError(
@@ -199,3 +303,4 @@ class Settings:
                 raise ConfigError("FCM_ENDPOINT must be an https:// URL in production")
             if not self.firebase_project_id:
                 raise ConfigError("FIREBASE_PROJECT_ID must be set in production")
+        self._validate_rate_limits()

@@ -25,7 +25,10 @@ def app_env(url: str) -> dict:
     and wants a Firebase project (no token is verified by the anonymous queries measured)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("FIREBASE_AUTH_EMULATOR", "FIREBASE_CERTS_URL"))}
+    # The bench sends its own documents (fallbacks, introspection) and measures throughput:
+    # neither trusted documents only nor rate limits (README "Running in production").
     env.update({"DATABASE_URL": url, "APP_ENV": "production", "PYTHONUNBUFFERED": "1",
+                "TRUSTED_DOCUMENTS_ONLY": "0", "RATE_LIMITS_ENABLED": "0",
                 "FIREBASE_PROJECT_ID": os.environ.get("FIREBASE_PROJECT_ID") or FIREBASE_PROJECT})
     return env
 

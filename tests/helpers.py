@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from backend.accounts import grants
 from backend.app import EVENT_HANDLERS, SCOPE_CHECKS
@@ -82,3 +85,19 @@ def grant_role(session, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN20
 
 def revoke_role(session, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
     return grants.revoke_role(uow_of(session), *args, **kwargs)
+
+
+@contextmanager
+def counting_statements(app) -> Iterator[list[str]]:  # noqa: ANN001
+    """The SQL statements the app's engine runs inside the block."""
+    engine = app.extensions["servicemap"].engine
+    statements: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -59,7 +59,7 @@ def test_settings__bad_environment__refuses_to_start(environ, message):
 def test_settings__production__no_graphiql():
     settings = Settings.from_env(
         {"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/servicemap",
-         "FIREBASE_PROJECT_ID": "servicemap-prod"}
+         "FIREBASE_PROJECT_ID": "servicemap-prod", "RATE_LIMIT_STORAGE_URI": "redis://r:6379/0"}
     )
     assert settings.is_production and not settings.graphiql_enabled
 
@@ -79,3 +79,73 @@ def test_push_providers__config_and_registry__name_the_same_providers():
     # and every name the settings accept leads to a factory that exists
     for name in PUSH_PROVIDERS:
         assert callable(factory_of(name)), name
+
+
+PRODUCTION = {"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
+              "FIREBASE_PROJECT_ID": "p", "RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+
+
+@pytest.mark.parametrize("name", ["FIREBASE_AUTH_EMULATOR_HOST", "FIREBASE_PROJECT_ID",
+                                  "DATABASE_URL", "GRAPHQL_MAX_COST", "PUSH_PROVIDER",
+                                  "FIREBASE_CERTS_URL"])
+@pytest.mark.parametrize("blank", ["", " ", "\t\n"])
+def test_settings__production_blank_variable__refuses_to_start(name, blank):
+    with pytest.raises(ConfigError, match=f"{name} set but blank"):
+        Settings.from_env({**PRODUCTION, name: blank})
+
+
+def test_settings__production_values_are_stripped():
+    settings = Settings.from_env({**PRODUCTION, "FIREBASE_PROJECT_ID": "  p \n",
+                                  "GRAPHQL_MAX_DEPTH": " 8 "})
+    assert (settings.firebase_project_id, settings.graphql_max_depth) == ("p", 8)
+
+
+def test_settings__development_blank_variable__means_unset():
+    assert Settings.from_env({"FIREBASE_AUTH_EMULATOR_HOST": " "}).firebase_auth_emulator_host \
+        is None
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("GRAPHQL_MAX_TOKENS", "10"), ("GRAPHQL_MAX_DEPTH", "1"), ("GRAPHQL_MAX_COST", "x"),
+    ("GRAPHQL_TIMEOUT_MS", "0"), ("GRAPHQL_DOCUMENT_CACHE_BYTES", "-1"),
+    ("GRAPHQL_MAX_ROOT_FIELDS", "0"), ("GRAPHQL_MAX_ALIASES", "-1"),
+])
+def test_settings__graphql_limits_out_of_range__refuse_to_start(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, False), (PRODUCTION, True), ({**PRODUCTION, "TRUSTED_DOCUMENTS_ONLY": "0"}, False),
+    ({"TRUSTED_DOCUMENTS_ONLY": "1"}, True), ({"TRUSTED_DOCUMENTS_ONLY": "true"}, True),
+])
+def test_settings__trusted_documents_only__on_in_production_unless_told(environ, expected):
+    assert Settings.from_env(environ).trusted_only is expected
+
+
+def test_settings__trusted_documents_only_not_a_boolean__refuses_to_start():
+    with pytest.raises(ConfigError, match="TRUSTED_DOCUMENTS_ONLY"):
+        Settings.from_env({"TRUSTED_DOCUMENTS_ONLY": "yes please"})
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"RATE_LIMIT_SEARCH": "lots"}, "RATE_LIMIT_SEARCH"),
+    ({"RATE_LIMIT_BOOKING": "10 per fortnight"}, "RATE_LIMIT_BOOKING"),
+    ({"RATE_LIMIT_TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "RATE_LIMIT_TRUSTED_PROXIES"),
+    ({"RATE_LIMIT_STORAGE_URI": "memcached://x"}, "RATE_LIMIT_STORAGE_URI"),
+    ({"RATE_LIMITS_ENABLED": "maybe"}, "RATE_LIMITS_ENABLED"),
+    ({**PRODUCTION, "RATE_LIMIT_STORAGE_URI": "memory://"}, "redis:// URL in production"),
+], ids=["search-words", "booking-unit", "proxy-name", "storage-scheme", "enabled-word",
+        "production-memory"])
+def test_settings__rate_limits_bad__refuse_to_start(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(environ)
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, True), ({"APP_ENV": "test"}, False), ({"RATE_LIMITS_ENABLED": "0"}, False),
+    ({"APP_ENV": "test", "RATE_LIMITS_ENABLED": "1"}, True),
+    ({**PRODUCTION, "RATE_LIMIT_STORAGE_URI": "memory://", "RATE_LIMITS_ENABLED": "0"}, False),
+])
+def test_settings__rate_limits__on_except_in_tests_unless_told(environ, expected):
+    assert Settings.from_env(environ).rate_limiting is expected

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from backend.accounts.models import Account
+from backend.accounts.locking import lock_account
 from backend.accounts.principal import Principal
 from backend.booking.errors import BookingError
 from backend.booking.events import (
@@ -41,7 +41,6 @@ from backend.booking.windows import window_handles
 from backend.core.clock import as_utc, business_date, utcnow
 from backend.core.errors import InvalidInput
 from backend.core.unit_of_work import UnitOfWork
-from backend.db import dialect_insert
 from backend.guidance.models import ServiceItem
 from backend.places.models import Place
 
@@ -65,12 +64,8 @@ def normalize_code(text: str) -> str:
 
 
 def lock_resident(session: Session, uid: str, now: datetime) -> None:
-    """Take the resident's lock: must be the first write of a booking transaction. One
-    statement: the upsert locks the row on PostgreSQL (also when it was just inserted by a
-    racing transaction, which it waits for) and takes the write lock on SQLite."""
-    statement = dialect_insert(session)(Account).values(uid=uid, created_at=now, last_seen_at=now)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=["uid"], set_={"last_seen_at": statement.excluded.last_seen_at}))
+    """The resident's lock (their account row): the first write of a booking transaction."""
+    lock_account(session, uid, now)
 
 
 def _reread(session: Session, model, key):
@@ -94,13 +89,17 @@ def _check_bookable(session: Session, rules: BookingRules, slot: Slot, service_i
 
 
 def _check_resident_limits(session: Session, rules: BookingRules, uid: str, service_item_id: int,
-                           day: date, moving: Appointment | None = None) -> None:
+                           day: date, slot_id: int, moving: Appointment | None = None) -> None:
     same_item_day = and_(Appointment.service_item_id == service_item_id, Appointment.day == day)
-    counts = select(func.count(), func.count().filter(same_item_day)).where(
+    counts = select(func.count(), func.count().filter(same_item_day),
+                    func.count().filter(Appointment.slot_id == slot_id)).where(
         Appointment.uid == uid, Appointment.status.in_(ACTIVE_STATUSES))
     if moving is not None:
         counts = counts.where(Appointment.id != moving.id)
-    active, same_day = session.execute(counts).one()
+    active, same_day, same_slot = session.execute(counts).one()
+    if same_slot:
+        # One place of a slot per resident, whatever the item: a second is someone else's.
+        raise BookingError("ALREADY_BOOKED", "您已预约该时段", "slotId")
     if same_day >= rules.max_per_item_per_day:
         raise BookingError("ALREADY_BOOKED", field="slotId")
     if moving is None and active >= rules.max_active:
@@ -185,8 +184,7 @@ def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id:
         earlier = session.scalar(select(Appointment).where(Appointment.uid == uid,
                                                            Appointment.idempotency_key == key))
         if earlier is not None:
-            if earlier.service_item_id != service_item_id:
-                raise BookingError("IDEMPOTENCY_KEY_REUSED", field="idempotencyKey")
+            _check_retry(earlier, slot_id, service_item_id)
             uow.commit()
             return earlier
         if slot is None:
@@ -194,16 +192,29 @@ def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id:
         if item is None:
             raise BookingError("NOT_FOUND", "未找到该事项", "serviceItemId")
         _check_bookable(session, rules, slot, service_item_id, now)
-        _check_resident_limits(session, rules, uid, service_item_id, slot.day)
+        _check_resident_limits(session, rules, uid, service_item_id, slot.day, slot.id)
         _take_place(session, slot.id)
         appointment = _insert_appointment(session, {
             "uid": uid, "slot_id": slot.id, "window_id": slot.window_id,
             "service_item_id": service_item_id, "day": slot.day, "status": "booked",
-            "idempotency_key": key, "revision": 0, "created_at": now, "updated_at": now,
+            "idempotency_key": key, "booked_slot_id": slot.id, "revision": 0,
+            "created_at": now, "updated_at": now,
         })
         uow.record(AppointmentBooked(appointment, details, now))
         uow.commit()
     return appointment
+
+
+def _check_retry(earlier: Appointment, slot_id: int, service_item_id: int) -> None:
+    """A key seen before is a retry only with the same request (Stripe's rule): another slot
+    or item is IDEMPOTENCY_KEY_REUSED. A key whose appointment was cancelled does not book
+    again, nor answer the cancelled appointment as if booked: a new booking needs a new key."""
+    if earlier.service_item_id != service_item_id or (
+            earlier.booked_slot_id is not None and earlier.booked_slot_id != slot_id):
+        raise BookingError("IDEMPOTENCY_KEY_REUSED", field="idempotencyKey")
+    if earlier.status == "cancelled":
+        raise BookingError("IDEMPOTENCY_KEY_REUSED",
+                           "该幂等键的预约已取消；重新预约请使用新的幂等键", "idempotencyKey")
 
 
 def _require_appointment(session: Session, appointment_id: int,
@@ -222,7 +233,7 @@ def own_appointment_details(session: Session, principal: Principal, appointment_
     appointment = session.get(Appointment, appointment_id)
     if appointment is None:
         raise BookingError("NOT_FOUND", "未找到该预约")
-    require_owner(principal, appointment)
+    require_owner(principal, appointment, field=None)
     return appointment, describe(session, appointment)
 
 
@@ -313,7 +324,7 @@ def reschedule(uow: UnitOfWork, principal: Principal, rules: BookingRules, *,
         try:
             _check_bookable(session, rules, new_slot, appointment.service_item_id, now)
             _check_resident_limits(session, rules, uid, appointment.service_item_id,
-                                   new_slot.day, moving=appointment)
+                                   new_slot.day, new_slot.id, moving=appointment)
             _take_place(session, new_slot.id)
         except BookingError as error:
             error.field = "newSlotId"  # the only argument about the new slot
@@ -351,8 +362,8 @@ def available_slots(session: Session, principal: Principal, rules: BookingRules,
                     service_item_id: int, start: date, end: date, window_id: int | None = None,
                     place_id: int | None = None, now: datetime | None = None) -> list[Slot]:
     """Slots a resident can book now for this item: open, with places left, after the cutoff
-    and within the horizon; at one window, or at every window of a place handling the item."""
-    require_resident(principal)
+    and within the horizon; at one window, or at every window of a place handling the item.
+    Public (counts of places only): booking itself needs sign-in."""
     now = now or utcnow()
     if (window_id is None) == (place_id is None):
         raise InvalidInput("须且只能指定 windowId 或 placeId 之一", "windowId")

@@ -16,7 +16,7 @@ MESSAGES = {
     "NOT_CANCELLABLE": "该预约当前不能取消或改期",
     "NOT_FOUND": "未找到",
     "INVALID_INPUT": "输入无效",
-    "IDEMPOTENCY_KEY_REUSED": "该幂等键已用于另一事项的预约",
+    "IDEMPOTENCY_KEY_REUSED": "该幂等键已用于另一预约请求（时段或事项不同）",
     "CAPACITY_BELOW_BOOKED": "容量不能少于已预约人数",
     "WRONG_DAY": "不是当天的预约",
     "TOO_EARLY": "预约时段尚未开始",

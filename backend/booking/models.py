@@ -138,6 +138,10 @@ class Appointment(Base):
     # Bumped by each reschedule: reminders of an earlier slot carry an earlier revision.
     revision: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str] = mapped_column(String(64))
+    # The slot the booking request named (a retry with its key must name it again; the
+    # appointment's slot_id changes when it is rescheduled). Null for rows booked before 0007
+    # that were rescheduled since.
+    booked_slot_id: Mapped[int | None] = mapped_column(Integer, default=None)
     cancel_reason: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

@@ -10,10 +10,17 @@ from backend.accounts.permissions import (
     require_window_staff,
 )
 from backend.accounts.principal import Forbidden, Principal
+from backend.booking.errors import BookingError
 from backend.booking.models import Appointment
 from backend.places.models import Place
 
-NOT_YOURS = "这不是您的预约"
+# Someone else's appointment answers exactly like a missing one: ids are sequential, and a
+# different answer would tell who may probe which ids exist.
+NOT_FOUND_MESSAGE = "未找到该预约"
+
+
+def not_found(field: str | None = "id") -> BookingError:
+    return BookingError("NOT_FOUND", NOT_FOUND_MESSAGE, field)
 
 
 def require_resident(principal: Principal) -> str:
@@ -21,23 +28,42 @@ def require_resident(principal: Principal) -> str:
     return require_user(principal)
 
 
-def require_owner(principal: Principal, appointment: Appointment) -> str:
-    """Reschedule, the calendar file and the QR code: the appointment's resident only."""
+def require_owner(principal: Principal, appointment: Appointment,
+                  field: str | None = "id") -> str:
+    """Reschedule, the calendar file and the QR code: the appointment's resident only
+    (anyone else: NOT_FOUND, as for a missing one)."""
     uid = require_user(principal)
     if appointment.uid != uid:
-        raise Forbidden(NOT_YOURS)
+        raise not_found(field)
     return uid
 
 
 def require_owner_or_window_staff(principal: Principal, appointment: Appointment) -> bool:
     """Cancel: its resident (until the cutoff), or the staff of its window and admins (any
-    time, and the resident is told why). True when it is the resident."""
+    time, and the resident is told why); anyone else: NOT_FOUND. True when it is the
+    resident."""
     uid = require_user(principal)
     if appointment.uid == uid:
         return True
     if not is_window_staff(principal, appointment.window_id):
-        raise Forbidden(NOT_YOURS)
+        raise not_found()
     return False
+
+
+def require_clerk_of(principal: Principal, appointment: Appointment, field: str,
+                     message: str = NOT_FOUND_MESSAGE) -> None:
+    """No-show, completion and check-in of an appointment: staff of its window and admins;
+    staff of another window get NOT_FOUND, as for a missing one (the role itself is checked
+    first, by `require_some_window_clerk`)."""
+    if not is_window_staff(principal, appointment.window_id):
+        raise BookingError("NOT_FOUND", message, field)
+
+
+def may_read(principal: Principal, appointment: Appointment) -> bool:
+    """An appointment is seen by its resident, the staff of the window it is at now, and
+    admins — wherever it is reached from (a notification about it included)."""
+    return principal.uid is not None and (
+        appointment.uid == principal.uid or is_window_staff(principal, appointment.window_id))
 
 
 def require_window_clerk(principal: Principal, window_id: int) -> str:

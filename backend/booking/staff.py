@@ -13,6 +13,8 @@ from backend.booking.appointments import MAX_REASON, cancel_booked, normalize_co
 from backend.booking.errors import BookingError
 from backend.booking.models import ACTIVE_STATUSES, Appointment, Slot
 from backend.booking.permissions import (
+    NOT_FOUND_MESSAGE,
+    require_clerk_of,
     require_resident,
     require_some_window_clerk,
     require_window_clerk,
@@ -104,11 +106,11 @@ def set_slot_capacity(uow: UnitOfWork, principal: Principal, *, slot_id: int,
 
 def _staff_appointment(session: Session, principal: Principal,
                        appointment_id: int) -> Appointment:
-    require_resident(principal)
+    require_some_window_clerk(principal)
     appointment = session.get(Appointment, appointment_id, populate_existing=True)
     if appointment is None:
-        raise BookingError("NOT_FOUND", "未找到该预约", "appointmentId")
-    require_window_clerk(principal, appointment.window_id)
+        raise BookingError("NOT_FOUND", NOT_FOUND_MESSAGE, "appointmentId")
+    require_clerk_of(principal, appointment, "appointmentId")
     return appointment
 
 
@@ -124,6 +126,9 @@ def _set_status(session: Session, appointment: Appointment, before: str, after: 
         raise BookingError("INVALID_STATUS", field="appointmentId")
 
 
+INVALID_CODE = "核验码无效或预约已结束"
+
+
 def check_in(uow: UnitOfWork, principal: Principal, *, code: str,
              now: datetime | None = None) -> Appointment:
     """Staff check a resident in by the code of their appointment, on its day."""
@@ -135,8 +140,8 @@ def check_in(uow: UnitOfWork, principal: Principal, *, code: str,
         appointment = session.scalar(select(Appointment).where(
             Appointment.code == normalized, Appointment.status.in_(ACTIVE_STATUSES)))
         if appointment is None:
-            raise BookingError("NOT_FOUND", "核验码无效或预约已结束", "code")
-        require_window_clerk(principal, appointment.window_id)
+            raise BookingError("NOT_FOUND", INVALID_CODE, "code")
+        require_clerk_of(principal, appointment, "code", INVALID_CODE)
         if appointment.status == "checked_in":
             uow.commit()
             return appointment  # scanned twice: same answer

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from backend.accounts.locking import lock_account
 from backend.accounts.principal import Principal
 from backend.core.clock import utcnow
 from backend.core.unit_of_work import UnitOfWork, transactional
@@ -51,6 +52,9 @@ def register_device(uow: UnitOfWork, principal: Principal, *, token: str, platfo
         raise NotifyError("INVALID_INPUT", "平台应为 ANDROID、IOS 或 WEB", "platform")
     locale = _check_locale(locale)
     now = now or utcnow()
+    # One user's registrations one at a time: each deletes the user's oldest devices, and two
+    # at once would lock the same rows in opposite orders (a deadlock on PostgreSQL).
+    lock_account(session, uid, now)
     insert = dialect_insert(session)
     statement = insert(Device).values(token=token, uid=uid, platform=platform, locale=locale,
                                       created_at=now, last_seen_at=now)
@@ -58,16 +62,20 @@ def register_device(uow: UnitOfWork, principal: Principal, *, token: str, platfo
         index_elements=["token"],
         set_={"uid": uid, "platform": platform, "locale": locale, "last_seen_at": now},
     ))
-    _keep_newest(session, uid)
+    _keep_newest(session, uid, token)
     return session.scalars(select(Device).where(Device.token == token)
                            .execution_options(populate_existing=True)).one()
 
 
-def _keep_newest(session: Session, uid: str) -> None:
-    kept = (select(Device.id).where(Device.uid == uid)
+def _keep_newest(session: Session, uid: str, registered: str) -> None:
+    """The token just registered, and the most recently seen others up to the limit. (By
+    `last_seen_at` alone, a concurrent registration of the same user with a later clock
+    could make this one's own row the oldest, deleted before it was read back.)"""
+    others = Device.token != registered
+    kept = (select(Device.id).where(Device.uid == uid, others)
             .order_by(Device.last_seen_at.desc(), Device.id.desc())
-            .limit(MAX_DEVICES_PER_USER))
-    session.execute(delete(Device).where(Device.uid == uid, Device.id.not_in(kept)))
+            .limit(MAX_DEVICES_PER_USER - 1))
+    session.execute(delete(Device).where(Device.uid == uid, others, Device.id.not_in(kept)))
 
 
 @transactional

@@ -4,6 +4,7 @@ import graphene
 
 from backend.schema.booking.mutations import BookingMutation
 from backend.schema.booking.queries import BookingQuery
+from backend.schema.core.defaults import null_means_default
 from backend.schema.guidance.queries import GuidanceQuery
 from backend.schema.notify.mutations import NotifyMutation
 from backend.schema.places.queries import MapsQuery, PlacesQuery
@@ -18,3 +19,4 @@ class Mutation(BookingMutation, NotifyMutation, graphene.ObjectType):
 
 
 schema = graphene.Schema(query=Query, mutation=Mutation)
+null_means_default(schema.graphql_schema)

@@ -36,6 +36,8 @@ class RequestContext:
         self._principal: Principal | None = None
         self.loaders = Loaders(self, eager=eager_loaders)
         self._open_at: dict[datetime, OpenAt] = {}
+        # When a query must stop (time.monotonic()); set by the view for queries.
+        self.deadline: float | None = None
         # "Now" of this request: every `isOpen` without `at` asks about the same instant.
         self.now = utcnow()
 

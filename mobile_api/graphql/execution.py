@@ -3,6 +3,8 @@ and lazy values (DataLoaders, backend/schema/core/dataloaders.py) completed in b
 
 from __future__ import annotations
 
+import logging
+import time
 from functools import lru_cache, partial
 from typing import Any
 
@@ -23,6 +25,19 @@ from graphql import (
     GraphQLResolveInfo,
     is_leaf_type,
 )
+from mobile_api.graphql.limits import list_maximum
+
+log = logging.getLogger(__name__)
+
+
+class DeadlinePassed(BaseException):  # noqa: N818 - not an Exception: graphql-core must not catch it
+    """A query ran past its deadline: the whole execution stops (no field after field of
+    errors), and the view answers QUERY_TIMEOUT."""
+
+
+@lru_cache(maxsize=1024)
+def _list_maximum(parent: str, field: str) -> int | None:
+    return list_maximum(parent, field)
 
 
 class PlainField:
@@ -80,6 +95,9 @@ class LeanExecutionContext(ExecutionContext):
         # (path, return type) of the fields being executed, outermost first: where a null from
         # a deferred non-null field stops (graphql-core's propagation, done after the fact).
         self._fields: list[tuple[Path, GraphQLOutputType]] = []
+        # When the query must stop (time.monotonic()), set by the view for queries only: a
+        # mutation past a commit is not aborted halfway.
+        self.deadline: float | None = getattr(self.context_value, "deadline", None)
 
     def execute_field(self, parent_type: GraphQLObjectType, source: Any,
                       field_nodes: list[FieldNode], path: Path) -> Any:
@@ -101,6 +119,8 @@ class LeanExecutionContext(ExecutionContext):
                         return serialized
             except Exception:  # noqa: BLE001, S110 - the full path below reports it
                 pass
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DeadlinePassed
         field = parent_type.fields.get(field_name)
         if field is None:
             return super().execute_field(parent_type, source, field_nodes, path)
@@ -122,11 +142,23 @@ class LeanExecutionContext(ExecutionContext):
             return deferred
         return super().complete_value(return_type, field_nodes, info, path, result)
 
+    def complete_list_value(self, return_type: GraphQLList, field_nodes: list[FieldNode],
+                            info: GraphQLResolveInfo, path: Path, result: Any) -> Any:
+        # Every list is bounded: the cost of a document (limits.py) counts on it.
+        maximum = _list_maximum(info.parent_type.name, info.field_name)
+        if maximum is not None and isinstance(result, list | tuple) and len(result) > maximum:
+            log.warning("list %s.%s cut at %d of %d items", info.parent_type.name,
+                        info.field_name, maximum, len(result))
+            result = result[:maximum]
+        return super().complete_list_value(return_type, field_nodes, info, path, result)
+
     def _complete_deferred(self, key: str, completed: Any) -> Any:
         """Run the waiting batches and complete the deferred fields under one root field,
         until none is left; returns the root field's value."""
         root = {key: completed}
         while self._deferred:
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise DeadlinePassed
             batch, self._deferred = self._deferred, []
             self.context_value.loaders.dispatch()
             for deferred in batch:

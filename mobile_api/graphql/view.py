@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
+import time
 
-from flask import g
-from graphql_server.exceptions import GraphQLValidationError, InvalidOperationTypeError
+from flask import Response, g, request
+from graphql_server.exceptions import GraphQLValidationError
 from graphql_server.flask.views import FlaskHTTPRequestAdapter, GraphQLView
 from graphql_server.http.exceptions import HTTPException
 from graphql_server.runtime import _get_operation_type
 
 from backend.core.errors import DomainError
 from graphql import (
-    DocumentNode,
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    OperationType,
     execute,
-    parse,
-    validate,
 )
+from mobile_api.graphql import limits
 from mobile_api.graphql.context import RequestContext
-from mobile_api.graphql.execution import LeanExecutionContext
+from mobile_api.graphql.documents import DocumentCache, prepare
+from mobile_api.graphql.execution import DeadlinePassed, LeanExecutionContext
+from mobile_api.graphql.http_errors import CodedHTTPException, decode_json, refusal_response
+from mobile_api.graphql.trusted import TrustedDocumentError, TrustedDocuments
+
+# graphql-core's "Did you mean …?" hints name fields and types: not for production clients.
+SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 log = logging.getLogger(__name__)
-
-DOCUMENT_CACHE_SIZE = 512
 
 
 class _RequestAdapter(FlaskHTTPRequestAdapter):
@@ -74,24 +77,27 @@ def _variable_message(message: str) -> str:
     return f"变量 {match['name']} 的取值无效：{where} {reason}（{match['reason']}）"
 
 
-def _with_code(error: GraphQLError, code: str) -> GraphQLError:
-    """The error with this code, unless it brings its own (a scalar refusing a literal value
-    says BAD_USER_INPUT: the document is fine, the value is not)."""
-    error.extensions = {"code": code, **(error.extensions or {})}
-    return error
-
-
 class ServiceMapGraphQLView(GraphQLView):
     request_adapter_class = _RequestAdapter
     # One instance serves every request (it keeps no per-request state), so its caches last.
     init_every_request = False
 
-    def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool) -> None:
+    def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool,
+                 settings, trusted: TrustedDocuments, rate_limits) -> None:  # noqa: ANN001
         super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None)
         self.context_factory = context_factory
-        # Parsing and validating a document costs more than the query itself; both depend
-        # only on the text and the schema, so they are done once per distinct document.
-        self._prepare = functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(self._parse_and_validate)
+        self.trusted = trusted
+        self.rate_limits = rate_limits
+        self.production = settings.is_production
+        # Introspection follows the trusted documents: none of them introspects.
+        self.introspection = not settings.trusted_only
+        self.limits = limits.Limits(
+            max_tokens=settings.graphql_max_tokens, max_depth=settings.graphql_max_depth,
+            max_aliases=settings.graphql_max_aliases,
+            max_root_fields=settings.graphql_max_root_fields,
+            max_cost=settings.graphql_max_cost)
+        self.timeout_seconds = settings.graphql_timeout_ms / 1000
+        self.documents = DocumentCache(settings.graphql_document_cache_bytes)
 
     def get_context(self, request, response) -> RequestContext:
         context = self.context_factory(request.headers.get("Authorization"))
@@ -99,44 +105,72 @@ class ServiceMapGraphQLView(GraphQLView):
         return context
 
     def decode_json(self, data):
-        return json.loads(data)
+        return decode_json(data)
 
     def encode_json(self, data) -> str:
         return json.dumps(data, ensure_ascii=False)
 
+    def dispatch_request(self):
+        """Every refusal of /graphql is a GraphQL JSON body with a code (graphql-server's
+        own answers plain text)."""
+        try:
+            return self.run(request=request)
+        except HTTPException as refusal:
+            if refusal.status_code == 200:  # graphql-server's answer to a CORS preflight
+                return Response(status=200)
+            return refusal_response(refusal)
+
     def get_graphql_request_data(self, request, context, data, protocol):
         if not isinstance(data, dict):
             raise HTTPException(400, "请求体必须是 JSON 对象")
-        return super().get_graphql_request_data(request, context, data, protocol)
-
-    def _parse_and_validate(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        request_data = super().get_graphql_request_data(request, context, data, protocol)
         try:
-            document = parse(query)
-        except GraphQLError as error:
-            return None, [_with_code(error, "GRAPHQL_PARSE_FAILED")]
-        errors = validate(self.schema, document)
-        return document, [_with_code(error, "GRAPHQL_VALIDATION_FAILED") for error in errors]
+            request_data.query = self.trusted.resolve(data.get("query"), data.get("documentId"),
+                                                      data.get("extensions"))
+        except TrustedDocumentError as refusal:
+            raise CodedHTTPException(400, refusal.message, "TRUSTED_DOCUMENT_REQUIRED"
+                                     ) from refusal
+        return request_data
 
     def execute_operation(self, request_adapter, request_data, context, root_value,
                           allowed_operation_types):
         query = request_data.query
         if not isinstance(query, str) or not query.strip():
             raise HTTPException(400, "请求中没有 GraphQL 查询（query）")
-        document, errors = self._prepare(query)
-        if errors:
-            raise GraphQLValidationError(errors)
+        prepared = self.documents.get(
+            query, lambda: prepare(self.schema, query, self.limits.max_tokens,
+                                   introspection=self.introspection))
+        document = prepared.document
+        if prepared.errors:
+            raise GraphQLValidationError(prepared.errors)
+        refusals = limits.check(self.schema, document, request_data.operation_name,
+                                request_data.variables, self.limits)
+        if refusals:
+            raise GraphQLValidationError(refusals)
         operation_type = _get_operation_type(document, request_data.operation_name)
         if operation_type not in allowed_operation_types:
-            raise InvalidOperationTypeError(operation_type, allowed_operation_types)
-        result = execute(
-            self.schema,
-            document,
-            root_value=root_value,
-            context_value=context,
-            variable_values=request_data.variables,
-            operation_name=request_data.operation_name,
-            execution_context_class=LeanExecutionContext,
-        )
+            raise CodedHTTPException(405, "GET 请求只能执行查询；变更（mutation）请用 POST",
+                                     "METHOD_NOT_ALLOWED")
+        self.rate_limits.before_identifying()
+        self.rate_limits.after_identifying(
+            context, limits.root_field_names(document, request_data.operation_name))
+        if operation_type == OperationType.QUERY:
+            context.deadline = time.monotonic() + self.timeout_seconds
+        try:
+            result = execute(
+                self.schema,
+                document,
+                root_value=root_value,
+                context_value=context,
+                variable_values=request_data.variables,
+                operation_name=request_data.operation_name,
+                execution_context_class=LeanExecutionContext,
+            )
+        except DeadlinePassed:
+            log.warning("query %s stopped at its deadline", request_data.operation_name)
+            return ExecutionResult(None, [GraphQLError(
+                f"查询超时（超过 {self.timeout_seconds:g} 秒），请缩小查询范围后重试",
+                extensions={"code": "QUERY_TIMEOUT"})])
         if result.errors and result.data is None and all(e.path is None for e in result.errors):
             # Errors before execution are variable values that do not fit their types.
             result.errors = [
@@ -149,6 +183,9 @@ class ServiceMapGraphQLView(GraphQLView):
     def process_result(self, request, result: ExecutionResult, strict: bool = False):
         if result.errors:
             result.errors = [self._mask(error) for error in result.errors]
+            if self.production:
+                for error in result.errors:
+                    error.message = SUGGESTION.sub("", error.message)
         return super().process_result(request, result, strict)
 
     @staticmethod

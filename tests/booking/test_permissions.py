@@ -3,15 +3,18 @@ with real signed ID tokens, as each kind of principal, on both stores.
 
 Policy (DESIGN.md §5–6; the checks live in the domain functions):
 
-- bookAppointment, availableSlots: any signed-in user (staff, editors and admins book for
-  themselves too); anonymous → UNAUTHENTICATED.
+- bookAppointment: any signed-in user (staff, editors and admins book for themselves too);
+  anonymous → UNAUTHENTICATED, before any id is looked at. availableSlots: public (counts of
+  places only).
 - cancelAppointment of the resident's appointment at window A1: the owner, staff of A1 and
-  admins; anyone else signed in → FORBIDDEN.
-- rescheduleAppointment: the owner only.
+  admins; anyone else signed in → NOT_FOUND in the payload, exactly as for a missing id.
+- rescheduleAppointment: the owner only (anyone else: NOT_FOUND).
 - the window's management (schedule templates, slot generation, closing slots and days,
   capacity, no-show, completion, the window's appointments, slots and templates): staff of A1
   and admins; staff of A2 (same hall), the editor of the hall's city and residents → FORBIDDEN.
-- checkIn: staff of the appointment's window and admins; everyone else → FORBIDDEN.
+- checkIn, markNoShow, completeAppointment: staff of the appointment's window and admins;
+  staff of another window → NOT_FOUND (as for a missing one); anyone who is no staff →
+  FORBIDDEN, before any lookup.
 - upsertWindow at hall A (county 330106): an editor of Hangzhou (330100) and admins; an editor
   of another city, staff and residents → FORBIDDEN.
 - registerDevice: any signed-in user; unregisterDevice and markNotificationsRead of the
@@ -98,6 +101,15 @@ SIGNED_IN = policy(*(name for name in MAIN_PRINCIPALS if name != "anonymous"))
 WINDOW_STAFF = policy("staff", "admin")
 OWNER_ONLY = policy("resident", extra={name: NOT_YOURS for name in MAIN_PRINCIPALS
                                        if name not in ("anonymous", "resident")})
+
+
+def not_yours(*names: str) -> dict[str, str]:
+    return dict.fromkeys(names, NOT_YOURS)
+
+
+# An appointment's staff operations: other staff are told it does not exist (NOT_FOUND, as
+# for a missing id); those who are no staff at all are FORBIDDEN before any lookup.
+OTHER_WINDOW_NOT_FOUND = policy("staff", "admin", extra=not_yours("other_staff"))
 
 
 # -- setup ------------------------------------------------------------------------------------
@@ -346,12 +358,14 @@ OPERATIONS: dict[str, Operation] = {
         f"""mutation($id: ID!) {{ cancelAppointment(id: $id, reason: "临时有事") {{
             appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
         lambda w, g: {"id": str(g.appointment)},
-        policy("resident", "staff", "admin"), check_cancelled, booked),
+        policy("resident", "staff", "admin", extra=not_yours("other_resident", "other_staff",
+                                                            "editor")),
+        check_cancelled, booked),
     "rescheduleAppointment": Operation(
         f"""mutation($id: ID!, $slot: ID!) {{ rescheduleAppointment(id: $id, newSlotId: $slot) {{
             appointment {{ id slot {{ id }} }} {PAYLOAD_ERRORS} }} }}""",
         lambda w, g: {"id": str(g.appointment), "slot": str(w.slots["a1-0930"])},
-        policy("resident"), check_rescheduled, booked),
+        OWNER_ONLY, check_rescheduled, booked),
     "upsertScheduleTemplate": Operation(
         f"""mutation($window: ID!, $weekday: Int!) {{
           upsertScheduleTemplate(windowId: $window, weekday: $weekday, start: "14:00",
@@ -388,17 +402,17 @@ OPERATIONS: dict[str, Operation] = {
         f"""mutation($code: String!) {{ checkIn(code: $code) {{
             appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
         lambda w, g: {"code": g.code},
-        WINDOW_STAFF, status_is("checked_in"), booked_today),
+        OTHER_WINDOW_NOT_FOUND, status_is("checked_in"), booked_today),
     "markNoShow": Operation(
         f"""mutation($id: ID!) {{ markNoShow(appointmentId: $id) {{
             appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
         lambda w, g: {"id": str(g.appointment)},
-        WINDOW_STAFF, status_is("no_show"), started),
+        OTHER_WINDOW_NOT_FOUND, status_is("no_show"), started),
     "completeAppointment": Operation(
         f"""mutation($id: ID!) {{ completeAppointment(appointmentId: $id) {{
             appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
         lambda w, g: {"id": str(g.appointment)},
-        WINDOW_STAFF, status_is("completed"), checked_in),
+        OTHER_WINDOW_NOT_FOUND, status_is("completed"), checked_in),
     "upsertWindow": Operation(
         f"""mutation($place: ID!, $items: [ID!]!) {{ upsertWindow(placeId: $place,
             name: "新设窗口", serviceItemIds: $items) {{ window {{ id }} {PAYLOAD_ERRORS} }} }}""",
@@ -426,7 +440,7 @@ OPERATIONS: dict[str, Operation] = {
         """query($item: ID!, $window: ID!, $day: Date!) { availableSlots(serviceItemId: $item,
             windowId: $window, from: $day, to: $day) { id } }""",
         lambda w, g: {"item": str(w.item), "window": str(w.window_a1), "day": w.day.isoformat()},
-        SIGNED_IN, check_available, payload=False),
+        policy(*MAIN_PRINCIPALS), check_available, payload=False),
     "windowAppointments": Operation(
         """query($window: ID!, $day: Date!) {
             windowAppointments(windowId: $window, date: $day) { id } }""",
@@ -521,3 +535,21 @@ def test_permissions__matrix__covers_every_mutation_and_principal() -> None:
     assert mutations <= set(OPERATIONS), mutations - set(OPERATIONS)
     for name, operation in OPERATIONS.items():
         assert set(MAIN_PRINCIPALS) <= set(operation.policy), name
+
+
+@pytest.mark.parametrize(("name", "who"), [
+    ("cancelAppointment", "other_resident"), ("cancelAppointment", "other_staff"),
+    ("rescheduleAppointment", "other_resident"), ("rescheduleAppointment", "staff"),
+    ("markNoShow", "other_staff"), ("completeAppointment", "other_staff"),
+])
+def test_permissions__someone_elses_appointment__answered_exactly_like_a_missing_one(
+        world: World, name: str, who: str) -> None:
+    operation = OPERATIONS[name]
+    given = operation.given(world)
+    variables = operation.variables(world, given)
+    missing = {**variables, "id": str(10**9)}
+    before = snapshot(world)
+    theirs = world.gql(operation.document, variables, uid=PRINCIPALS[who])
+    assert theirs == world.gql(operation.document, missing, uid=PRINCIPALS[who])
+    assert [error["code"] for error in theirs["data"][name]["errors"]] == ["NOT_FOUND"]
+    assert snapshot(world) == before

@@ -384,15 +384,27 @@ def test_check_in__refused_code__error_and_nothing_changed(world, today_slot, se
     assert state(world) == before
 
 
-@pytest.mark.parametrize("uid", [OTHER_STAFF, RESIDENT])
-def test_check_in__not_staff_of_the_window__forbidden_nothing_changed(world, today_slot, uid):
+def test_check_in__no_staff__forbidden_nothing_changed(world, today_slot):
     # given: an appointment today at A1
     add_appointment(world, today_slot, code="7K3M9QXR")
     before = state(world)
-    # when: the clerk of A2, or a resident, enters its code
-    body = world.gql(CHECK_IN, {"code": "7K3M9QXR"}, uid=uid)
+    # when: a resident enters its code
+    body = world.gql(CHECK_IN, {"code": "7K3M9QXR"}, uid=RESIDENT)
     # then: FORBIDDEN, nothing changed
     assert graphql_codes(body) == ["FORBIDDEN"]
+    assert state(world) == before
+
+
+def test_check_in__staff_of_another_window__like_an_invalid_code_nothing_changed(
+        world, today_slot):
+    # given: an appointment today at A1
+    add_appointment(world, today_slot, code="7K3M9QXR")
+    before = state(world)
+    # when: the clerk of A2 enters its code
+    body = world.gql(CHECK_IN, {"code": "7K3M9QXR"}, uid=OTHER_STAFF)
+    # then: the answer to a code that does not exist, nothing changed
+    assert body == world.gql(CHECK_IN, {"code": "22222222"}, uid=OTHER_STAFF)
+    assert [error["code"] for error in body["data"]["checkIn"]["errors"]] == ["NOT_FOUND"]
     assert state(world) == before
 
 

@@ -14,6 +14,7 @@ import backend.places.search
 from backend.app import create_app
 from backend.config import Settings
 from mobile_api.graphql import MAX_REQUEST_BYTES
+from mobile_api.graphql.documents import document_id
 from tests.helpers import ROOT, error_codes, gql, operation
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -29,7 +30,8 @@ def app_factory(tmp_path) -> Iterator[Callable[..., Flask]]:
     def make(app_env: str = "test", database_url: str | None = None) -> Flask:
         url = database_url or f"sqlite:///{tmp_path / f'{app_env}-{len(apps)}.sqlite3'}"
         app = create_app(Settings(database_url=url, app_env=app_env,
-                                  firebase_project_id="servicemap-test"))
+                                  firebase_project_id="servicemap-test",
+                                  rate_limits_enabled=False))  # test_rate_limits.py
         apps.append(app)
         return app
 
@@ -140,7 +142,9 @@ def test_graphql__query_via_get_in_production__answers_json(app_factory, demo_ap
     url = demo_app.extensions["servicemap"].settings.database_url
     app = app_factory("production", database_url=url)
 
-    response = app.test_client().get("/graphql", query_string={"query": PROVINCES_QUERY})
+    response = app.test_client().get("/graphql", query_string={
+        "documentId": document_id(operation("Regions")),
+        "variables": json.dumps({"level": "PROVINCE"})})
 
     assert response.status_code == 200, response.get_data(as_text=True)
     assert len(response.get_json()["data"]["regions"]) == 34  # every province of China

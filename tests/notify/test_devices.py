@@ -192,3 +192,34 @@ def test_register_device__many_users_race_for_one_token__one_row_owned_by_one(wo
     assert all(body["data"]["registerDevice"]["errors"] == [] for body in answers.values())
     rows = _devices(world)
     assert len(rows) == 1 and rows[0][0] == "contested" and rows[0][1] in users
+
+
+def test_register_device__one_user_races_from_many_phones__every_call_answered(world: World):
+    # 8 threads of one user, each registering tokens of its own (and one shared), more of
+    # them than a user may keep: the oldest go, and no call fails.
+    threads_count, rounds = 8, 40
+    headers = world.headers(RESIDENT)
+    barrier = threading.Barrier(threads_count)
+    answers: list[dict] = []
+
+    def register(n: int) -> None:
+        client = world.app.test_client()
+        barrier.wait()
+        for round_ in range(rounds):
+            token = "shared" if round_ % 3 == 0 else f"phone-{n}-{round_}"
+            response = client.post("/graphql", json={"query": REGISTER, "variables": {
+                "token": token, "platform": "ANDROID"}}, headers=headers)
+            answers.append(response.get_json())
+
+    threads = [threading.Thread(target=register, args=(n,)) for n in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == threads_count * rounds
+    failed = [body for body in answers
+              if "errors" in body or body["data"]["registerDevice"]["errors"] != []]
+    assert failed == []
+    rows = _devices(world)
+    assert 1 <= len(rows) <= MAX_DEVICES_PER_USER
+    assert {uid for _, uid, *_ in rows} == {RESIDENT}

@@ -427,7 +427,7 @@ def test_worker_cli__production_with_the_log_provider__refused(world: World):
 
     settings = world.services.settings
     app = create_app(Settings(database_url=settings.database_url, app_env="production",
-                              firebase_project_id="demo-servicemap"))
+                              firebase_project_id="demo-servicemap", rate_limits_enabled=False))
     note = _notify(world, urgent=True)
     result = app.test_cli_runner().invoke(args=["notify", "worker", "--once"])
     assert result.exit_code != 0 and "PUSH_PROVIDER=log" in result.output

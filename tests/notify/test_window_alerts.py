@@ -7,11 +7,13 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
+
 from backend.accounts.grants import principal_for
 from backend.booking import appointments, staff
 from backend.core.clock import utcnow
 from backend.notify.dispatcher import Dispatcher, DispatchPolicy
-from backend.notify.models import Device
+from backend.notify.models import Device, Notification
 from backend.notify.outbox import WINDOW_TODAY_CHANGED
 from tests.booking.conftest import OTHER_STAFF, RESIDENT, STAFF, World, business_time
 from tests.helpers import uow_of
@@ -70,14 +72,20 @@ def test_window_alert__resident_cancels_today__told_staff_cancelling_is_not(worl
     assert world.appointments()[1].id == second
 
 
-def test_window_alert__resident_moves_today_between_windows__both_staffs_told(world: World):
+def _book_then_move_to_a2(world: World) -> int:
+    """RESIDENT books today at A1 (09:00), then moves it to A2 (09:00)."""
     now = business_time(world.day, EARLY)
     appointment = _book(world, "a1-0900", now)
-    # when
     with world.session() as session:
         appointments.reschedule(uow_of(session), principal_for(session, RESIDENT), world.rules,
                                 appointment_id=appointment, new_slot_id=world.slots["a2-0900"],
                                 now=now + timedelta(minutes=1))
+    return appointment
+
+
+def test_window_alert__resident_moves_today_between_windows__both_staffs_told(world: World):
+    # when
+    _book_then_move_to_a2(world)
     # then
     assert _alerts(world) == [(STAFF, "booked", str(world.window_a1)),
                               (STAFF, "moved_out", str(world.window_a1)),
@@ -105,3 +113,23 @@ def test_window_alert__pushed_to_staff_beside_the_residents_confirmation(
         "booking_confirmed"]
     assert [m["data"]["kind"] for m in fake_fcm.delivered("clerk-tablet")] == [
         WINDOW_TODAY_CHANGED]
+
+
+def test_window_alert__appointment_moved_away__its_old_clerk_no_longer_reads_it(world: World):
+    # given: STAFF of A1 was told of a booking, which then moved to A2
+    appointment = _book_then_move_to_a2(world)
+    with world.session() as session:  # the inbox lists what is due by the real clock
+        session.execute(update(Notification).values(due_at=utcnow() - timedelta(hours=1)))
+    query = "{ me { notifications { edges { node { kind appointment { id } } } } } }"
+
+    def seen(uid: str) -> list[str | None]:
+        body = world.gql(query, uid=uid)
+        assert "errors" not in body, body
+        return [edge["node"]["appointment"] and edge["node"]["appointment"]["id"]
+                for edge in body["data"]["me"]["notifications"]["edges"]]
+
+    # then: A1's clerk keeps the messages, not the appointment; A2's clerk and the resident
+    # read it
+    assert seen(STAFF) == [None, None]
+    assert seen(OTHER_STAFF) == [str(appointment)]
+    assert set(seen(RESIDENT)) == {str(appointment)}

@@ -8,6 +8,7 @@ import logging
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import graphene
@@ -16,6 +17,7 @@ from flask import Flask
 from opening_hours import OpeningHours
 from sqlalchemy import delete
 
+from backend.config import Settings
 from backend.core.clock import BUSINESS_TZ, to_business_time
 from backend.core.errors import InvalidInput
 from backend.db import session_scope
@@ -30,6 +32,8 @@ from backend.places.hours import (
 from backend.places.models import HolidayDay
 from backend.schema.core.scalars import DATETIME_ERROR, DateTime
 from graphql import GraphQLError, StringValueNode
+from mobile_api.graphql.rate_limits import RateLimits
+from mobile_api.graphql.trusted import TrustedDocuments
 from mobile_api.graphql.view import ServiceMapGraphQLView
 
 LUNCH_BREAK = "Mo-Fr 09:00-12:00,13:30-17:00; PH off"
@@ -401,9 +405,12 @@ def test_datetime_scalar__bad_variable__bad_user_input_through_the_view():
     Chinese message must survive that."""
     app = Flask(__name__)
     schema = graphene.Schema(query=_EchoQuery)
+    settings = Settings(database_url="sqlite://", app_env="test")
     app.add_url_rule("/graphql", view_func=ServiceMapGraphQLView.as_view(
-        "graphql", schema=schema.graphql_schema, context_factory=lambda _authorization: None,
-        graphiql=False))
+        "graphql", schema=schema.graphql_schema,
+        context_factory=lambda _authorization: SimpleNamespace(deadline=None), graphiql=False,
+        settings=settings, trusted=TrustedDocuments({}, required=False),
+        rate_limits=RateLimits(app, settings)))
     client = app.test_client()
     query = "query Echo($at: DateTime!) { echo(at: $at) }"
 

@@ -90,7 +90,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development",
            "FIREBASE_PROJECT_ID": PROJECT, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
-           "WEB_CONCURRENCY": "1"}
+           "WEB_CONCURRENCY": "1", "RATE_LIMITS_ENABLED": "0"}  # one client, many requests
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "8",
          "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

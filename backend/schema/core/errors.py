@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import graphene
 
+from backend.accounts.permissions import require_user
 from backend.booking.errors import MESSAGES as BOOKING_MESSAGES
 from backend.core.errors import DomainError, InvalidInput, PayloadError
 from backend.core.ids import api_id
@@ -63,7 +64,10 @@ class UserError(graphene.ObjectType):
 def payload_of(info, payload: Callable[..., graphene.ObjectType],
                use_case: Callable[[UnitOfWork], graphene.ObjectType], **empty):
     """Run a mutation's use case in a unit of work of its own; a PayloadError (the use case
-    rolled back) is answered in the payload (`empty`: its non-null fields for that case)."""
+    rolled back) is answered in the payload (`empty`: its non-null fields for that case).
+    Every mutation needs a signed-in user: checked before any argument is looked at, so an
+    anonymous caller learns nothing about the ids it sends (the use case checks it again)."""
+    require_user(info.context.principal)
     try:
         return use_case(info.context.unit_of_work())
     except PayloadError as error:

@@ -8,9 +8,10 @@ import graphene
 
 from backend.notify import inbox
 from backend.notify.models import PLATFORMS
+from backend.notify.permissions import visible_appointment
 from backend.schema.booking.loaders import AppointmentById
 from backend.schema.booking.types import Appointment
-from backend.schema.core.dataloaders import loaders
+from backend.schema.core.dataloaders import loaders, then
 from backend.schema.core.errors import UserError
 from backend.schema.core.pagination import PageInfo
 from backend.schema.core.scalars import DateTime
@@ -71,7 +72,8 @@ class Notification(graphene.ObjectType):
 
     @staticmethod
     def resolve_appointment(row, info):
-        return loaders(info)[AppointmentById].load(row.appointment_id)
+        return then(loaders(info)[AppointmentById].load(row.appointment_id),
+                    lambda appointment: visible_appointment(info.context.principal, appointment))
 
 
 class NotificationEdge(graphene.ObjectType):

@@ -41,6 +41,15 @@ def post_raw(client, body: str | bytes, content_type: str = "application/json"):
     return client.post("/graphql", data=body, content_type=content_type)
 
 
+def assert_graphql_refusal(response, code: str) -> dict:  # noqa: ANN001
+    """A refusal in GraphQL-over-HTTP form: JSON, one error, a Chinese message, the code."""
+    assert response.mimetype == "application/json", response.get_data(as_text=True)
+    body = response.get_json()
+    assert [error["extensions"]["code"] for error in body["errors"]] == [code], body
+    assert re.search(r"[\u4e00-\u9fff]", body["errors"][0]["message"]), body
+    return body
+
+
 # (query, variables): each is one request that must be answered with BAD_USER_INPUT.
 BAD_INPUT = {
     # coordinates out of range
@@ -240,6 +249,7 @@ def test_graphql__not_a_graphql_request__400(demo_client, body, content_type):
     response = post_raw(demo_client, body, content_type)
 
     assert response.status_code == 400, response.get_data(as_text=True)
+    assert_graphql_refusal(response, "BAD_REQUEST")
 
 
 SYNTAX_ERRORS = {

@@ -149,7 +149,8 @@ def test_web__graphiql__ours_in_development_none_in_production(tmp_path, built):
     dev = make_app(tmp_path).test_client().get("/graphql", headers=html)
     assert "GraphiQL offline" in dev.get_data(as_text=True)
     production = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'p.sqlite3'}",
-                                     app_env="production", firebase_project_id="p"))
+                                     app_env="production", firebase_project_id="p",
+                                     rate_limits_enabled=False))
     response = production.test_client().get("/graphql", headers=html)
     assert "GraphiQL offline" not in response.get_data(as_text=True)
     assert production.test_client().get("/graphiql-static/assets/x.js").status_code == 404

@@ -232,20 +232,25 @@ def test_appointment_files__refused_token__401(app, booked, url, header):
     assert response.get_json()["error"]["code"] == "UNAUTHENTICATED"
 
 
+def _missing_answer(client, url) -> tuple[int, dict]:  # noqa: ANN001
+    response = client.get(url(10**6), headers=auth(OWNER))
+    return response.status_code, response.get_json()
+
+
 @pytest.mark.parametrize("url", [ics_url, qr_url])
-def test_appointment_files__another_user__403(app, booked, url):
+def test_appointment_files__another_user__answered_like_a_missing_one(app, booked, url):
     # given
     client = app.test_client()
     # when
     response = client.get(url(booked.appointment_id), headers=auth("bob"))
-    # then
-    assert response.status_code == 403
-    assert response.get_json()["error"]["code"] == "FORBIDDEN"
+    # then: exactly the answer for an id that does not exist
+    assert (response.status_code, response.get_json()) == _missing_answer(client, url)
+    assert response.status_code == 404
     assert CODE not in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("url", [ics_url, qr_url])
-def test_appointment_files__staff_of_the_window__403(app, booked, url):
+def test_appointment_files__staff_of_the_window__answered_like_a_missing_one(app, booked, url):
     # given: staff read appointments through GraphQL; these files are the owner's
     with session_scope(factory(app)) as session:
         session.add(RoleGrant(uid="bob", role="staff", scope=str(booked.window_id),
@@ -254,8 +259,7 @@ def test_appointment_files__staff_of_the_window__403(app, booked, url):
     # when
     response = client.get(url(booked.appointment_id), headers=auth("bob"))
     # then
-    assert response.status_code == 403
-    assert response.get_json()["error"]["code"] == "FORBIDDEN"
+    assert (response.status_code, response.get_json()) == _missing_answer(client, url)
 
 
 @pytest.mark.parametrize("url", [ics_url, qr_url])

@@ -1,0 +1,76 @@
+"""An explicit null for an argument or input field with a default answers exactly like the
+argument left out (it was a server error), on both stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.schema.schema import schema as service_schema
+from graphql import GraphQLInputObjectType, GraphQLObjectType, Undefined, is_non_null_type
+from tests.booking.conftest import ADMIN
+from tests.helpers import error_codes, gql_data, operation
+
+POINT = "lat: 30.2741, lon: 120.1551"
+BBOX = "south: 30.2, west: 120.1, north: 30.3, east: 120.2"
+# (document with NULL where the explicit null goes, what it stands for when left out)
+CASES = {
+    "near.crs": (f"{{ places(near: {{{POINT}NULL}}, first: 3) {{ edges {{ node {{ id }} }} }} }}",
+                 ", crs: null"),
+    "bbox.crs": (f"{{ places(bbox: {{{BBOX}NULL}}, first: 3) {{ edges {{ node {{ id }} }} }} }}",
+                 ", crs: null"),
+    "regionAt.point.crs": (f"{{ regionAt(point: {{{POINT}NULL}}) {{ code }} }}", ", crs: null"),
+    "location(crs:)": ("{ place(id: 1) { location(NULL) { lat lon } } }", "crs: null"),
+    "first": ("{ places(NULL) { edges { node { id } } } }", "first: null"),
+    "mapClusters.center(crs:)": (
+        f"{{ mapClusters(bbox: {{{BBOX}}}, zoom: 12) {{ count center(NULL) {{ lat lon }} }} }}",
+        "crs: null"),
+}
+# Nullable arguments and input fields with a default: every one of them is a case here or
+# in the booking test below.
+COVERED = {"GeoPointInput.crs", "BBoxInput.crs", "Place.location.crs", "Query.places.first",
+           "MapCluster.center.crs", "MapCluster.bbox.crs", "Query.serviceItems.first",
+           "ServiceItem.places.first", "Mutation.upsertWindow.isActive"}
+
+
+def _nullable_with_default() -> set[str]:
+    found = set()
+    for type_ in service_schema.graphql_schema.type_map.values():
+        if isinstance(type_, GraphQLObjectType) and not type_.name.startswith("__"):
+            for name, field in type_.fields.items():
+                found |= {f"{type_.name}.{name}.{arg}" for arg, definition in field.args.items()
+                          if not is_non_null_type(definition.type)
+                          and definition.default_value not in (Undefined, None)}
+        elif isinstance(type_, GraphQLInputObjectType):
+            found |= {f"{type_.name}.{name}" for name, definition in type_.fields.items()
+                      if not is_non_null_type(definition.type)
+                      and definition.default_value not in (Undefined, None)}
+    return found
+
+
+def test_null_defaults__every_defaulted_argument_is_covered() -> None:
+    assert _nullable_with_default() == COVERED
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_null_defaults__explicit_null_answers_like_the_default(demo_client, case: str) -> None:
+    document, null = CASES[case]
+    omitted = gql_data(demo_client, document.replace("NULL", "").replace("()", ""))
+    assert gql_data(demo_client, document.replace("NULL", null)) == omitted
+    assert omitted  # something was answered
+
+
+def test_null_defaults__variables_set_to_null_too(demo_client) -> None:
+    variables = {"near": {"lat": 30.2741, "lon": 120.1551}, "first": 3}
+    omitted = gql_data(demo_client, operation("FindPlaces"), variables)
+    variables["near"]["crs"] = None
+    assert gql_data(demo_client, operation("FindPlaces"), variables) == omitted
+
+
+def test_null_defaults__upsert_window_is_active_null_means_true(world) -> None:
+    body = world.gql(operation("UpsertWindow"), {
+        "placeId": str(world.hall_a), "name": "空值窗口",
+        "serviceItemIds": [str(world.item)], "isActive": None}, uid=ADMIN)
+    assert error_codes(body) == [], body
+    payload = body["data"]["upsertWindow"]
+    assert payload["errors"] == []
+    assert payload["window"]["isActive"] is True
