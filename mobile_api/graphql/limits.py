@@ -42,7 +42,10 @@ LIST_MAXIMA: dict[tuple[str, str], int] = {
     ("Query", "windowSlots"): 1000,
     ("Query", "serviceItemCategories"): 200,
     ("Query", "regionAt"): 3,
-    ("Query", "regions"): 1000,
+    ("Query", "regions"): 4000,  # every county of China is 2,851
+    ("Query", "clusters"): 20,
+    ("Region", "clusters"): 20,
+    ("Cluster", "cities"): 100,
     ("Query", "mapClusters"): 500,
     ("Me", "roles"): 50,
     ("Me", "appointments"): 200,

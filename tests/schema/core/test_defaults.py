@@ -24,11 +24,13 @@ CASES = {
     "mapClusters.center(crs:)": (
         f"{{ mapClusters(bbox: {{{BBOX}}}, zoom: 12) {{ count center(NULL) {{ lat lon }} }} }}",
         "crs: null"),
+    "clusters.centre(crs:)": ("{ clusters { code centre(NULL) { lat lon } } }", "crs: null"),
 }
 # Nullable arguments and input fields with a default: every one of them is a case here or
 # in the booking test below.
 COVERED = {"GeoPointInput.crs", "BBoxInput.crs", "Place.location.crs", "Query.places.first",
-           "MapCluster.center.crs", "MapCluster.bbox.crs", "Query.serviceItems.first",
+           "MapCluster.center.crs", "MapCluster.bbox.crs", "Cluster.centre.crs",
+           "Query.serviceItems.first",
            "ServiceItem.places.first", "Mutation.upsertWindow.isActive"}
 
 
