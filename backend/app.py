@@ -16,6 +16,7 @@ from backend.accounts import cli as accounts_cli
 from backend.accounts.grants import ScopeChecks
 from backend.accounts.tokens import TokenVerifier
 from backend.booking import cli as booking_cli
+from backend.booking.handlers import HANDLERS as BOOKING_HANDLERS
 from backend.booking.rules import BookingRules
 from backend.booking.windows import window_exists
 from backend.config import Settings
@@ -34,7 +35,7 @@ from mobile_api import graphql as graphql_api
 from mobile_api import rest, web
 
 # Who acts on which domain event, in this order (backend/core/events.py).
-EVENT_HANDLERS = EventHandlers(GUIDANCE_HANDLERS, NOTIFY_HANDLERS)
+EVENT_HANDLERS = EventHandlers(GUIDANCE_HANDLERS, BOOKING_HANDLERS, NOTIFY_HANDLERS)
 # Whether a role grant's scope exists, asked of the domain that owns it.
 SCOPE_CHECKS: ScopeChecks = MappingProxyType({"staff": window_exists, "editor": region_exists})
 

@@ -39,6 +39,7 @@ from tests.booking.conftest import (
     _place,
 )
 from tests.helpers import OPERATIONS_DIR, gql, grant_role, operation
+from tests.schema import editing_cases
 
 SMALL, LARGE = 3, 20  # page sizes (`first`)
 FEW, MANY = 2, 8  # rows behind a list that follows the data
@@ -48,6 +49,7 @@ HANGZHOU_CENTRE = {"lat": 30.2741, "lon": 120.1551}
 # for the documents run at two. A change here is a change of what a screen costs: say why in
 # the commit.
 COUNTS: dict[str, tuple[int, int]] = {
+    "ArchivePlace": (8, 8),
     "AvailableSlots": (5, 5),
     "BookAppointment": (17, 17),
     "BrowsePlaces": (3, 3),
@@ -57,6 +59,8 @@ COUNTS: dict[str, tuple[int, int]] = {
     "CloseDay": (16, 16),
     "CloseSlot": (13, 13),
     "CompleteAppointment": (4, 4),
+    "CreatePlace": (13, 13),
+    "EditPlace": (4, 4),
     "DeleteScheduleTemplate": (9, 9),
     "FindPlaces": (6, 5),
     "GenerateSlots": (6, 6),
@@ -71,12 +75,16 @@ COUNTS: dict[str, tuple[int, int]] = {
     "PlaceWindows": (3, 3),
     "Regions": (2, 2),
     "RegisterDevice": (4, 4),
-    "RescheduleAppointment": (22, 22),
+    "RescheduleAppointment": (23, 23),
+    "RestorePlace": (8, 8),
+    "RevertPlace": (6, 6),
     "SearchServiceItems": (2, 2),
     "ServiceItemGuide": (1, 1),
     "ServiceItemPlaces": (4, 4),
+    "SetPlaceServiceItems": (15, 15),
     "SetSlotCapacity": (4, 4),
     "UnregisterDevice": (3, 3),
+    "UpdatePlace": (5, 5),
     "UpsertScheduleTemplate": (11, 11),
     "UpsertWindow": (7, 7),
     "WhereAmI": (0, 0),
@@ -487,6 +495,14 @@ CASES: dict[str, Case] = {
     "RegisterDevice": Case("world", _register_device),
     "UnregisterDevice": Case("world", _unregister_device),
     "MarkNotificationsRead": Case("world", _mark_notifications_read),
+    # the editor console's places (tests/schema/editing_cases.py)
+    "CreatePlace": Case("world", editing_cases.create_place),
+    "UpdatePlace": Case("world", editing_cases.update_place),
+    "ArchivePlace": Case("world", editing_cases.archive_place),
+    "RestorePlace": Case("world", editing_cases.restore_place),
+    "SetPlaceServiceItems": Case("world", editing_cases.set_place_service_items),
+    "RevertPlace": Case("world", editing_cases.revert_place),
+    "EditPlace": Case("world", editing_cases.edit_place, (FEW, MANY)),
 }
 
 

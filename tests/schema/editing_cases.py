@@ -1,0 +1,75 @@
+"""Cases of the editor console's place documents for the statement contract
+(test_operation_contract.py): each makes its own place, at a point of its own, so that no
+run warns of a duplicate of an earlier one."""
+
+from __future__ import annotations
+
+import itertools
+
+from tests.booking.conftest import EDITOR, World
+from tests.helpers import operation
+from tests.places.editing_helpers import XIHU_POINT, new_place_input
+
+_serial = itertools.count(1)
+
+
+def _input() -> dict:
+    n = next(_serial)
+    # 0.001° of latitude apart: ~110 m, beyond the 50 m of a suspected duplicate.
+    return new_place_input(name=f"契约养老院 {n}", address=f"文三路 {n} 号",
+                           location={"lat": XIHU_POINT["lat"] + 0.001 * (n % 40),
+                                     "lon": XIHU_POINT["lon"] + 0.001 * (n // 40)})
+
+
+def _created(world: World) -> dict:
+    body = world.gql(operation("CreatePlace"), {"input": _input()}, uid=EDITOR)
+    place = body["data"]["createPlace"]["place"]
+    assert place is not None, body
+    return place
+
+
+def _update(world: World, place: dict, **input_) -> dict:  # noqa: ANN003
+    body = world.gql(operation("UpdatePlace"), {"id": place["id"], "version": place["version"],
+                                                "input": input_}, uid=EDITOR)
+    return body["data"]["updatePlace"]["place"]
+
+
+def create_place(world: World, _size: None):
+    return EDITOR, {"input": _input()}
+
+
+def update_place(world: World, _size: None):
+    place = _created(world)
+    return EDITOR, {"id": place["id"], "version": 1, "input": {"availableBeds": 5}}
+
+
+def archive_place(world: World, _size: None):
+    place = _created(world)
+    return EDITOR, {"id": place["id"], "version": 1, "reason": "契约测试"}
+
+
+def restore_place(world: World, _size: None):
+    place = _created(world)
+    body = world.gql(operation("ArchivePlace"), {"id": place["id"], "version": 1,
+                                                 "reason": "契约测试"}, uid=EDITOR)
+    assert body["data"]["archivePlace"]["errors"] == [], body
+    return EDITOR, {"id": place["id"], "version": 2}
+
+
+def set_place_service_items(world: World, _size: None):
+    place = _created(world)
+    return EDITOR, {"id": place["id"], "version": 1,
+                    "serviceItemIds": [str(world.item), str(world.other_item)]}
+
+
+def edit_place(world: World, size: int):
+    """A place with `size` + 1 revisions, its first `size` shown."""
+    place = _created(world)
+    for beds in range(size):
+        place = _update(world, place, availableBeds=beds)
+    return EDITOR, {"id": place["id"], "first": size}
+
+
+def revert_place(world: World, _size: None):
+    place = _update(world, _created(world), availableBeds=3, phone="13812345678")
+    return EDITOR, {"id": place["id"], "toVersion": 1, "version": place["version"]}
