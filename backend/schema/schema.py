@@ -6,6 +6,7 @@ from backend.schema.booking.mutations import BookingMutation
 from backend.schema.booking.queries import BookingQuery
 from backend.schema.guidance.queries import GuidanceQuery
 from backend.schema.notify.mutations import NotifyMutation
+from backend.schema.places.imports import ImportMutation
 from backend.schema.places.mutations import PlacesMutation
 from backend.schema.places.queries import MapsQuery, PlacesQuery
 
@@ -14,7 +15,8 @@ class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, graphene.Object
     pass
 
 
-class Mutation(PlacesMutation, BookingMutation, NotifyMutation, graphene.ObjectType):
+class Mutation(PlacesMutation, ImportMutation, BookingMutation, NotifyMutation,
+               graphene.ObjectType):
     pass
 
 

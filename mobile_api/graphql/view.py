@@ -87,7 +87,10 @@ class ServiceMapGraphQLView(GraphQLView):
     init_every_request = False
 
     def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool) -> None:
-        super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None)
+        # The GraphQL multipart request spec (operations + map + files): the editor console's
+        # importPlaces(file: Upload!). Files arrive as werkzeug FileStorage in the variables.
+        super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None,
+                         multipart_uploads_enabled=True)
         self.context_factory = context_factory
         # Parsing and validating a document costs more than the query itself; both depend
         # only on the text and the schema, so they are done once per distinct document.

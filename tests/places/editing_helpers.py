@@ -17,10 +17,10 @@ XIHU, GONGSHU, BINJIANG = "330106", "330105", "330108"
 XIHU_POINT = {"lat": 30.2592, "lon": 120.1300}
 
 
-# The mutations whose permissions tests/places/test_editing_permissions.py checks (the booking
-# matrix checks the others).
+# The mutations whose permissions tests/places/test_editing_permissions.py checks (and
+# test_import_api.py for importPlaces); the booking matrix checks the others.
 MUTATIONS = {"createPlace", "updatePlace", "archivePlace", "restorePlace",
-             "setPlaceServiceItems", "revertPlace"}
+             "setPlaceServiceItems", "revertPlace", "importPlaces"}
 
 
 def send(world: World, document: str, variables: dict, uid: str | None) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 
 from tests.booking.conftest import EDITOR, World
-from tests.helpers import operation
+from tests.helpers import Upload, operation
 from tests.places.editing_helpers import XIHU_POINT, new_place_input
 
 _serial = itertools.count(1)
@@ -73,3 +73,13 @@ def edit_place(world: World, size: int):
 def revert_place(world: World, _size: None):
     place = _update(world, _created(world), availableBeds=3, phone="13812345678")
     return EDITOR, {"id": place["id"], "toVersion": 1, "version": place["version"]}
+
+
+def import_places(world: World, _size: None):
+    """A CSV of three new care homes, uploaded by the multipart request spec."""
+    n = next(_serial)
+    rows = ["external_id,name,kind,lat,lon,region_code,beds,available_beds"] + [
+        f"contract-{n}-{i},契约导入养老院 {n}-{i},养老院,{XIHU_POINT['lat'] + 0.0001 * i},"
+        f"{XIHU_POINT['lon']},330106,40,4" for i in range(3)]
+    return EDITOR, {"file": Upload("contract.csv", "\n".join(rows).encode()),
+                    "source": "contract"}

@@ -64,6 +64,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "DeleteScheduleTemplate": (9, 9),
     "FindPlaces": (6, 5),
     "GenerateSlots": (6, 6),
+    "ImportPlaces": (29, 30),
     "MapClusters": (1, 1),
     "MarkNoShow": (5, 5),
     "MarkNotificationsRead": (4, 4),
@@ -502,6 +503,7 @@ CASES: dict[str, Case] = {
     "RestorePlace": Case("world", editing_cases.restore_place),
     "SetPlaceServiceItems": Case("world", editing_cases.set_place_service_items),
     "RevertPlace": Case("world", editing_cases.revert_place),
+    "ImportPlaces": Case("world", editing_cases.import_places),
     "EditPlace": Case("world", editing_cases.edit_place, (FEW, MANY)),
 }
 
