@@ -28,6 +28,7 @@ from backend.guidance.handlers import HANDLERS as GUIDANCE_HANDLERS
 from backend.notify import cli as notify_cli
 from backend.notify.handlers import HANDLERS as NOTIFY_HANDLERS
 from backend.places import cli as places_cli
+from backend.places.geocoding import GeocoderConfig
 from backend.places.grid import init_engine as init_places_engine
 from backend.places.regions import region_exists
 from backend.places.store import SpatialStore, store_for
@@ -49,6 +50,7 @@ class Services:
     store: SpatialStore
     rules: BookingRules
     verifier: TokenVerifier
+    geocoder: GeocoderConfig = GeocoderConfig()
     handlers: EventHandlers = EVENT_HANDLERS
     scope_checks: ScopeChecks = field(default_factory=lambda: SCOPE_CHECKS)
 
@@ -66,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_places_engine(engine)
     services = Services(settings, engine, make_session_factory(engine),
                         make_read_session_factory(engine), store_for(engine),
-                        BookingRules.from_settings(settings), TokenVerifier(settings))
+                        BookingRules.from_settings(settings), TokenVerifier(settings),
+                        GeocoderConfig.from_settings(settings))
     app.extensions["servicemap"] = services
 
     graphql_api.init_app(app, services)

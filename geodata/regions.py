@@ -182,3 +182,6 @@ class RegionIndex:
 
     def get(self, code: str) -> RegionRecord | None:
         return self._by_code.get(code)
+
+    def records(self) -> list[RegionRecord]:
+        return list(self._by_code.values())

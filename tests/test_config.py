@@ -79,3 +79,29 @@ def test_push_providers__config_and_registry__name_the_same_providers():
     # and every name the settings accept leads to a factory that exists
     for name in PUSH_PROVIDERS:
         assert callable(factory_of(name)), name
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"GEOCODER": "google"}, "GEOCODER must be one of"),
+    ({"GEOCODER": "baidu"}, "BAIDU_MAP_AK"),
+    ({"GEOCODER_URL": "ftp://proxy"}, "GEOCODER_URL"),
+    ({"GEOCODER_MIN_DELAY_MS": "fast"}, "GEOCODER_MIN_DELAY_MS"),
+    ({"GEOCODER_CACHE_DAYS": "-1"}, "GEOCODER_CACHE_DAYS"),
+    ({"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
+      "FIREBASE_PROJECT_ID": "p", "GEOCODER_URL": "http://proxy:8080"}, "GEOCODER_URL"),
+])
+def test_settings__bad_geocoder__refuses_to_start(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(environ)
+
+
+def test_settings__geocoder__read_into_the_geopy_config():
+    from backend.places.geocoding import GeocoderConfig
+
+    settings = Settings.from_env({"GEOCODER": "baidu", "BAIDU_MAP_AK": "k",
+                                  "GEOCODER_URL": "http://127.0.0.1:9000",
+                                  "GEOCODER_MIN_DELAY_MS": "250"})
+    config = GeocoderConfig.from_settings(settings)
+    assert (config.name, config.api_key, config.scheme, config.domain,
+            config.min_delay_seconds) == ("baidu", "k", "http", "127.0.0.1:9000", 0.25)
+    assert GeocoderConfig.from_settings(Settings.from_env({})).name == "offline"

@@ -158,3 +158,17 @@ class PlaceRevision(Base):
     source: Mapped[str] = mapped_column(String(200))  # "console", "cli", "import:<file>"
     changes: Mapped[list[dict]] = mapped_column(JSON)  # [{field, old, new}]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GeocodeCache(Base):
+    """A geocoder's answer to one query (provider, "region|address"), kept for
+    GEOCODER_CACHE_DAYS: remote providers have quotas, and an editor asks twice."""
+
+    __tablename__ = "geocode_cache"
+    __table_args__ = (UniqueConstraint("provider", "query"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    query: Mapped[str] = mapped_column(String(240))
+    answer: Mapped[list[dict]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

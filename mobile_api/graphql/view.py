@@ -7,7 +7,7 @@ import json
 import logging
 import re
 
-from flask import g
+from flask import g, request
 from graphql_server.exceptions import GraphQLValidationError, InvalidOperationTypeError
 from graphql_server.flask.views import FlaskHTTPRequestAdapter, GraphQLView
 from graphql_server.http.exceptions import HTTPException
@@ -29,6 +29,8 @@ from mobile_api.graphql.execution import LeanExecutionContext
 log = logging.getLogger(__name__)
 
 DOCUMENT_CACHE_SIZE = 512
+# A multipart request carries a file (importPlaces): it may be larger than a JSON request.
+MAX_UPLOAD_REQUEST_BYTES = 21 * 1024 * 1024
 
 
 class _RequestAdapter(FlaskHTTPRequestAdapter):
@@ -95,6 +97,11 @@ class ServiceMapGraphQLView(GraphQLView):
         # Parsing and validating a document costs more than the query itself; both depend
         # only on the text and the schema, so they are done once per distinct document.
         self._prepare = functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(self._parse_and_validate)
+
+    def dispatch_request(self):
+        if request.mimetype == "multipart/form-data":
+            request.max_content_length = MAX_UPLOAD_REQUEST_BYTES
+        return super().dispatch_request()
 
     def get_context(self, request, response) -> RequestContext:
         context = self.context_factory(request.headers.get("Authorization"))

@@ -65,3 +65,11 @@ def test_import_places__not_an_editor__forbidden(world: World):
 def test_import_places__file_not_uploaded__bad_user_input(world: World):
     body = world.gql(IMPORT, {"file": "list.csv"}, uid=EDITOR)
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+
+
+def test_import_places__file_above_the_json_request_limit__accepted(world: World):
+    # a JSON request may carry 256 KB; an upload up to 20 MB
+    data = _csv(_rows(3000)).encode()
+    assert len(data) > 256 * 1024
+    report = _send(world, data, dryRun=True)["data"]["importPlaces"]
+    assert report["errors"] == [] and len(report["created"]) == 3000

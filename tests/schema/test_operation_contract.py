@@ -64,6 +64,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "DeleteScheduleTemplate": (9, 9),
     "FindPlaces": (6, 5),
     "GenerateSlots": (6, 6),
+    "GeocodeAddress": (2, 2),
     "ImportPlaces": (29, 30),
     "MapClusters": (1, 1),
     "MarkNoShow": (5, 5),
@@ -504,6 +505,7 @@ CASES: dict[str, Case] = {
     "SetPlaceServiceItems": Case("world", editing_cases.set_place_service_items),
     "RevertPlace": Case("world", editing_cases.revert_place),
     "ImportPlaces": Case("world", editing_cases.import_places),
+    "GeocodeAddress": Case("world", editing_cases.geocode_address),
     "EditPlace": Case("world", editing_cases.edit_place, (FEW, MANY)),
 }
 

@@ -1,9 +1,12 @@
-"""Editing places: optimistic versions, archiving, and the revisions of every change.
+"""Editing places: optimistic versions, archiving, the revisions of every change, and the
+geocoder's cache.
 
 `place.version` starts at 1 and grows by one with every change (the editors' optimistic
 concurrency); `place.archived` takes a place out of search, the map and booking without
 deleting it. `place_revision` keeps who changed what, when and from where (the shape of Open
 Referral HSDS `metadata`: field, previous and replacement value), one row per change.
+
+`geocode_cache` keeps a geocoder's answer per (provider, query) for GEOCODER_CACHE_DAYS.
 
 The map grid's freshness triggers (migration 0004) now fire on `archived` too: archiving moves
 a place out of the grid as surely as a move does.
@@ -59,6 +62,16 @@ def upgrade() -> None:
                                 name="fk_place_revision_place_id_place"),
         sa.UniqueConstraint("place_id", "version", name="uq_place_revision_place_id_version"),
     )
+    op.create_table(
+        "geocode_cache",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("provider", sa.String(16), nullable=False),
+        sa.Column("query", sa.String(240), nullable=False),
+        sa.Column("answer", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_geocode_cache"),
+        sa.UniqueConstraint("provider", "query", name="uq_geocode_cache_provider_query"),
+    )
     for statement in _grid_trigger("lat, lon, kind, archived"):
         op.execute(statement)
 
@@ -66,6 +79,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in _grid_trigger("lat, lon, kind"):
         op.execute(statement)
+    op.drop_table("geocode_cache")
     op.drop_table("place_revision")
     op.drop_index("ix_place_archived", "place")
     if op.get_bind().dialect.name == "sqlite":
