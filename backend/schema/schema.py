@@ -4,6 +4,7 @@ import graphene
 
 from backend.schema.booking.mutations import BookingMutation
 from backend.schema.booking.queries import BookingQuery
+from backend.schema.guidance.mutations import GuidanceMutation
 from backend.schema.guidance.queries import GuidanceQuery
 from backend.schema.notify.mutations import NotifyMutation
 from backend.schema.places.geocoding import GeocodeQuery
@@ -17,8 +18,8 @@ class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, GeocodeQuery,
     pass
 
 
-class Mutation(PlacesMutation, ImportMutation, BookingMutation, NotifyMutation,
-               graphene.ObjectType):
+class Mutation(PlacesMutation, ImportMutation, GuidanceMutation, BookingMutation,
+               NotifyMutation, graphene.ObjectType):
     pass
 
 

@@ -18,9 +18,10 @@ XIHU_POINT = {"lat": 30.2592, "lon": 120.1300}
 
 
 # The mutations whose permissions tests/places/test_editing_permissions.py checks (and
-# test_import_api.py for importPlaces); the booking matrix checks the others.
+# test_import_api.py for importPlaces, tests/guidance/test_item_editing.py for
+# upsertServiceItem); the booking matrix checks the others.
 MUTATIONS = {"createPlace", "updatePlace", "archivePlace", "restorePlace",
-             "setPlaceServiceItems", "revertPlace", "importPlaces"}
+             "setPlaceServiceItems", "revertPlace", "importPlaces", "upsertServiceItem"}
 
 
 def send(world: World, document: str, variables: dict, uid: str | None) -> dict:

@@ -88,3 +88,18 @@ def import_places(world: World, _size: None):
 def geocode_address(world: World, _size: None):
     # the same address each run: after the warm-up the answer comes from geocode_cache
     return EDITOR, {"address": "杭州市西湖区某某路 8 号", "crs": "GCJ02"}
+
+
+def upsert_service_item(world: World, _size: None):
+    """The world's item from the demo catalog, with a new summary each run."""
+    import json
+
+    from backend.guidance.catalog import DEMO_CATALOG
+    from backend.guidance.models import ServiceItem
+
+    with world.session() as session:
+        code = session.get(ServiceItem, world.item).code
+    catalog = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))
+    item = next(entry for entry in catalog["items"] if entry["code"] == code)
+    item["summary"] = f"契约测试摘要 {next(_serial)}。"
+    return EDITOR, {"item": json.dumps(item, ensure_ascii=False)}

@@ -88,6 +88,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "UnregisterDevice": (3, 3),
     "UpdatePlace": (5, 5),
     "UpsertScheduleTemplate": (11, 11),
+    "UpsertServiceItem": (9, 9),
     "UpsertWindow": (7, 7),
     "WhereAmI": (0, 0),
     "WindowDay": (7, 7),
@@ -506,6 +507,7 @@ CASES: dict[str, Case] = {
     "RevertPlace": Case("world", editing_cases.revert_place),
     "ImportPlaces": Case("world", editing_cases.import_places),
     "GeocodeAddress": Case("world", editing_cases.geocode_address),
+    "UpsertServiceItem": Case("world", editing_cases.upsert_service_item),
     "EditPlace": Case("world", editing_cases.edit_place, (FEW, MANY)),
 }
 

@@ -6,6 +6,7 @@ concurrency); `place.archived` takes a place out of search, the map and booking 
 deleting it. `place_revision` keeps who changed what, when and from where (the shape of Open
 Referral HSDS `metadata`: field, previous and replacement value), one row per change.
 
+`service_item_revision` keeps the changes of service items and their guides the same way.
 `geocode_cache` keeps a geocoder's answer per (provider, query) for GEOCODER_CACHE_DAYS.
 
 The map grid's freshness triggers (migration 0004) now fire on `archived` too: archiving moves
@@ -63,6 +64,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("place_id", "version", name="uq_place_revision_place_id_version"),
     )
     op.create_table(
+        "service_item_revision",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("service_item_id", sa.Integer(), nullable=False),
+        sa.Column("uid", sa.String(128), nullable=True),
+        sa.Column("source", sa.String(200), nullable=False),
+        sa.Column("changes", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_service_item_revision"),
+        sa.ForeignKeyConstraint(["service_item_id"], ["service_item.id"], ondelete="CASCADE",
+                                name="fk_service_item_revision_service_item_id_service_item"),
+    )
+    op.create_index("ix_service_item_revision_service_item_id", "service_item_revision",
+                    ["service_item_id"])
+    op.create_table(
         "geocode_cache",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("provider", sa.String(16), nullable=False),
@@ -80,6 +95,7 @@ def downgrade() -> None:
     for statement in _grid_trigger("lat, lon, kind"):
         op.execute(statement)
     op.drop_table("geocode_cache")
+    op.drop_table("service_item_revision")
     op.drop_table("place_revision")
     op.drop_index("ix_place_archived", "place")
     if op.get_bind().dialect.name == "sqlite":

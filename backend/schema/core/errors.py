@@ -13,6 +13,7 @@ from backend.booking.errors import MESSAGES as BOOKING_MESSAGES
 from backend.core.errors import DomainError, InvalidInput, PayloadError
 from backend.core.ids import api_id
 from backend.core.unit_of_work import UnitOfWork
+from backend.guidance.item_editing import MESSAGES as GUIDANCE_MESSAGES
 from backend.notify.errors import MESSAGES as NOTIFY_MESSAGES
 from backend.places.errors import MESSAGES as PLACES_MESSAGES
 from backend.places.errors import WARNINGS as PLACES_WARNINGS
@@ -22,7 +23,8 @@ F = TypeVar("F", bound=Callable)
 
 UserErrorCode = graphene.Enum(
     "UserErrorCode",
-    [(code, code) for code in {**BOOKING_MESSAGES, **NOTIFY_MESSAGES, **PLACES_MESSAGES}],
+    [(code, code) for code in {**BOOKING_MESSAGES, **NOTIFY_MESSAGES, **PLACES_MESSAGES,
+                               **GUIDANCE_MESSAGES}],
     description="预约、窗口、设备、消息与地点编辑操作的错误代码（稳定，可供客户端翻译）")
 UserWarningCode = graphene.Enum(
     "UserWarningCode", [(code, code) for code in PLACES_WARNINGS],

@@ -51,6 +51,7 @@ export const MESSAGES = {
   ALREADY_ARCHIVED: '该地点已停用',
   NOT_ARCHIVED: '该地点未停用',
   WARNINGS_NOT_ACKNOWLEDGED: '请确认提示后再提交',
+  INVALID_GUIDE: '事项或办事指南的内容有误',
 }
 
 const FALLBACK = '操作未成功，请稍后重试'
