@@ -15,10 +15,11 @@ _serial = itertools.count(1)
 
 def _input() -> dict:
     n = next(_serial)
-    # 0.001° of latitude apart: ~110 m, beyond the 50 m of a suspected duplicate.
+    # 0.0006° apart (~60 m, beyond the 50 m of a suspected duplicate) on a 20 × 20 grid south
+    # and west of the point, all of it inside 西湖区 (checked against the outlines).
     return new_place_input(name=f"契约养老院 {n}", address=f"文三路 {n} 号",
-                           location={"lat": XIHU_POINT["lat"] + 0.001 * (n % 40),
-                                     "lon": XIHU_POINT["lon"] + 0.001 * (n // 40)})
+                           location={"lat": XIHU_POINT["lat"] - 0.0006 * (n % 20),
+                                     "lon": XIHU_POINT["lon"] - 0.0006 * ((n // 20) % 20)})
 
 
 def _created(world: World) -> dict:
