@@ -16,6 +16,7 @@ from backend.accounts import cli as accounts_cli
 from backend.accounts.grants import ScopeChecks
 from backend.accounts.tokens import TokenVerifier
 from backend.booking import cli as booking_cli
+from backend.booking.handlers import HANDLERS as BOOKING_HANDLERS
 from backend.booking.rules import BookingRules
 from backend.booking.windows import window_exists
 from backend.config import Settings
@@ -27,6 +28,7 @@ from backend.guidance.handlers import HANDLERS as GUIDANCE_HANDLERS
 from backend.notify import cli as notify_cli
 from backend.notify.handlers import HANDLERS as NOTIFY_HANDLERS
 from backend.places import cli as places_cli
+from backend.places.geocoding import GeocoderConfig
 from backend.places.grid import init_engine as init_places_engine
 from backend.places.regions import region_exists
 from backend.places.store import SpatialStore, store_for
@@ -34,7 +36,7 @@ from mobile_api import graphql as graphql_api
 from mobile_api import rest, web
 
 # Who acts on which domain event, in this order (backend/core/events.py).
-EVENT_HANDLERS = EventHandlers(GUIDANCE_HANDLERS, NOTIFY_HANDLERS)
+EVENT_HANDLERS = EventHandlers(GUIDANCE_HANDLERS, BOOKING_HANDLERS, NOTIFY_HANDLERS)
 # Whether a role grant's scope exists, asked of the domain that owns it.
 SCOPE_CHECKS: ScopeChecks = MappingProxyType({"staff": window_exists, "editor": region_exists})
 
@@ -48,6 +50,7 @@ class Services:
     store: SpatialStore
     rules: BookingRules
     verifier: TokenVerifier
+    geocoder: GeocoderConfig = GeocoderConfig()
     handlers: EventHandlers = EVENT_HANDLERS
     scope_checks: ScopeChecks = field(default_factory=lambda: SCOPE_CHECKS)
 
@@ -65,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_places_engine(engine)
     services = Services(settings, engine, make_session_factory(engine),
                         make_read_session_factory(engine), store_for(engine),
-                        BookingRules.from_settings(settings), TokenVerifier(settings))
+                        BookingRules.from_settings(settings), TokenVerifier(settings),
+                        GeocoderConfig.from_settings(settings))
     app.extensions["servicemap"] = services
 
     graphql_api.init_app(app, services)

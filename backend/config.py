@@ -59,6 +59,8 @@ PUSH_PROVIDERS = {
     "log": "backend.notify.providers.log:LogProvider.from_settings",
     "fcm": "backend.notify.providers.fcm:FcmProvider.from_settings",
 }
+# GEOCODER: which geopy geocoder geocodeAddress asks (offline: our places and region names).
+GEOCODERS = ("offline", "baidu", "nominatim")
 # Datums a map tile layer may be drawn in (MAP_TILE_CRS): the app asks the API for positions in it.
 MAP_TILE_CRS = ("WGS84", "GCJ02", "BD09")
 QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
@@ -133,6 +135,14 @@ class Settings:
     # Web push through FCM (optional): the sender id and the VAPID public key of the project.
     firebase_messaging_sender_id: str | None = None
     firebase_vapid_key: str | None = None
+    # Geocoding (GEOCODER_* variables; BAIDU_MAP_AK is Baidu's key): the provider, an optional
+    # base URL of its API (an egress proxy; the tests' fake), requests per second and cache.
+    geocoder: str = "offline"
+    baidu_map_ak: str | None = None
+    geocoder_url: str | None = None
+    geocoder_user_agent: str = "servicemap-editor-console"
+    geocoder_min_delay_ms: int = 1000
+    geocoder_cache_days: int = 30
 
     @property
     def is_production(self) -> bool:
@@ -234,6 +244,12 @@ class Settings:
             firebase_app_id=get("FIREBASE_APP_ID"),
             firebase_messaging_sender_id=get("FIREBASE_MESSAGING_SENDER_ID"),
             firebase_vapid_key=get("FIREBASE_VAPID_KEY"),
+            geocoder=get("GEOCODER") or "offline",
+            baidu_map_ak=get("BAIDU_MAP_AK"),
+            geocoder_url=get("GEOCODER_URL"),
+            geocoder_user_agent=get("GEOCODER_USER_AGENT") or cls.geocoder_user_agent,
+            geocoder_min_delay_ms=integer("GEOCODER_MIN_DELAY_MS", cls.geocoder_min_delay_ms),
+            geocoder_cache_days=integer("GEOCODER_CACHE_DAYS", cls.geocoder_cache_days),
             notify_quiet_hours=(cls.notify_quiet_hours if "NOTIFY_QUIET_HOURS" not in env
                                 else env["NOTIFY_QUIET_HOURS"].strip()),
         )
@@ -287,6 +303,19 @@ class Settings:
         if self.map_tile_url and not self.map_tile_attribution:
             # Tile providers' terms (and 测绘 rules in China) require the credit on the map.
             raise ConfigError("MAP_TILE_URL needs MAP_TILE_ATTRIBUTION (the provider's credit)")
+        if self.geocoder not in GEOCODERS:
+            raise ConfigError(f"GEOCODER must be one of {', '.join(GEOCODERS)}, "
+                              f"got {self.geocoder!r}")
+        if self.geocoder == "baidu" and not self.baidu_map_ak:
+            raise ConfigError("GEOCODER=baidu needs BAIDU_MAP_AK (the Baidu Maps key)")
+        if self.geocoder_url is not None and not re.fullmatch(
+                r"https?://[\w.-]+(:\d+)?/?", self.geocoder_url):
+            raise ConfigError("GEOCODER_URL must be a base URL like https://host[:port], "
+                              f"got {self.geocoder_url!r}")
+        if not 0 <= self.geocoder_min_delay_ms <= 60_000 or not 0 <= self.geocoder_cache_days \
+                <= 3650:
+            raise ConfigError("GEOCODER_MIN_DELAY_MS must be 0–60000 and GEOCODER_CACHE_DAYS "
+                              "0–3650")
         if not self.database_url.startswith(("sqlite://", "postgresql")):
             raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
         if self.is_production:
@@ -301,6 +330,8 @@ class Settings:
                 raise ConfigError("DATABASE_URL must be set explicitly in production")
             if self.fcm_endpoint and not self.fcm_endpoint.startswith("https://"):
                 raise ConfigError("FCM_ENDPOINT must be an https:// URL in production")
+            if self.geocoder_url and not self.geocoder_url.startswith("https://"):
+                raise ConfigError("GEOCODER_URL must be an https:// URL in production")
             if not self.firebase_project_id:
                 raise ConfigError("FIREBASE_PROJECT_ID must be set in production")
         self._validate_rate_limits()

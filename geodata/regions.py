@@ -190,3 +190,5 @@ class RegionIndex:
     def __len__(self) -> int:
         return len(self._by_code)
 
+    def records(self) -> list[RegionRecord]:
+        return list(self._by_code.values())

@@ -142,6 +142,20 @@ def test_settings__rate_limits_bad__refuse_to_start(environ, message):
         Settings.from_env(environ)
 
 
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"GEOCODER": "google"}, "GEOCODER must be one of"),
+    ({"GEOCODER": "baidu"}, "BAIDU_MAP_AK"),
+    ({"GEOCODER_URL": "ftp://proxy"}, "GEOCODER_URL"),
+    ({"GEOCODER_MIN_DELAY_MS": "fast"}, "GEOCODER_MIN_DELAY_MS"),
+    ({"GEOCODER_CACHE_DAYS": "-1"}, "GEOCODER_CACHE_DAYS"),
+    ({"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
+      "FIREBASE_PROJECT_ID": "p", "GEOCODER_URL": "http://proxy:8080"}, "GEOCODER_URL"),
+])
+def test_settings__bad_geocoder__refuses_to_start(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(environ)
+
+
 @pytest.mark.parametrize(("environ", "expected"), [
     ({}, True), ({"APP_ENV": "test"}, False), ({"RATE_LIMITS_ENABLED": "0"}, False),
     ({"APP_ENV": "test", "RATE_LIMITS_ENABLED": "1"}, True),
@@ -149,3 +163,15 @@ def test_settings__rate_limits_bad__refuse_to_start(environ, message):
 ])
 def test_settings__rate_limits__on_except_in_tests_unless_told(environ, expected):
     assert Settings.from_env(environ).rate_limiting is expected
+
+
+def test_settings__geocoder__read_into_the_geopy_config():
+    from backend.places.geocoding import GeocoderConfig
+
+    settings = Settings.from_env({"GEOCODER": "baidu", "BAIDU_MAP_AK": "k",
+                                  "GEOCODER_URL": "http://127.0.0.1:9000",
+                                  "GEOCODER_MIN_DELAY_MS": "250"})
+    config = GeocoderConfig.from_settings(settings)
+    assert (config.name, config.api_key, config.scheme, config.domain,
+            config.min_delay_seconds) == ("baidu", "k", "http", "127.0.0.1:9000", 0.25)
+    assert GeocoderConfig.from_settings(Settings.from_env({})).name == "offline"

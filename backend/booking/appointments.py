@@ -75,7 +75,9 @@ def _reread(session: Session, model, key):
 def _check_bookable(session: Session, rules: BookingRules, slot: Slot, service_item_id: int,
                     now: datetime) -> ServiceWindow:
     window = session.get(ServiceWindow, slot.window_id)
-    if not window.is_active or slot.status != "open":
+    # An archived place's slots are closed by its archiving; slots generated later are not.
+    if (not window.is_active or slot.status != "open"
+            or session.get(Place, window.place_id).archived):
         raise BookingError("SLOT_CLOSED", field="slotId")
     if not window_handles(session, slot.window_id, service_item_id):
         raise BookingError("ITEM_NOT_HANDLED", field="serviceItemId")
@@ -375,7 +377,9 @@ def available_slots(session: Session, principal: Principal, rules: BookingRules,
         raise InvalidInput("未找到该事项", "serviceItemId")
     windows = select(WindowServiceItem.window_id).join(
         ServiceWindow, ServiceWindow.id == WindowServiceItem.window_id
-    ).where(WindowServiceItem.service_item_id == service_item_id, ServiceWindow.is_active)
+    ).join(Place, Place.id == ServiceWindow.place_id).where(
+        WindowServiceItem.service_item_id == service_item_id, ServiceWindow.is_active,
+        Place.archived.is_(False))
     if window_id is not None:
         if session.get(ServiceWindow, window_id) is None:
             raise InvalidInput("未找到该窗口", "windowId")

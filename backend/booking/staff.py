@@ -41,7 +41,7 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
-def _close(uow: UnitOfWork, slot: Slot, reason: str, now: datetime) -> int:
+def close_slot_cancelling(uow: UnitOfWork, slot: Slot, reason: str, now: datetime) -> int:
     """Close a slot (taking its row lock first) and cancel every booked appointment in it;
     returns how many were cancelled. Checked-in residents are already being served."""
     session = uow.session
@@ -61,7 +61,7 @@ def close_slot(uow: UnitOfWork, principal: Principal, *, slot_id: int, reason: s
         slot = _require_slot(uow.session, principal, slot_id)
         require_window_clerk(principal, slot.window_id)
         reason = _check_reason(reason)
-        _close(uow, slot, reason, now or utcnow())
+        close_slot_cancelling(uow, slot, reason, now or utcnow())
         uow.commit()
     return slot
 
@@ -79,7 +79,7 @@ def close_day(uow: UnitOfWork, principal: Principal, *, window_id: int, day: dat
         if not slots:
             raise BookingError("NOT_FOUND", "该窗口当天没有号源", "date")
         for slot in slots:
-            _close(uow, slot, reason, now or utcnow())
+            close_slot_cancelling(uow, slot, reason, now or utcnow())
         uow.commit()
     return slots
 

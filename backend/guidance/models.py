@@ -42,3 +42,18 @@ class PlaceServiceItem(Base):
     service_item_id: Mapped[int] = mapped_column(
         ForeignKey("service_item.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class ServiceItemRevision(Base):
+    """One change of a service item or its guide: who, when, from where, and what (field,
+    old, new; a guide's parts as `guide.<part>`)."""
+
+    __tablename__ = "service_item_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_item_id: Mapped[int] = mapped_column(
+        ForeignKey("service_item.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str | None] = mapped_column(String(128), default=None)
+    source: Mapped[str] = mapped_column(String(200))
+    changes: Mapped[list[dict]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

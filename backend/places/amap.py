@@ -62,7 +62,11 @@ def is_amap_service_hall(properties: dict) -> bool:
 def read_amap_service_halls(path: Path) -> list[PlaceRecord]:
     """SERVICE_HALL records from the Amap Hangzhou POI GeoJSON (GCJ-02 → WGS-84)."""
     with Path(path).open(encoding="utf-8") as fh:
-        features = json.load(fh)["features"]
+        return amap_service_halls(json.load(fh)["features"])
+
+
+def amap_service_halls(features: list[dict]) -> list[PlaceRecord]:
+    """The government service halls among Amap POI features, as records (WGS-84)."""
     halls = [f for f in features if is_amap_service_hall(f["properties"])]
     if not halls:
         return []

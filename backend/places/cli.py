@@ -11,14 +11,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from backend.accounts.grants import principal_for
 from backend.core.errors import DomainError
 from backend.places import calendar as holiday_calendar
-from backend.places.amap import read_amap_service_halls
 from backend.places.calendar import seed_calendar
 from backend.places.grid import rebuild_place_grid
-from backend.places.importing import export_geojson, import_places, read_geojson_places
+from backend.places.import_file import import_places_file
+from backend.places.import_rows import FORMATS, guess_format
+from backend.places.importing import export_csv, export_geojson
 from backend.places.models import Place
 from backend.places.search import build_filters
+from geodata.crs import CRS
 
 places_cli = AppGroup("places", help="Import and export places.")
 calendar_cli = AppGroup("calendar", help="Holiday calendar: 放假 and 调休上班 days.")
@@ -30,19 +33,77 @@ def _services():
 
 @places_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "file_format", type=click.Choice(["geojson", "amap"]),
-              default="geojson", show_default=True)
-def places_import(path: Path, file_format: str) -> None:
-    """Upsert places from a GeoJSON file (our export format, WGS-84) or an Amap POI file."""
-    try:
-        records = (read_amap_service_halls(path) if file_format == "amap"
-                   else read_geojson_places(path))
-        result = import_places(_services().unit_of_work(), records)
-    except DomainError as error:
-        raise click.ClickException(error.message) from error
-    click.echo(f"{result.created} created, {result.updated} updated, {result.unchanged} unchanged")
-    if result.created or result.updated:
-        click.echo("map grid: rebuilt")
+@click.option("--format", "file_format", type=click.Choice(FORMATS),
+              help="File format (default: from the file name: .csv, .xlsx, else GeoJSON).")
+@click.option("--crs", type=click.Choice([c.value for c in CRS]),
+              help="Datum of the coordinates (default: the file's own, else WGS84).")
+@click.option("--source", help="Source name the rows are matched by with their external_id.")
+@click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
+@click.option("--sync", is_flag=True,
+              help="Archive the places of the source that the file no longer lists.")
+@click.option("--force", is_flag=True, help="With --sync: archive even more than 40 %.")
+@click.option("--as", "as_uid", help="Import as this user (their editor regions apply).")
+def places_import(path: Path, file_format: str | None, crs: str | None, source: str | None,
+                  dry_run: bool, sync: bool, force: bool, as_uid: str | None) -> None:
+    """Import places from CSV, Excel, GeoJSON or an Amap POI file (one report, all errors)."""
+    services = _services()
+    principal = None
+    if as_uid is not None:
+        with services.session_factory() as session:
+            principal = principal_for(session, as_uid)
+    bar = _Progress()
+    report = import_places_file(
+        services.unit_of_work(), principal, path.read_bytes(), file_name=path.name,
+        file_format=file_format or guess_format(path.name), crs=None if crs is None else CRS(crs),
+        source=source, dry_run=dry_run, sync=sync, force=force, origin="cli-import",
+        progress=bar)
+    bar.close()
+    for line in report_lines(report):
+        click.echo(line, err=not report.ok)
+    if not report.ok:
+        sys.exit(1)
+
+
+class _Progress:
+    """A progress bar for files of more than a few hundred rows (on standard error)."""
+
+    THRESHOLD = 300
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= self.THRESHOLD:
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="检查", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+def report_lines(report) -> list[str]:  # noqa: ANN001
+    if not report.ok:
+        more = "（仅列出前 200 处）" if report.truncated else ""
+        return [f"导入失败：{report.file_name} 有 {len(report.errors)} 处错误{more}，"
+                "未写入任何数据", *(f"  {error}" for error in report.errors)]
+    verb = "would be" if report.dry_run else "were"
+    lines = [f"{report.file_name} (source {report.source}): {len(report.created)} created, "
+             f"{len(report.updated)} updated, {report.unchanged} unchanged, "
+             f"{len(report.archived)} archived" + (" — dry run, nothing written"
+                                                   if report.dry_run else "")]
+    for label, ids in (("created", report.created), ("updated", report.updated),
+                       ("archived", report.archived)):
+        if ids:
+            shown = ", ".join(ids[:20]) + (f" … (+{len(ids) - 20})" if len(ids) > 20 else "")
+            lines.append(f"  {label} ({verb}): {shown}")
+    lines += [f"  提示：{warning}" for warning in report.warnings]
+    if not report.dry_run and (report.created or report.updated or report.archived):
+        lines.append("map grid: rebuilt")
+    return lines
 
 
 @places_cli.command("rebuild-grid")
@@ -58,21 +119,24 @@ def places_rebuild_grid() -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write (default: standard output).")
 @click.option("--region", "region_code", help="Only places in this region code.")
-def places_export(output: Path | None, region_code: str | None) -> None:
-    """Write places as a GeoJSON FeatureCollection (WGS-84)."""
+@click.option("--format", "file_format", type=click.Choice(["geojson", "csv"]),
+              default="geojson", show_default=True)
+def places_export(output: Path | None, region_code: str | None, file_format: str) -> None:
+    """Write the live places as GeoJSON (RFC 7946) or CSV, WGS-84: what `import` reads."""
     with _services().session_factory() as session:
         try:
             filters, _ = build_filters(session, None, region_code, None)
         except DomainError as error:
             raise click.ClickException(error.message) from error
-        statement = select(Place).where(*filters.conditions()).order_by(Place.id)
-        collection = export_geojson(session.scalars(statement))
-    text = json.dumps(collection, ensure_ascii=False, indent=1)
+        places = list(session.scalars(select(Place).where(*filters.conditions())
+                                      .order_by(Place.id)))
+        text = (export_csv(places) if file_format == "csv" else
+                json.dumps(export_geojson(places), ensure_ascii=False, indent=1) + "\n")
     if output is None:
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"{len(collection['features'])} places written to {output}")
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"{len(places)} places written to {output}")
 
 
 _WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")

@@ -310,7 +310,7 @@ def _grid_parts(snapped: _Snapped, kinds: tuple[str, ...] | None, zoom: int) -> 
     return [p for p in parts if p is not None]
 
 
-def _spatial_prefilter(dialect: str, boxes: list[BBox]) -> ColumnElement[bool]:
+def spatial_prefilter(dialect: str, boxes: list[BBox]) -> ColumnElement[bool]:
     """Places possibly in any of `boxes`, found through the store's spatial index (the exact
     test is the caller's): both indexes round outwards."""
     params: dict[str, float] = {}
@@ -373,7 +373,7 @@ def _aggregate_from_grid(
                   BBox(c.south, c.west, min(c.north, box.south + eps), c.east)]
     ix, iy = cell_columns(n_sub)
     conditions = PlaceFilters(kinds=kinds, bbox=candidates).conditions()
-    conditions.append(_spatial_prefilter(session.get_bind().dialect.name, strips))
+    conditions.append(spatial_prefilter(session.get_bind().dialect.name, strips))
     # Each place of the strips as a one-place cell of zoom z + 3: its lat and lon are its sums
     # (columns 4 and 5) and its bounds.
     parts.append(select(sql_literal(2), ix, iy, sql_literal(1), Place.lat, Place.lon, Place.lat,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from backend.core.events import Event
 
@@ -13,3 +14,21 @@ class PlacesWritten(Event):
     (guidance adds the items they handle) must be computed again."""
 
     place_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PlaceArchived(Event):
+    """A place left the map: booking closes its future slots and cancels what was booked
+    there (notify tells the residents)."""
+
+    place_id: int
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PlaceRestored(Event):
+    """An archived place came back: booking reopens the slots its archiving closed."""
+
+    place_id: int
+    at: datetime

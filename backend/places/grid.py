@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Iterable
 
-from sqlalchemy import Engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Engine, delete, event, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
-from backend.places.clusters import GRID_MAX_ZOOM, cell_columns, cells_per_axis, sql_literal
+from backend.places.clusters import (
+    GRID_MAX_ZOOM,
+    cell_columns,
+    cell_of,
+    cells_per_axis,
+    spatial_prefilter,
+    sql_literal,
+)
 from backend.places.models import Place, PlaceGrid, PlaceGridState
+from geodata.geodesic import BBox
+from geodata.mercator import lat_of_row_edge, lon_of_column_edge
 
 
 def rebuild_place_grid(session: Session) -> int:
@@ -28,7 +38,7 @@ def rebuild_place_grid(session: Session) -> int:
                "north", "east", "first_id"]
     ix, iy = cell_columns(cells_per_axis(GRID_MAX_ZOOM))
     cells = select(ix.label("ix"), iy.label("iy"), Place.kind, Place.id, Place.lat,
-                   Place.lon).subquery("cells")
+                   Place.lon).where(Place.archived.is_(False)).subquery("cells")
     session.execute(insert(PlaceGrid).from_select(columns, select(
         sql_literal(GRID_MAX_ZOOM), cells.c.kind, cells.c.ix, cells.c.iy, func.count(),
         func.sum(cells.c.lat), func.sum(cells.c.lon), func.min(cells.c.lat),
@@ -97,3 +107,64 @@ def init_engine(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _sqlite_math_functions(dbapi_connection, _record) -> None:
         register_math_functions(dbapi_connection)
+
+
+def lock_grid_state(session: Session) -> bool:
+    """Take the grid state's lock (a write: SQLite's write lock, PostgreSQL's row lock) before
+    writing a place's position, kind or archived flag; True when the grid is fresh, i.e. when
+    `refresh_grid_cells` may keep it so."""
+    session.execute(update(PlaceGridState).values(built_version=PlaceGridState.built_version))
+    version, built = session.execute(
+        select(PlaceGridState.version, PlaceGridState.built_version)).one()
+    return version == built
+
+
+def refresh_grid_cells(session: Session, points: Iterable[tuple[str, float, float]]) -> int:
+    """Recount the grid cells holding these (kind, lat, lon) points at every zoom — a place's
+    old and new position after an edit — and mark the grid fresh again. Only after
+    `lock_grid_state` said it was fresh, in the same transaction. Returns statements sent."""
+    keys = {(kind, *cell_of(lat, lon, GRID_MAX_ZOOM)) for kind, lat, lon in points}
+    columns = ["zoom", "kind", "ix", "iy", "count", "lat_sum", "lon_sum", "south", "west",
+               "north", "east", "first_id"]
+    n = cells_per_axis(GRID_MAX_ZOOM)
+    ix, iy = cell_columns(n)
+    sent = 0
+    for zoom in range(GRID_MAX_ZOOM, -1, -1):
+        for kind, x, y in sorted(keys):
+            session.execute(delete(PlaceGrid).where(PlaceGrid.zoom == zoom, PlaceGrid.kind == kind,
+                                                    PlaceGrid.ix == x, PlaceGrid.iy == y))
+            if zoom == GRID_MAX_ZOOM:
+                # The cell's box, a hair wider: the index finds the candidates, the cell
+                # arithmetic (the rebuild's) decides.
+                pad = 1e-6
+                box = BBox(lat_of_row_edge(y + 1, n) - pad, lon_of_column_edge(x, n) - pad,
+                           lat_of_row_edge(y, n) + pad, lon_of_column_edge(x + 1, n) + pad)
+                places = select(Place.id, Place.lat, Place.lon).where(
+                    Place.kind == kind, Place.archived.is_(False), ix == x, iy == y,
+                    spatial_prefilter(session.get_bind().dialect.name, [box])).subquery()
+                source = select(
+                    sql_literal(zoom), sql_literal_text(kind), sql_literal(x), sql_literal(y),
+                    func.count(), func.sum(places.c.lat), func.sum(places.c.lon),
+                    func.min(places.c.lat), func.min(places.c.lon), func.max(places.c.lat),
+                    func.max(places.c.lon), func.min(places.c.id),
+                ).having(func.count() > 0)
+            else:
+                source = select(
+                    sql_literal(zoom), sql_literal_text(kind), sql_literal(x), sql_literal(y),
+                    func.sum(PlaceGrid.count), func.sum(PlaceGrid.lat_sum),
+                    func.sum(PlaceGrid.lon_sum), func.min(PlaceGrid.south),
+                    func.min(PlaceGrid.west), func.max(PlaceGrid.north),
+                    func.max(PlaceGrid.east), func.min(PlaceGrid.first_id),
+                ).where(PlaceGrid.zoom == zoom + 1, PlaceGrid.kind == kind,
+                        PlaceGrid.ix.in_((2 * x, 2 * x + 1)),
+                        PlaceGrid.iy.in_((2 * y, 2 * y + 1))).having(func.count() > 0)
+            session.execute(insert(PlaceGrid).from_select(columns, source))
+            sent += 2
+        keys = {(kind, x // 2, y // 2) for kind, x, y in keys}
+    session.execute(update(PlaceGridState).values(built_version=PlaceGridState.version))
+    return sent + 1
+
+
+def sql_literal_text(value: str):  # noqa: ANN201
+    """A text constant of a kind (an enum value: no quoting issue) with its type known."""
+    return literal(value, type_=PlaceGrid.kind.type)

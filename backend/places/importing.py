@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.core.errors import InvalidInput
@@ -16,7 +18,8 @@ from backend.core.unit_of_work import UnitOfWork, transactional
 from backend.places.events import PlacesWritten
 from backend.places.grid import rebuild_place_grid
 from backend.places.hours import validate_opening_hours
-from backend.places.models import Place
+from backend.places.import_rows import COLUMNS
+from backend.places.models import Place, PlaceRevision
 from backend.places.records import PlaceKind, PlaceRecord
 from backend.places.regions import region_codes_at, store_regions
 from geodata.cn_regions import load_china_regions
@@ -30,6 +33,14 @@ class ImportResult:
     created: int
     updated: int
     unchanged: int
+    kept: int = 0  # edited or archived by an editor, left as the editor made them
+
+
+def edited_place_ids(session: Session, sources: Iterable[str]) -> set[int]:
+    """Places of these sources an editor has changed (they have revisions) or archived."""
+    revised = select(PlaceRevision.place_id).where(PlaceRevision.place_id == Place.id)
+    return set(session.scalars(select(Place.id).where(
+        Place.source.in_(set(sources)), or_(Place.archived.is_(True), revised.exists()))))
 
 
 def validate_record(record: PlaceRecord) -> None:
@@ -70,8 +81,11 @@ def import_places(uow: UnitOfWork, records: Sequence[PlaceRecord]) -> ImportResu
     return result
 
 
-def upsert_places(uow: UnitOfWork, records: Sequence[PlaceRecord]) -> ImportResult:
-    """Insert new records, update changed ones; validates everything before writing anything."""
+def upsert_places(uow: UnitOfWork, records: Sequence[PlaceRecord], *,
+                  keep_edited: bool = False) -> ImportResult:
+    """Insert new records, update changed ones; validates everything before writing anything.
+    With `keep_edited` (demo seeding), a place an editor changed or archived is left alone:
+    the demo data belongs to the editors once edited."""
     session = uow.session
     for record in records:
         validate_record(record)
@@ -86,10 +100,13 @@ def upsert_places(uow: UnitOfWork, records: Sequence[PlaceRecord]) -> ImportResu
             select(Place).where(Place.source.in_({source for source, _ in keys}))
         )
     }
+    kept = edited_place_ids(session, {source for source, _ in keys}) if keep_edited else set()
     new_rows, changed_rows, unchanged = [], [], 0
     for record in records:
-        row = _row(session, record)
         place = existing.get((record.source, record.external_id))
+        if place is not None and place.id in kept:
+            continue
+        row = _row(session, record)
         if place is None:
             new_rows.append(row)
         elif any(getattr(place, name) != row[name] for name in compared):
@@ -108,7 +125,8 @@ def upsert_places(uow: UnitOfWork, records: Sequence[PlaceRecord]) -> ImportResu
     if written:
         uow.record(PlacesWritten(written))
     session.flush()
-    return ImportResult(created=len(new_rows), updated=len(changed_rows), unchanged=unchanged)
+    return ImportResult(created=len(new_rows), updated=len(changed_rows), unchanged=unchanged,
+                        kept=len(kept & {place.id for place in existing.values()}))
 
 
 def seed_regions(session: Session) -> int:
@@ -141,6 +159,7 @@ def export_geojson(places: Iterable[Place]) -> dict:
     for place in places:
         properties = {name: getattr(place, name) for name in GEOJSON_PROPERTIES}
         properties["care_levels"] = place.care_levels or []
+        properties["region_code"] = place.county_code
         features.append({
             "type": "Feature",
             "id": place.id,
@@ -148,3 +167,19 @@ def export_geojson(places: Iterable[Place]) -> dict:
             "properties": properties,
         })
     return {"type": "FeatureCollection", "features": features}
+
+
+def export_csv(places: Iterable[Place]) -> str:
+    """Places as the CSV `places import` reads (UTF-8 with a BOM, so Excel opens it right),
+    WGS-84."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for place in places:
+        row = {name: getattr(place, name, None) for name in COLUMNS}
+        row["region_code"] = place.county_code
+        row["care_levels"] = "、".join(place.care_levels or [])
+        for name in ("cross_province_settlement", "accepts_non_local"):
+            row[name] = "" if row[name] is None else ("是" if row[name] else "否")
+        writer.writerow(["" if row[name] is None else row[name] for name in COLUMNS])
+    return "\ufeff" + out.getvalue()

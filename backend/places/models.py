@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,6 +78,14 @@ class Place(Base):
     # Space-separated search tokens (CJK bigrams, pinyin, initials: backend.places.text),
     # indexed by FTS5 on SQLite and a generated tsvector on PostgreSQL.
     search_text: Mapped[str | None] = mapped_column(Text, default=None)
+    # Optimistic concurrency for editors: every change writes version + 1 where the version
+    # is still the one the editor read (backend.places.editing).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Archived places stay (their revisions, appointments and windows refer to them) but leave
+    # search, the map and booking.
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(),
+                                           index=True)
+    archived_reason: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -132,3 +141,34 @@ class PlaceGridState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(Integer)
     built_version: Mapped[int] = mapped_column(Integer)
+
+
+class PlaceRevision(Base):
+    """One change of a place: who, when, from where, and what (field, old, new), in the shape
+    of Open Referral HSDS `metadata`. `version` is the place's version after the change."""
+
+    __tablename__ = "place_revision"
+    __table_args__ = (UniqueConstraint("place_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))  # create, update, archive, restore …
+    uid: Mapped[str | None] = mapped_column(String(128), default=None)
+    source: Mapped[str] = mapped_column(String(200))  # "console", "cli", "import:<file>"
+    changes: Mapped[list[dict]] = mapped_column(JSON)  # [{field, old, new}]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GeocodeCache(Base):
+    """A geocoder's answer to one query (provider, "region|address"), kept for
+    GEOCODER_CACHE_DAYS: remote providers have quotas, and an editor asks twice."""
+
+    __tablename__ = "geocode_cache"
+    __table_args__ = (UniqueConstraint("provider", "query"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    query: Mapped[str] = mapped_column(String(240))
+    answer: Mapped[list[dict]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

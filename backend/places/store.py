@@ -103,7 +103,9 @@ class PlaceFilters:
         return [or_(*alternatives) if alternatives else false()]
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = self._kind_conditions()
+        # Archived places leave every search and the map (they stay readable by id).
+        conditions: list[ColumnElement[bool]] = [Place.archived.is_(False),
+                                                 *self._kind_conditions()]
         conditions.extend(self.extra)
         if self.text is not None:
             conditions.append(self.text)

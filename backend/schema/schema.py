@@ -5,16 +5,22 @@ import graphene
 from backend.schema.booking.mutations import BookingMutation
 from backend.schema.booking.queries import BookingQuery
 from backend.schema.core.defaults import null_means_default
+from backend.schema.guidance.mutations import GuidanceMutation
 from backend.schema.guidance.queries import GuidanceQuery
 from backend.schema.notify.mutations import NotifyMutation
+from backend.schema.places.geocoding import GeocodeQuery
+from backend.schema.places.imports import ImportMutation
+from backend.schema.places.mutations import PlacesMutation
 from backend.schema.places.queries import MapsQuery, PlacesQuery
 
 
-class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, graphene.ObjectType):
+class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, GeocodeQuery,
+            graphene.ObjectType):
     pass
 
 
-class Mutation(BookingMutation, NotifyMutation, graphene.ObjectType):
+class Mutation(PlacesMutation, ImportMutation, GuidanceMutation, BookingMutation,
+               NotifyMutation, graphene.ObjectType):
     pass
 
 

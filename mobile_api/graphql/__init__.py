@@ -20,7 +20,7 @@ def request_context(services, authorization: str | None = None) -> RequestContex
     return RequestContext(services.session_factory, services.store, rules=services.rules,
                           verifier=services.verifier, authorization=authorization,
                           read_session_factory=services.read_session_factory,
-                          handlers=services.handlers)
+                          handlers=services.handlers, geocoder=services.geocoder)
 
 
 def init_app(app: Flask, services) -> None:  # noqa: ANN001

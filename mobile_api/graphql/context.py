@@ -13,6 +13,7 @@ from backend.booking.rules import BookingRules
 from backend.core.clock import utcnow
 from backend.core.events import NO_HANDLERS, EventHandlers
 from backend.core.unit_of_work import UnitOfWork
+from backend.places.geocoding import GeocoderConfig
 from backend.places.hours import OpenAt
 from backend.places.store import SpatialStore
 from backend.schema.core.dataloaders import Loaders
@@ -24,13 +25,15 @@ class RequestContext:
                  rules: BookingRules | None = None, verifier: TokenVerifier | None = None,
                  authorization: str | None = None,
                  read_session_factory: sessionmaker[Session] | None = None,
-                 handlers: EventHandlers = NO_HANDLERS, eager_loaders: bool = False) -> None:
+                 handlers: EventHandlers = NO_HANDLERS, eager_loaders: bool = False,
+                 geocoder: GeocoderConfig | None = None) -> None:
         self._session_factory = session_factory
         self._read_session_factory = read_session_factory or session_factory
         self._session: Session | None = None
         self._handlers = handlers
         self.store = store
         self.rules = rules or BookingRules()
+        self.geocoder = geocoder or GeocoderConfig()
         self._verifier = verifier
         self._authorization = authorization
         self._principal: Principal | None = None

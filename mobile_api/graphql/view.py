@@ -33,6 +33,8 @@ SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 log = logging.getLogger(__name__)
 
+# A multipart request carries a file (importPlaces): it may be larger than a JSON request.
+MAX_UPLOAD_REQUEST_BYTES = 21 * 1024 * 1024
 
 class _RequestAdapter(FlaskHTTPRequestAdapter):
     @property
@@ -84,7 +86,10 @@ class ServiceMapGraphQLView(GraphQLView):
 
     def __init__(self, *, schema: GraphQLSchema, context_factory, graphiql: bool,
                  settings, trusted: TrustedDocuments, rate_limits) -> None:  # noqa: ANN001
-        super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None)
+        # The GraphQL multipart request spec (operations + map + files): the editor console's
+        # importPlaces(file: Upload!). Files arrive as werkzeug FileStorage in the variables.
+        super().__init__(schema=schema, graphql_ide="graphiql" if graphiql else None,
+                         multipart_uploads_enabled=True)
         self.context_factory = context_factory
         self.trusted = trusted
         self.rate_limits = rate_limits
@@ -113,6 +118,8 @@ class ServiceMapGraphQLView(GraphQLView):
     def dispatch_request(self):
         """Every refusal of /graphql is a GraphQL JSON body with a code (graphql-server's
         own answers plain text)."""
+        if request.mimetype == "multipart/form-data":
+            request.max_content_length = MAX_UPLOAD_REQUEST_BYTES
         try:
             return self.run(request=request)
         except HTTPException as refusal:

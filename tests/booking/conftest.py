@@ -3,7 +3,6 @@ a small world of halls, windows, items, slots and users, rebuilt for each test."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -29,7 +28,7 @@ from backend.guidance.models import ServiceItem
 from backend.notify.models import Device, Notification
 from backend.places.models import Place
 from tests.accounts.tokens_helper import TokenFactory, token_factory  # noqa: F401
-from tests.helpers import grant_role
+from tests.helpers import grant_role, post_graphql
 
 # Who is who in the world (uids). Staff of window A1 and A2 work in the same hall.
 RESIDENT, OTHER_RESIDENT = "resident-alice", "resident-bob"
@@ -102,10 +101,8 @@ class World:
     def gql(self, query: str, variables: dict | None = None, uid: str | None = None,
             client=None) -> dict:  # noqa: ANN001
         """POST /graphql as `uid` (None: anonymous); returns the decoded body."""
-        response = (client or self.app.test_client()).post(
-            "/graphql", data=json.dumps({"query": query, "variables": variables or {}}),
-            content_type="application/json", headers=self.headers(uid),
-        )
+        response = post_graphql(client or self.app.test_client(), query, variables or {},
+                                self.headers(uid))
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.get_json()
 

@@ -126,7 +126,7 @@ def test_places_cli__import_malformed_file__refused_nothing_written(scratch_app,
     broken.write_text('{"type": "FeatureCollection", "features": [{"geometry": {}}]}')
     result = scratch_app.test_cli_runner().invoke(args=["places", "import", str(broken)])
     assert result.exit_code != 0
-    assert "无法读取" in result.output
+    assert "第 1 个要素，geometry 列：几何须为 Point" in result.output, result.output
     assert count_places(scratch_app) == 0
 
 

@@ -39,6 +39,7 @@ from tests.booking.conftest import (
     _place,
 )
 from tests.helpers import OPERATIONS_DIR, gql, grant_role, operation
+from tests.schema import editing_cases
 
 SMALL, LARGE = 3, 20  # page sizes (`first`)
 FEW, MANY = 2, 8  # rows behind a list that follows the data
@@ -48,6 +49,7 @@ HANGZHOU_CENTRE = {"lat": 30.2741, "lon": 120.1551}
 # for the documents run at two. A change here is a change of what a screen costs: say why in
 # the commit.
 COUNTS: dict[str, tuple[int, int]] = {
+    "ArchivePlace": (8, 8),
     "AvailableSlots": (5, 5),
     "BookAppointment": (17, 17),
     "BrowsePlaces": (3, 3),
@@ -57,9 +59,13 @@ COUNTS: dict[str, tuple[int, int]] = {
     "CloseDay": (16, 16),
     "CloseSlot": (13, 13),
     "CompleteAppointment": (4, 4),
+    "CreatePlace": (13, 13),
+    "EditPlace": (4, 4),
     "DeleteScheduleTemplate": (9, 9),
     "FindPlaces": (6, 5),
     "GenerateSlots": (6, 6),
+    "GeocodeAddress": (2, 2),
+    "ImportPlaces": (29, 30),
     "MapClusters": (1, 1),
     "MarkNoShow": (5, 5),
     "MarkNotificationsRead": (4, 4),
@@ -74,13 +80,18 @@ COUNTS: dict[str, tuple[int, int]] = {
     "Clusters": (0, 0),
     "ClusterPlaces": (4, 2),
     "RegisterDevice": (5, 5),  # the account lock (one user's registrations in order)
-    "RescheduleAppointment": (22, 22),
+    "RescheduleAppointment": (23, 23),
+    "RestorePlace": (8, 8),
+    "RevertPlace": (6, 6),
     "SearchServiceItems": (2, 2),
     "ServiceItemGuide": (1, 1),
     "ServiceItemPlaces": (4, 4),
+    "SetPlaceServiceItems": (15, 15),
     "SetSlotCapacity": (4, 4),
     "UnregisterDevice": (3, 3),
+    "UpdatePlace": (5, 5),
     "UpsertScheduleTemplate": (11, 11),
+    "UpsertServiceItem": (9, 9),
     "UpsertWindow": (7, 7),
     "WhereAmI": (0, 0),
     "WindowDay": (7, 7),
@@ -500,6 +511,17 @@ CASES: dict[str, Case] = {
     "RegisterDevice": Case("world", _register_device),
     "UnregisterDevice": Case("world", _unregister_device),
     "MarkNotificationsRead": Case("world", _mark_notifications_read),
+    # the editor console's places (tests/schema/editing_cases.py)
+    "CreatePlace": Case("world", editing_cases.create_place),
+    "UpdatePlace": Case("world", editing_cases.update_place),
+    "ArchivePlace": Case("world", editing_cases.archive_place),
+    "RestorePlace": Case("world", editing_cases.restore_place),
+    "SetPlaceServiceItems": Case("world", editing_cases.set_place_service_items),
+    "RevertPlace": Case("world", editing_cases.revert_place),
+    "ImportPlaces": Case("world", editing_cases.import_places),
+    "GeocodeAddress": Case("world", editing_cases.geocode_address),
+    "UpsertServiceItem": Case("world", editing_cases.upsert_service_item),
+    "EditPlace": Case("world", editing_cases.edit_place, (FEW, MANY)),
 }
 
 

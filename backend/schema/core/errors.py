@@ -14,14 +14,22 @@ from backend.booking.errors import MESSAGES as BOOKING_MESSAGES
 from backend.core.errors import DomainError, InvalidInput, PayloadError
 from backend.core.ids import api_id
 from backend.core.unit_of_work import UnitOfWork
+from backend.guidance.item_editing import MESSAGES as GUIDANCE_MESSAGES
 from backend.notify.errors import MESSAGES as NOTIFY_MESSAGES
+from backend.places.errors import MESSAGES as PLACES_MESSAGES
+from backend.places.errors import WARNINGS as PLACES_WARNINGS
 from graphql import GraphQLError
 
 F = TypeVar("F", bound=Callable)
 
 UserErrorCode = graphene.Enum(
-    "UserErrorCode", [(code, code) for code in {**BOOKING_MESSAGES, **NOTIFY_MESSAGES}],
-    description="预约、窗口、设备与消息操作的错误代码（稳定，可供客户端翻译）")
+    "UserErrorCode",
+    [(code, code) for code in {**BOOKING_MESSAGES, **NOTIFY_MESSAGES, **PLACES_MESSAGES,
+                               **GUIDANCE_MESSAGES}],
+    description="预约、窗口、设备、消息与地点编辑操作的错误代码（稳定，可供客户端翻译）")
+UserWarningCode = graphene.Enum(
+    "UserWarningCode", [(code, code) for code in PLACES_WARNINGS],
+    description="提示代码：不阻止修改，但须在 acknowledge 中确认后才会保存")
 
 
 def domain_errors(resolver: F) -> F:
@@ -60,6 +68,17 @@ class UserError(graphene.ObjectType):
     def of(cls, error: PayloadError) -> UserError:
         return cls(code=error.code, field=error.field, message=error.message)
 
+    @classmethod
+    def all_of(cls, error: PayloadError) -> list[UserError]:
+        """Every refusal an error carries (a change refused for several fields at once)."""
+        return [cls.of(each) for each in getattr(error, "errors", None) or [error]]
+
+
+class UserWarning(graphene.ObjectType):  # noqa: A001 — the GraphQL name; not Python's
+    code = graphene.Field(UserWarningCode, required=True)
+    field = graphene.String(description="提示所涉及的参数名")
+    message = graphene.String(required=True, description="中文提示")
+
 
 def payload_of(info, payload: Callable[..., graphene.ObjectType],
                use_case: Callable[[UnitOfWork], graphene.ObjectType], **empty):
@@ -71,4 +90,4 @@ def payload_of(info, payload: Callable[..., graphene.ObjectType],
     try:
         return use_case(info.context.unit_of_work())
     except PayloadError as error:
-        return payload(errors=[UserError.of(error)], **empty)
+        return payload(errors=UserError.all_of(error), **empty)

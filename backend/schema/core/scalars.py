@@ -97,3 +97,24 @@ class Date(graphene.Scalar):
         if not isinstance(node, StringValueNode):
             raise _invalid_date()
         return parse_date(node.value)
+
+
+class Upload(graphene.Scalar):
+    """A file sent by the GraphQL multipart request spec (multipart/form-data: operations,
+    map, and the file parts); only as a variable."""
+
+    @staticmethod
+    def serialize(value):
+        raise GraphQLError("Upload 只能作为输入")
+
+    @staticmethod
+    def parse_literal(node: ValueNode, _variables=None):
+        raise GraphQLError("文件须按 GraphQL multipart 请求规范作为变量上传",
+                           extensions={"code": "BAD_USER_INPUT"})
+
+    @staticmethod
+    def parse_value(value):
+        if not (hasattr(value, "read") and hasattr(value, "filename")):
+            raise GraphQLError("文件须按 GraphQL multipart 请求规范上传（multipart/form-data）",
+                               extensions={"code": "BAD_USER_INPUT"})
+        return value

@@ -3,14 +3,16 @@ navigation links."""
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
 import graphene
 
-from backend.places import clusters, navigation, records, regions, search
+from backend.places import clusters, navigation, records, regions, revisions, search
 from backend.places.store import ClinicFilter as ClinicFilterRecord
 from backend.places.store import ElderlyCareFilter as ElderlyCareFilterRecord
 from backend.schema.core.dataloaders import loaders
+from backend.schema.core.errors import domain_errors
 from backend.schema.core.pagination import PageInfo
 from backend.schema.core.scalars import DateTime
 from backend.schema.places.loaders import ItemsHandledAt, RegionByCode, WindowsAt
@@ -183,6 +185,15 @@ class Place(graphene.ObjectType):
         description=("营业状态：是否营业、何时结束或下次何时开始，以及当天的节假日说明；"
                      "营业时间未知时为 null"),
     )
+    version = graphene.Int(required=True,
+                           description="版本号：每次修改加一；修改时原样带上（乐观并发）")
+    archived = graphene.Boolean(required=True,
+                                description="是否已停用（停用的地点不出现在搜索和地图中）")
+    archived_reason = graphene.String(description="停用原因")
+    revisions = graphene.Field(
+        lambda: PlaceRevisionConnection, required=True, first=graphene.Int(default_value=20),
+        after=graphene.String(),
+        description="修改记录，最新的在前（该地区的内容编辑与管理员可见）")
     # Types of higher domains' schema packages are named by path (graphene resolves it):
     # the schema packages depend on each other in the domains' one direction.
     service_items = graphene.List(
@@ -197,6 +208,12 @@ class Place(graphene.ObjectType):
         lambda: NavigationLinks, required=True,
         description="线下导航：用高德、百度、Apple 地图导航到此处的链接（各用其坐标系）",
     )
+
+    @staticmethod
+    @domain_errors
+    def resolve_revisions(place, info, first=20, after=None):
+        return revisions.place_revisions(info.context.session, info.context.principal, place,
+                                         first, after)
 
     @staticmethod
     def resolve_navigation(place, info):
@@ -337,3 +354,53 @@ class NavigationLinks(graphene.ObjectType):
     baidu = graphene.Field(NavigationLink, required=True, description="百度地图（BD-09）")
     apple = graphene.Field(NavigationLink, required=True,
                            description="Apple 地图（在中国使用高德数据，GCJ-02）")
+
+
+class FieldChange(graphene.ObjectType):
+    """一个字段的修改（Open Referral HSDS metadata 的 field_name / previous_value /
+    replacement_value）；值为 JSON 文本。"""
+
+    field = graphene.String(required=True)
+    old = graphene.String(description="修改前的值（JSON）")
+    new = graphene.String(description="修改后的值（JSON）")
+
+    @staticmethod
+    def resolve_field(change, info):
+        return change["field"]
+
+    @staticmethod
+    def resolve_old(change, info):
+        return json.dumps(change["old"], ensure_ascii=False)
+
+    @staticmethod
+    def resolve_new(change, info):
+        return json.dumps(change["new"], ensure_ascii=False)
+
+
+class PlaceRevision(graphene.ObjectType):
+    version = graphene.Int(required=True, description="这次修改后的版本号")
+    action = graphene.String(
+        required=True, description="create、update、archive、restore、items、import、revert")
+    uid = graphene.String(description="修改人（导入且未指定 --as 时为 null）")
+    source = graphene.String(required=True, description="来源：console、cli、import:<文件名>")
+    created_at = DateTime(required=True)
+    changes = graphene.List(graphene.NonNull(FieldChange), required=True)
+
+
+class PlaceRevisionEdge(graphene.ObjectType):
+    node = graphene.Field(PlaceRevision, required=True)
+    cursor = graphene.String(required=True)
+
+
+class PlaceRevisionConnection(graphene.ObjectType):
+    edges = graphene.List(graphene.NonNull(PlaceRevisionEdge), required=True)
+    page_info = graphene.Field(PageInfo, required=True)
+
+    @staticmethod
+    def resolve_edges(page, info):
+        return [PlaceRevisionEdge(node=revision, cursor=page.cursor(revision))
+                for revision in page.revisions]
+
+    @staticmethod
+    def resolve_page_info(page, info):
+        return PageInfo.of(page, page.revisions, page.cursor)

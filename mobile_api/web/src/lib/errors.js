@@ -36,6 +36,22 @@ export const MESSAGES = {
   TOO_EARLY: '时段尚未开始，请稍后再试',
   INVALID_STATUS: '这个预约的状态已变化，请刷新后查看',
   SAME_SLOT: '新时段与原时段相同，请选择其他时段',
+  // editing places (UserErrorCode; the editor console shows the API's own message beside it)
+  STALE_VERSION: '该地点已被他人修改，请刷新后在最新内容上修改',
+  OUTSIDE_REGION: '位置不在所填的区县内，请检查坐标和坐标系',
+  OUTSIDE_SERVICE_AREA: '该位置不在本平台的服务范围内',
+  INVALID_LOCATION: '坐标无效，请检查经纬度',
+  INVALID_REGION: '区县代码无效',
+  INVALID_NAME: '名称须为 1–100 个字',
+  INVALID_ADDRESS: '地址太长',
+  INVALID_PHONE: '电话号码格式不正确',
+  INVALID_OPENING_HOURS: '营业时间格式不正确',
+  INVALID_ATTRIBUTE: '场所属性填写有误',
+  DUPLICATE_EXTERNAL_ID: '该来源下已有相同编号的地点',
+  ALREADY_ARCHIVED: '该地点已停用',
+  NOT_ARCHIVED: '该地点未停用',
+  WARNINGS_NOT_ACKNOWLEDGED: '请确认提示后再提交',
+  INVALID_GUIDE: '事项或办事指南的内容有误',
 }
 
 const FALLBACK = '操作未成功，请稍后重试'
