@@ -67,6 +67,16 @@ LIST_MAXIMA: dict[tuple[str, str], int] = {
     ("NotificationsPayload", "notifications"): 100,
     ("GenerateSlotsPayload", "holidays"): 400,
     ("SlotsPayload", "slots"): 1000,
+    ("Query", "geocodeAddress"): 5,  # geocoding.MAX_CANDIDATES
+    ("PlaceRevision", "changes"): 50,  # a place has fewer fields
+    ("PlacePayload", "warnings"): 10,
+    # An import's lists of external ids: one per row of a file of at most 21 MB; scalars, so
+    # they cost one each however long. Its errors stop at import_file.MAX_ERRORS.
+    ("ImportPlacesPayload", "created"): 500_000,
+    ("ImportPlacesPayload", "updated"): 500_000,
+    ("ImportPlacesPayload", "archived"): 500_000,
+    ("ImportPlacesPayload", "warnings"): 1000,
+    ("ImportPlacesPayload", "errors"): 200,
 }
 # Payload errors: a few per mutation.
 PAYLOAD_ERRORS_MAXIMUM = 20

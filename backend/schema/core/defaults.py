@@ -36,7 +36,8 @@ def _filled(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolver(resolve: Callable, defaults: dict[str, Any]) -> Callable:
-    def resolve_with_defaults(source: Any, info: Any, **args: Any) -> Any:
+    # positional-only: an argument may be called `source` or `info` (importPlaces(source:))
+    def resolve_with_defaults(source: Any, info: Any, /, **args: Any) -> Any:
         return resolve(source, info, **_filled(args, defaults))
 
     return resolve_with_defaults

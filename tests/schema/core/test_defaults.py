@@ -7,8 +7,9 @@ import pytest
 
 from backend.schema.schema import schema as service_schema
 from graphql import GraphQLInputObjectType, GraphQLObjectType, Undefined, is_non_null_type
-from tests.booking.conftest import ADMIN
-from tests.helpers import error_codes, gql_data, operation
+from tests.booking.conftest import ADMIN, EDITOR
+from tests.helpers import Upload, error_codes, gql_data, operation
+from tests.places.editing_helpers import XIHU_POINT
 
 POINT = "lat: 30.2741, lon: 120.1551"
 BBOX = "south: 30.2, west: 120.1, north: 30.3, east: 120.2"
@@ -31,7 +32,11 @@ CASES = {
 COVERED = {"GeoPointInput.crs", "BBoxInput.crs", "Place.location.crs", "Query.places.first",
            "MapCluster.center.crs", "MapCluster.bbox.crs", "Cluster.centre.crs",
            "Query.serviceItems.first",
-           "ServiceItem.places.first", "Mutation.upsertWindow.isActive"}
+           "ServiceItem.places.first", "Mutation.upsertWindow.isActive",
+           # the editors' test below
+           "GeocodeCandidate.location.crs", "Place.revisions.first",
+           "Mutation.importPlaces.dryRun", "Mutation.importPlaces.sync",
+           "Mutation.importPlaces.force"}
 
 
 def _nullable_with_default() -> set[str]:
@@ -76,3 +81,41 @@ def test_null_defaults__upsert_window_is_active_null_means_true(world) -> None:
     payload = body["data"]["upsertWindow"]
     assert payload["errors"] == []
     assert payload["window"]["isActive"] is True
+
+
+def test_null_defaults__editor_arguments_null_mean_their_defaults(world) -> None:
+    # geocodeAddress { location(crs: null) } and a place's revisions(first: null)
+    query = """query($crs: CRS, $id: ID!) {
+      geocodeAddress(address: "杭州市西湖区") { location(crs: $crs) { lat lon } }
+      place(id: $id) { revisions(first: $crs) { edges { node { version } } } } }"""
+    query = query.replace("first: $crs", "first: $first").replace("$crs: CRS,",
+                                                                  "$crs: CRS, $first: Int,")
+    variables = {"id": str(world.hall_a)}
+    omitted = world.gql(query, variables, uid=EDITOR)
+    nulls = world.gql(query, {**variables, "crs": None, "first": None}, uid=EDITOR)
+    assert error_codes(omitted) == [], omitted
+    assert omitted["data"]["geocodeAddress"], omitted
+    assert nulls == omitted
+
+
+def test_null_defaults__import_flags_null_mean_false(world) -> None:
+    def csv(*names: str) -> Upload:
+        rows = ["external_id,name,kind,lat,lon,region_code"] + [
+            f"{name},空值导入养老院 {name},养老院,{XIHU_POINT['lat'] + 0.0003 * i},"
+            f"{XIHU_POINT['lon']},330106" for i, name in enumerate(names)]
+        return Upload("nulls.csv", "\n".join(rows).encode())
+
+    def run(upload: Upload) -> dict:
+        body = world.gql(operation("ImportPlaces"), {
+            "file": upload, "source": "null-defaults", "dryRun": None, "sync": None,
+            "force": None}, uid=EDITOR)
+        assert error_codes(body) == [], body
+        return body["data"]["importPlaces"]
+
+    # dryRun: null is not a dry run: the places are written
+    first = run(csv("null-a", "null-b"))
+    assert (first["dryRun"], first["errors"], sorted(first["created"])) == (
+        False, [], ["null-a", "null-b"])
+    # sync: null does not archive what the file left out
+    second = run(csv("null-a"))
+    assert (second["errors"], second["archived"], second["unchanged"]) == ([], [], 1)
