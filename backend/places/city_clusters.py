@@ -80,6 +80,12 @@ def clusters_of_city(city_code: str | None) -> list[ClusterPack]:
     return [pack for pack in cluster_packs() if city_code in pack.cities]
 
 
+def in_service_area(city_code: str | None) -> bool:
+    """The map serves the cities of its cluster packs; the rest of China's regions are there
+    for regionAt and hints, not for places."""
+    return bool(clusters_of_city(city_code))
+
+
 def clusters_of_province(province_city_codes: Iterable[str]) -> list[ClusterPack]:
     """The clusters holding a province whole: every one of its cities."""
     cities = set(province_city_codes)

@@ -21,6 +21,7 @@ from backend.accounts.principal import Principal
 from backend.core.clock import utcnow
 from backend.core.unit_of_work import UnitOfWork
 from backend.places import validation
+from backend.places.city_clusters import in_service_area
 from backend.places.editing import FIELDS, changes_of, columns_of
 from backend.places.errors import PlaceError
 from backend.places.events import PlaceArchived, PlacesWritten
@@ -196,7 +197,7 @@ def _in_service_area(session: Session, lat: float, lon: float, crs: CRS) -> tupl
                          "-180 到 180 之间（纬度和经度是否填反了？）", "location")
     point = to_wgs84(lat, lon, crs)
     codes = region_codes_at(session, *point)
-    if codes["county_code"] is None and codes["city_code"] is None:
+    if not in_service_area(codes["city_code"]):
         raise PlaceError("OUTSIDE_SERVICE_AREA", "该位置不在本平台服务的区县内"
                          "（坐标系或经纬度是否有误？）", "location")
     return point

@@ -101,10 +101,11 @@ def upsert_places(uow: UnitOfWork, records: Sequence[PlaceRecord], *,
         )
     }
     kept = edited_place_ids(session, {source for source, _ in keys}) if keep_edited else set()
-    new_rows, changed_rows, unchanged = [], [], 0
+    new_rows, changed_rows, unchanged, left_alone = [], [], 0, 0
     for record in records:
         place = existing.get((record.source, record.external_id))
         if place is not None and place.id in kept:
+            left_alone += 1
             continue
         row = _row(session, record)
         if place is None:
@@ -126,7 +127,7 @@ def upsert_places(uow: UnitOfWork, records: Sequence[PlaceRecord], *,
         uow.record(PlacesWritten(written))
     session.flush()
     return ImportResult(created=len(new_rows), updated=len(changed_rows), unchanged=unchanged,
-                        kept=len(kept & {place.id for place in existing.values()}))
+                        kept=left_alone)
 
 
 def seed_regions(session: Session) -> int:

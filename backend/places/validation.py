@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from backend.core.errors import InvalidInput
+from backend.places.city_clusters import in_service_area
 from backend.places.errors import PlaceError
 from backend.places.hours import validate_opening_hours
 from backend.places.records import PlaceKind
@@ -174,7 +175,7 @@ def locate(session: Session, lat: float, lon: float, crs: CRS, declared: str) ->
     point = _wgs84(lat, lon, crs)
     if point is not None:
         codes = region_codes_at(session, *point)
-        if declared in codes.values():
+        if declared in codes.values() and in_service_area(codes["city_code"]):
             return Located(point[0], point[1], codes)
     name = region_label(session, declared)
     hint = ""
@@ -193,7 +194,7 @@ def locate(session: Session, lat: float, lon: float, crs: CRS, declared: str) ->
         message = f"坐标超出范围：纬度应在 -90 到 90 之间，经度应在 -180 到 180 之间{hint}"
         raise PlaceError("OUTSIDE_REGION" if hint else "INVALID_LOCATION", message, field)
     actual = codes["county_code"] or codes["city_code"]
-    if actual is None:
+    if actual is None or not in_service_area(codes["city_code"]):
         raise PlaceError("OUTSIDE_SERVICE_AREA",
                          f"该位置不在本平台服务的区县内（所填为{name}）{hint}", field)
     raise PlaceError("OUTSIDE_REGION",

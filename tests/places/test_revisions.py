@@ -115,6 +115,10 @@ def test_seed_demo__again__keeps_edited_and_archived_places(world: World):
 
     # then: the editor's places are as the editor left them, the other one follows the demo
     assert (result.updated, result.kept) == (1, 2)
+    # and a seeding of other records (another cluster's) counts none of them as kept
+    with world.session() as session:
+        other = upsert_places(uow_of(session), _records(beds=60)[2:], keep_edited=True)
+    assert (other.unchanged, other.kept) == (1, 0)
     with world.session() as session:
         rows = {str(p.id): p for p in session.scalars(select(Place).where(
             Place.source == "generated"))}
