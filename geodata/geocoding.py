@@ -37,6 +37,7 @@ class Entry:
     precision: str
     region_code: str | None = None
     address: str | None = None
+    parent_code: str | None = None  # a county's city
 
 
 Lookup = Callable[[str, str | None], Sequence[Entry]]
@@ -67,6 +68,12 @@ class OfflineGeocoder(Geocoder):
                 hit = len(name) if name and (name in text or _short(name) in text) else 0
             if hit:
                 scored.append((PRECISIONS.index(entry.precision), -hit, entry.name, entry))
+        # 杭州市西湖区 names Hangzhou's 西湖区, not Nanchang's: a named city rules out the
+        # counties of other cities
+        cities = {entry.region_code for *_, entry in scored if entry.precision == "CITY"}
+        if cities:
+            scored = [item for item in scored if item[3].precision != "DISTRICT"
+                      or item[3].parent_code is None or item[3].parent_code in cities]
         scored.sort(key=lambda item: item[:3])
         locations = [Location(entry.address or entry.name, Point(entry.lat, entry.lon), {
             "precision": entry.precision, "region_code": entry.region_code, "name": entry.name,

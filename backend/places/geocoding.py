@@ -120,14 +120,20 @@ def offline_lookup(session: Session):  # noqa: ANN201
         entries = [Entry(name, lat, lon, "POI", county or city, address)
                    for name, address, lat, lon, county, city
                    in session.execute(statement.order_by(Place.id).limit(MAX_PLACES))]
-        for record in region_index(session).records():
+        index = region_index(session)
+        for record in index.records():
             level = record.level.value
             if level == "PROVINCE":
                 continue
             if region_code and region_code not in (record.code, record.parent_code):
                 continue
+            county = level == "COUNTY"
+            parent = index.get(record.parent_code) if county and record.parent_code else None
             entries.append(Entry(record.name, *_centroid(record),
-                                 "DISTRICT" if level == "COUNTY" else "CITY", record.code))
+                                 "DISTRICT" if county else "CITY", record.code,
+                                 # shown as 杭州市西湖区: there are several 西湖区
+                                 address=f"{parent.name}{record.name}" if parent else None,
+                                 parent_code=record.parent_code if county else None))
         return entries
 
     return lookup

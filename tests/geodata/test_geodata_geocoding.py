@@ -121,8 +121,10 @@ def test_nominatim__through_geopy__wgs84_and_type(fake):
 
 ENTRIES = [
     Entry("西湖区政务服务中心", 30.2741, 120.1551, "POI", "330106", "杭州市西湖区文三路 100 号"),
-    Entry("西湖区", 30.20, 120.08, "DISTRICT", "330106"),
+    Entry("西湖区", 30.20, 120.08, "DISTRICT", "330106", "杭州市西湖区", parent_code="330100"),
+    Entry("西湖区", 28.64, 115.88, "DISTRICT", "360103", "南昌市西湖区", parent_code="360100"),
     Entry("杭州市", 30.25, 120.20, "CITY", "330100"),
+    Entry("南昌市", 28.68, 115.86, "CITY", "360100"),
     Entry("鼓楼区", 32.07, 118.77, "DISTRICT", "320106"),
 ]
 
@@ -142,6 +144,16 @@ def _offline() -> OfflineGeocoder:
 def test_offline__most_specific_match_first(query: str, name: str, precision: str):
     location = _offline().geocode(query)
     assert (location.raw["name"], location.raw["precision"]) == (name, precision)
+
+
+def test_offline__a_named_city__rules_out_its_namesakes_elsewhere():
+    found = _offline().geocode("杭州市西湖区某小区", exactly_one=False)
+    districts = [(found_at.address, found_at.raw["region_code"]) for found_at in found
+                 if found_at.raw["precision"] == "DISTRICT"]
+    assert districts == [("杭州市西湖区", "330106")]
+    # without a city both are candidates
+    unnamed = _offline().geocode("西湖区某小区", exactly_one=False)
+    assert {found_at.raw["region_code"] for found_at in unnamed} >= {"330106", "360103"}
 
 
 def test_offline__nothing_named__none_and_empty():
