@@ -71,9 +71,9 @@ def test_grid__every_kind_of_edit__stays_fresh_and_equals_a_rebuild(world: World
                          EDITOR)
         assert result["errors"] == []
         _assert_grid_follows(world)
-    # the hall A of the world, moved within its county
+    # the hall A of the world, moved into the next county (拱墅区, with 2021 下城区 in it)
     hall = payload(world, UPDATE_PLACE, {"id": str(world.hall_a), "version": 1, "input": {
-        "location": {"lat": 30.2745, "lon": 120.1555}, "regionCode": "330103"}}, EDITOR)
+        "location": {"lat": 30.2745, "lon": 120.1555}, "regionCode": "330105"}}, EDITOR)
     assert hall["errors"] == []
     _assert_grid_follows(world)
 
