@@ -61,6 +61,8 @@ PUSH_PROVIDERS = {
 }
 # Datums a map tile layer may be drawn in (MAP_TILE_CRS): the app asks the API for positions in it.
 MAP_TILE_CRS = ("WGS84", "GCJ02", "BD09")
+# One origin of CORS_ORIGINS: scheme, host and an optional port, nothing more.
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -133,6 +135,12 @@ class Settings:
     # Web push through FCM (optional): the sender id and the VAPID public key of the project.
     firebase_messaging_sender_id: str | None = None
     firebase_vapid_key: str | None = None
+    # Browser origins other than our own that may call /graphql and /m/v1 (CORS_ORIGINS,
+    # separated by commas): none by default.
+    cors_origins: tuple[str, ...] = ()
+    # Salt of the hashed user id in the request log (LOG_USER_SALT): without it a uid's hash
+    # can be recomputed by anyone who knows the uid.
+    log_user_salt: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -234,6 +242,9 @@ class Settings:
             firebase_app_id=get("FIREBASE_APP_ID"),
             firebase_messaging_sender_id=get("FIREBASE_MESSAGING_SENDER_ID"),
             firebase_vapid_key=get("FIREBASE_VAPID_KEY"),
+            cors_origins=tuple(filter(None, map(str.strip, (get("CORS_ORIGINS") or "").split(
+                ",")))),
+            log_user_salt=get("LOG_USER_SALT") or "",
             notify_quiet_hours=(cls.notify_quiet_hours if "NOTIFY_QUIET_HOURS" not in env
                                 else env["NOTIFY_QUIET_HOURS"].strip()),
         )
@@ -287,6 +298,14 @@ class Settings:
         if self.map_tile_url and not self.map_tile_attribution:
             # Tile providers' terms (and 测绘 rules in China) require the credit on the map.
             raise ConfigError("MAP_TILE_URL needs MAP_TILE_ATTRIBUTION (the provider's credit)")
+        for origin in self.cors_origins:
+            if not ORIGIN.fullmatch(origin):
+                raise ConfigError("CORS_ORIGINS must be origins like https://app.example.cn "
+                                  "(scheme, host, optional port) separated by commas, got "
+                                  f"{origin!r}")
+            if self.is_production and not origin.startswith("https://"):
+                raise ConfigError("CORS_ORIGINS must be https:// origins in production, got "
+                                  f"{origin!r}")
         if not self.database_url.startswith(("sqlite://", "postgresql")):
             raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
         if self.is_production:
