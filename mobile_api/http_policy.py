@@ -1,8 +1,9 @@
 """Security headers on every answer, and CORS for the origins of CORS_ORIGINS (flask-cors).
 
     every answer          X-Content-Type-Options, Referrer-Policy, a Content-Security-Policy
-                          (the app's for its pages, GraphiQL's for GraphiQL, none-at-all for
-                          data), Strict-Transport-Security in production
+                          (the app's for its files and service worker, GraphiQL's for
+                          GraphiQL, none-at-all for data), Strict-Transport-Security in
+                          production
     /graphql, /m/v1/…     Cache-Control: no-store when the request carries Authorization
                           (a signed-in answer must not stay in a shared or browser cache)
 """
@@ -78,8 +79,12 @@ def init_app(app: Flask, settings: Settings) -> None:
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", REFERRER_POLICY)
-        if response.mimetype == "text/html":
-            csp = GRAPHIQL_CSP if request.path == "/graphql" else page_csp
+        if request.path == "/graphql" and response.mimetype == "text/html":
+            csp = GRAPHIQL_CSP
+        elif request.blueprint == "web":
+            # The app's files, the service worker included: a worker runs under the policy
+            # of its own script, and ours fetches from our origin.
+            csp = page_csp
         else:
             csp = DATA_CSP
         headers.setdefault("Content-Security-Policy", csp)
@@ -96,4 +101,4 @@ def init_app(app: Flask, settings: Settings) -> None:
              origins=list(settings.cors_origins), methods=["GET", "POST", "OPTIONS"],
              allow_headers=["Authorization", "Content-Type", "Accept", "X-Request-ID"],
              expose_headers=["X-Request-ID", "Retry-After"], supports_credentials=False,
-             max_age=600, vary_header=True)
+             max_age=600, vary_header=True, always_send=False)

@@ -79,7 +79,12 @@ def test_csp__pages__app_without_inline_script_graphiql_its_own_data_none(app: F
     graphiql = client.get("/graphql", headers={"Accept": "text/html"})
     assert graphiql.mimetype == "text/html"
     assert graphiql.headers["Content-Security-Policy"] == GRAPHIQL_CSP
-    assert client.post("/graphql", json=QUERY).headers["Content-Security-Policy"] == DATA_CSP
+    # The service worker runs under its script's policy: the app's, which lets it fetch.
+    assert client.get("/sw.js").headers["Content-Security-Policy"] == page.headers[
+        "Content-Security-Policy"]
+    for data in (client.post("/graphql", json=QUERY), client.get("/m/v1/config"),
+                 client.get("/healthz")):
+        assert data.headers["Content-Security-Policy"] == DATA_CSP
 
 
 def test_csp__map_tile_url__its_host_may_serve_images(database_factory):  # noqa: ANN001
@@ -139,7 +144,8 @@ def test_cors__other_origin__no_cors_headers(app: Flask, path: str):
     preflight = client.options(path, headers={"Origin": REFUSED,
                                               "Access-Control-Request-Method": "POST"})
     answer = client.get(path, headers={"Origin": REFUSED})
-    for response in (preflight, answer):
+    same_origin = client.get(path)  # no Origin: a same-origin or non-browser caller
+    for response in (preflight, answer, same_origin):
         assert not [name for name, _value in response.headers
                     if name.lower().startswith("access-control-")]
 

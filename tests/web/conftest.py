@@ -137,6 +137,8 @@ class Visit:
     page: object
     requests: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
+    # What the browser refused under our Content-Security-Policy (mobile_api/http_policy.py).
+    refused_by_csp: list[str] = field(default_factory=list)
 
     def go(self, path: str) -> None:
         self.page.goto(self.server.base + path)
@@ -192,8 +194,11 @@ def phone(browser, web_server, request) -> Iterator[Visit]:
         context.route("**/*", only_local)
     visit.page = context.new_page()
     visit.page.set_default_timeout(15_000)
+    visit.page.on("console", lambda message: visit.refused_by_csp.append(message.text)
+                  if "Content Security Policy" in message.text else None)
     yield visit
     context.close()
+    assert visit.refused_by_csp == []
     # then: everything went to our server on 127.0.0.1, and only trusted documents were sent
     outside = [url for url in visit.requests
                if not url.startswith(("http://127.0.0.1:", "data:", "blob:"))]
