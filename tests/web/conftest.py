@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -91,9 +92,12 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development",
            "FIREBASE_PROJECT_ID": PROJECT, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
            "WEB_CONCURRENCY": "1", "RATE_LIMITS_ENABLED": "0"}  # one client, many requests
+    # A file, not a pipe: nobody reads the server's log (a JSON line per request) while the
+    # tests run, and a full pipe would block the server's next write.
+    server_log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed after the server stops)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "8",
-         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=server_log,
         text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -104,7 +108,8 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         except OSError:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                pytest.fail(f"the app server did not start: {server.stderr.read()[-2000:]}")
+                server_log.seek(0)
+                pytest.fail(f"the app server did not start: {server_log.read()[-2000:]}")
             time.sleep(0.2)
     yield WebServer(base, url)
     server.send_signal(signal.SIGTERM)
@@ -112,6 +117,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         server.wait(timeout=20)
     except subprocess.TimeoutExpired:
         server.kill()
+    server_log.close()
 
 
 @pytest.fixture(scope="session")
