@@ -50,7 +50,7 @@ web: $(WEB)/dist/.built
 run: install web
 	$(FLASK) db upgrade
 	$(FLASK) seed demo $(if $(wildcard $(AMAP_FILE)),--amap-file $(AMAP_FILE))
-	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:$(PORT) wsgi:app
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,11 @@ preload_app = True
 # gunicorn 27 opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl): two
 # servers on one host (a deploy, the bench, the tests) would share it. Nothing here uses it.
 control_socket_disable = True
+# The application writes one JSON line per request (mobile_api/request_log.py) instead of an
+# access log. Should one be turned on (--access-logfile), it names the path only: a query
+# string holds phone numbers and check-in codes; referrers would too.
+accesslog = None
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 
 def when_ready(server):

@@ -33,7 +33,7 @@ from backend.places.grid import init_engine as init_places_engine
 from backend.places.regions import region_exists
 from backend.places.store import SpatialStore, store_for
 from mobile_api import graphql as graphql_api
-from mobile_api import rest, web
+from mobile_api import http_policy, request_log, rest, web
 
 # Who acts on which domain event, in this order (backend/core/events.py).
 EVENT_HANDLERS = EventHandlers(GUIDANCE_HANDLERS, BOOKING_HANDLERS, NOTIFY_HANDLERS)
@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                         GeocoderConfig.from_settings(settings))
     app.extensions["servicemap"] = services
 
+    request_log.init_app(app, settings.log_user_salt)  # first: it times every other hook
+    http_policy.init_app(app, settings)
     graphql_api.init_app(app, services)
     rest.init_app(app)
     for package in (db_cli, fixtures_cli, places_cli, accounts_cli, booking_cli, notify_cli):

@@ -63,6 +63,8 @@ PUSH_PROVIDERS = {
 GEOCODERS = ("offline", "baidu", "nominatim")
 # Datums a map tile layer may be drawn in (MAP_TILE_CRS): the app asks the API for positions in it.
 MAP_TILE_CRS = ("WGS84", "GCJ02", "BD09")
+# One origin of CORS_ORIGINS: scheme, host and an optional port, nothing more.
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 QUIET_HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -143,6 +145,12 @@ class Settings:
     geocoder_user_agent: str = "servicemap-editor-console"
     geocoder_min_delay_ms: int = 1000
     geocoder_cache_days: int = 30
+    # Browser origins other than our own that may call /graphql and /m/v1 (CORS_ORIGINS,
+    # separated by commas): none by default.
+    cors_origins: tuple[str, ...] = ()
+    # Salt of the hashed user id in the request log (LOG_USER_SALT): without it a uid's hash
+    # can be recomputed by anyone who knows the uid.
+    log_user_salt: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -250,6 +258,9 @@ class Settings:
             geocoder_user_agent=get("GEOCODER_USER_AGENT") or cls.geocoder_user_agent,
             geocoder_min_delay_ms=integer("GEOCODER_MIN_DELAY_MS", cls.geocoder_min_delay_ms),
             geocoder_cache_days=integer("GEOCODER_CACHE_DAYS", cls.geocoder_cache_days),
+            cors_origins=tuple(filter(None, map(str.strip, (get("CORS_ORIGINS") or "").split(
+                ",")))),
+            log_user_salt=get("LOG_USER_SALT") or "",
             notify_quiet_hours=(cls.notify_quiet_hours if "NOTIFY_QUIET_HOURS" not in env
                                 else env["NOTIFY_QUIET_HOURS"].strip()),
         )
@@ -316,6 +327,14 @@ class Settings:
                 <= 3650:
             raise ConfigError("GEOCODER_MIN_DELAY_MS must be 0–60000 and GEOCODER_CACHE_DAYS "
                               "0–3650")
+        for origin in self.cors_origins:
+            if not ORIGIN.fullmatch(origin):
+                raise ConfigError("CORS_ORIGINS must be origins like https://app.example.cn "
+                                  "(scheme, host, optional port) separated by commas, got "
+                                  f"{origin!r}")
+            if self.is_production and not origin.startswith("https://"):
+                raise ConfigError("CORS_ORIGINS must be https:// origins in production, got "
+                                  f"{origin!r}")
         if not self.database_url.startswith(("sqlite://", "postgresql")):
             raise ConfigError("DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
         if self.is_production:

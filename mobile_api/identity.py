@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.accounts.grants import principal_for
 from backend.accounts.principal import ANONYMOUS, Principal, Unauthenticated
 from backend.accounts.tokens import TokenVerifier, bearer_token
+from mobile_api.request_log import note
 
 
 def identify(verifier: TokenVerifier | None, session_factory: sessionmaker[Session],
@@ -20,6 +21,7 @@ def identify(verifier: TokenVerifier | None, session_factory: sessionmaker[Sessi
         if verifier is None:
             raise Unauthenticated("服务未配置登录验证")
         uid = verifier.verify(token)
+        note(uid=uid)  # hashed in the request's log line
     except Unauthenticated as refused:
         return Principal(uid=None, token_problem=refused.message)
     # A session of its own, closed at once: asked for inside a mutation's unit of work, the

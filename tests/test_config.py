@@ -42,6 +42,12 @@ def test_settings__empty_environment__sqlite_development_defaults():
         ({"FCM_ENDPOINT": "fcm.example.com"}, "FCM_ENDPOINT"),
         ({"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
           "FIREBASE_PROJECT_ID": "p", "FCM_ENDPOINT": "http://proxy:8080"}, "FCM_ENDPOINT"),
+        ({"CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
+        ({"CORS_ORIGINS": "https://app.example.cn/path"}, "CORS_ORIGINS"),
+        ({"CORS_ORIGINS": "https://a.example.cn https://b.example.cn"}, "CORS_ORIGINS"),
+        ({"CORS_ORIGINS": "app.example.cn"}, "CORS_ORIGINS"),
+        ({"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/x",
+          "FIREBASE_PROJECT_ID": "p", "CORS_ORIGINS": "http://app.example.cn"}, "CORS_ORIGINS"),
     ],
     ids=["unknown-env", "port-not-int", "port-range", "push-provider", "db-scheme",
          "production-with-auth-emulator", "production-without-database-url",
@@ -49,7 +55,8 @@ def test_settings__empty_environment__sqlite_development_defaults():
          "max-active-zero", "generation-beyond-staff-horizon", "batch-over-fcm-limit",
          "no-attempts", "lease-shorter-than-3-timeouts", "backoff-base-over-cap",
          "quiet-hours-words", "quiet-hours-24", "fcm-endpoint-not-url",
-         "production-fcm-endpoint-plain-http"],
+         "production-fcm-endpoint-plain-http", "cors-wildcard", "cors-path", "cors-spaces",
+         "cors-no-scheme", "production-cors-plain-http"],
 )
 def test_settings__bad_environment__refuses_to_start(environ, message):
     with pytest.raises(ConfigError, match=message):
@@ -87,7 +94,7 @@ PRODUCTION = {"APP_ENV": "production", "DATABASE_URL": "postgresql+psycopg://db/
 
 @pytest.mark.parametrize("name", ["FIREBASE_AUTH_EMULATOR_HOST", "FIREBASE_PROJECT_ID",
                                   "DATABASE_URL", "GRAPHQL_MAX_COST", "PUSH_PROVIDER",
-                                  "FIREBASE_CERTS_URL"])
+                                  "FIREBASE_CERTS_URL", "CORS_ORIGINS", "LOG_USER_SALT"])
 @pytest.mark.parametrize("blank", ["", " ", "\t\n"])
 def test_settings__production_blank_variable__refuses_to_start(name, blank):
     with pytest.raises(ConfigError, match=f"{name} set but blank"):
@@ -175,3 +182,13 @@ def test_settings__geocoder__read_into_the_geopy_config():
     assert (config.name, config.api_key, config.scheme, config.domain,
             config.min_delay_seconds) == ("baidu", "k", "http", "127.0.0.1:9000", 0.25)
     assert GeocoderConfig.from_settings(Settings.from_env({})).name == "offline"
+
+
+def test_settings__cors_origins_and_log_salt__parsed_and_stripped():
+    settings = Settings.from_env({**PRODUCTION, "LOG_USER_SALT": " s3cret ",
+                                  "CORS_ORIGINS": " https://a.example.cn , https://b.example.cn:8443"})
+    assert settings.cors_origins == ("https://a.example.cn", "https://b.example.cn:8443")
+    assert settings.log_user_salt == "s3cret"
+    assert Settings.from_env({}).cors_origins == ()
+    assert Settings.from_env({"CORS_ORIGINS": "http://localhost:5173"}).cors_origins == (
+        "http://localhost:5173",)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -146,14 +147,17 @@ class TokenVerifier:
             )
         except auth.ExpiredIdTokenError:
             raise Unauthenticated(MESSAGE_EXPIRED) from None
+        # The reasons are logged without the token: google-auth's and firebase-admin's
+        # messages may quote it ("Wrong number of segments in token: b'…'").
         except auth.CertificateFetchError as error:
-            logger.warning("ID token certificates could not be fetched: %s", error)
+            logger.warning("ID token certificates could not be fetched: %s",
+                           _without_token(error, id_token))
             raise Unauthenticated(MESSAGE_CERTS) from None
         except (auth.InvalidIdTokenError, ValueError) as error:
-            logger.info("ID token refused: %s", error)
+            logger.info("ID token refused: %s", _without_token(error, id_token))
             raise Unauthenticated(MESSAGE_INVALID) from None
-        except Exception:  # anything unexpected is still a refused token, never a 500
-            logger.exception("ID token verification failed unexpectedly")
+        except Exception as error:  # anything unexpected is still a refused token, never a 500
+            logger.error("ID token verification failed unexpectedly: %s", type(error).__name__)
             raise Unauthenticated(MESSAGE_INVALID) from None
         if self.emulator_host:
             # Emulated, firebase-admin returns the payload unchecked beyond aud/iss/sub: not
@@ -175,6 +179,19 @@ class TokenVerifier:
             logger.error("%s=%r is in the environment but not in the settings of this "
                          "verifier; refusing to verify tokens", EMULATOR_ENV, current)
             raise Unauthenticated(MESSAGE_EMULATOR_CONFLICT)
+
+
+# Runs of token-like characters (base64url, a JWT's dots): long enough to be token material.
+_TOKENISH = re.compile(r"[A-Za-z0-9_\-+/=.]{16,}")
+
+
+def _without_token(error: BaseException, token: str) -> str:
+    """An error's message with the token, each of its segments and anything token-like cut."""
+    message = str(error)
+    for part in sorted({token, token.strip(), *token.split(".")}, key=len, reverse=True):
+        if len(part) >= 4:
+            message = message.replace(part, "<token>")
+    return _TOKENISH.sub("<redacted>", message)
 
 
 def _use_certs_url(app: firebase_admin.App, url: str) -> None:

@@ -12,6 +12,8 @@ from flask_limiter.errors import RateLimitExceeded
 from graphql_server.http.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 
+from mobile_api.request_log import note_error_codes
+
 # An HTTP refusal's code, by status, unless the refusal names its own.
 HTTP_CODES = {400: "BAD_REQUEST", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 # graphql-server's own reasons, in the words a client developer reads.
@@ -56,6 +58,7 @@ def decode_json(data: str | bytes) -> Any:
 def error_response(status: int, message: str, code: str) -> Response:
     strict = "application/graphql-response+json" in request.headers.get("Accept", "")
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    note_error_codes([code])
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=(
         "application/graphql-response+json" if strict else "application/json"))
 

@@ -46,6 +46,11 @@ class TrustedDocuments:
         self.documents = documents
         self.required = required  # production: nothing else runs
 
+    def id_of(self, query: str) -> str | None:
+        """The id of a trusted document's text; None for any other text."""
+        identifier = document_id(query)
+        return identifier if identifier in self.documents else None
+
     def resolve(self, query: object, document_id_: object, extensions: object) -> object:
         """The text to run for a request's `query`, `documentId` and `extensions`."""
         if document_id_ is None and isinstance(extensions, dict):

@@ -18,6 +18,7 @@ from graphql import (
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
     execute,
 )
@@ -27,6 +28,7 @@ from mobile_api.graphql.documents import DocumentCache, prepare
 from mobile_api.graphql.execution import DeadlinePassed, LeanExecutionContext
 from mobile_api.graphql.http_errors import CodedHTTPException, decode_json, refusal_response
 from mobile_api.graphql.trusted import TrustedDocumentError, TrustedDocuments
+from mobile_api.request_log import note, note_error_codes
 
 # graphql-core's "Did you mean …?" hints name fields and types: not for production clients.
 SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
@@ -77,6 +79,19 @@ def _variable_message(message: str) -> str:
                    if english in match["reason"]), "取值无效")
     where = match["at"] or match["name"].lstrip("$")
     return f"变量 {match['name']} 的取值无效：{where} {reason}（{match['reason']}）"
+
+
+def _operation_name(document, requested: object) -> str | None:  # noqa: ANN001
+    """The name of the operation that runs, as the document defines it (never free text of the
+    request that names no operation of it)."""
+    if document is None:
+        return None
+    names = [definition.name.value if definition.name else None
+             for definition in document.definitions
+             if isinstance(definition, OperationDefinitionNode)]
+    if isinstance(requested, str):
+        return requested if requested in names else None
+    return names[0] if len(names) == 1 else None
 
 
 class ServiceMapGraphQLView(GraphQLView):
@@ -148,6 +163,8 @@ class ServiceMapGraphQLView(GraphQLView):
             query, lambda: prepare(self.schema, query, self.limits.max_tokens,
                                    introspection=self.introspection))
         document = prepared.document
+        note(operation=_operation_name(document, request_data.operation_name),
+             document_id=self.trusted.id_of(query))
         if prepared.errors:
             raise GraphQLValidationError(prepared.errors)
         refusals = limits.check(self.schema, document, request_data.operation_name,
@@ -190,6 +207,8 @@ class ServiceMapGraphQLView(GraphQLView):
     def process_result(self, request, result: ExecutionResult, strict: bool = False):
         if result.errors:
             result.errors = [self._mask(error) for error in result.errors]
+            note_error_codes([(error.extensions or {}).get("code") or "ERROR"
+                              for error in result.errors])
             if self.production:
                 for error in result.errors:
                     error.message = SUGGESTION.sub("", error.message)

@@ -22,6 +22,7 @@ from backend.accounts.dev_token import emulator_token
 from backend.places.city_clusters import member_regions
 from geodata import crs as crs_module
 from geodata.regions import RegionLevel
+from mobile_api.request_log import note_error_codes
 
 app_config = Blueprint("app_config", __name__, url_prefix="/m/v1")
 
@@ -46,6 +47,7 @@ def dev_sign_in_available(settings) -> bool:
 
 
 def _error(status: int, code: str, message: str) -> Response:
+    note_error_codes([code])
     response = jsonify(error={"code": code, "message": message})
     response.status_code = status
     return response

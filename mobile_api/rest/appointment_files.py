@@ -30,6 +30,7 @@ from backend.booking.models import ACTIVE_STATUSES, Appointment
 from backend.core.clock import as_utc, utcnow
 from backend.core.ids import api_id
 from mobile_api.identity import identify
+from mobile_api.request_log import note_error_codes
 
 appointment_files = Blueprint("appointment_files", __name__, url_prefix="/m/v1")
 
@@ -55,6 +56,7 @@ def _parse_id(text: str) -> int:
 
 
 def _error(status: int, code: str, message: str, principal: Principal | None = None) -> Response:
+    note_error_codes([code])
     response = jsonify(error={"code": code, "message": message})
     response.status_code = status
     if status == 401:

@@ -418,7 +418,9 @@ def test_worker_cli__once_with_the_log_provider__sends_due_and_exits(world: Worl
     assert result.exit_code == 0, result.output
     assert "provider log" in result.output and "sent 1" in result.output
     assert _row(world, note).status == "sent"
-    assert any("tok-cli" in record.getMessage() for record in caplog.records)
+    pushed = [record.getMessage() for record in caplog.records]
+    assert any(f"push log-{note}-" in message for message in pushed), pushed
+    assert not any("tok-cli" in message for message in pushed)  # never a device token
 
 
 def test_worker_cli__production_with_the_log_provider__refused(world: World):

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -91,9 +92,12 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development",
            "FIREBASE_PROJECT_ID": PROJECT, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
            "WEB_CONCURRENCY": "1", "RATE_LIMITS_ENABLED": "0"}  # one client, many requests
+    # A file, not a pipe: nobody reads the server's log (a JSON line per request) while the
+    # tests run, and a full pipe would block the server's next write.
+    server_log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed after the server stops)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "8",
-         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=server_log,
         text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -104,7 +108,8 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         except OSError:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                pytest.fail(f"the app server did not start: {server.stderr.read()[-2000:]}")
+                server_log.seek(0)
+                pytest.fail(f"the app server did not start: {server_log.read()[-2000:]}")
             time.sleep(0.2)
     yield WebServer(base, url)
     server.send_signal(signal.SIGTERM)
@@ -112,6 +117,7 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
         server.wait(timeout=20)
     except subprocess.TimeoutExpired:
         server.kill()
+    server_log.close()
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +143,8 @@ class Visit:
     page: object
     requests: list[str] = field(default_factory=list)
     documents: list[str] = field(default_factory=list)
+    # What the browser refused under our Content-Security-Policy (mobile_api/http_policy.py).
+    refused_by_csp: list[str] = field(default_factory=list)
 
     def go(self, path: str) -> None:
         self.page.goto(self.server.base + path)
@@ -192,8 +200,11 @@ def phone(browser, web_server, request) -> Iterator[Visit]:
         context.route("**/*", only_local)
     visit.page = context.new_page()
     visit.page.set_default_timeout(15_000)
+    visit.page.on("console", lambda message: visit.refused_by_csp.append(message.text)
+                  if "Content Security Policy" in message.text else None)
     yield visit
     context.close()
+    assert visit.refused_by_csp == []
     # then: everything went to our server on 127.0.0.1, and only trusted documents were sent
     outside = [url for url in visit.requests
                if not url.startswith(("http://127.0.0.1:", "data:", "blob:"))]

@@ -1,4 +1,5 @@
-"""The rate-limit tests use the booking tests' world (users with real tokens, a window)."""
+"""The request-log and rate-limit tests use the booking tests' world (users with real tokens, a
+window)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,123 @@
+"""The request log: one JSON line per request with the fields an operator needs, and nothing a
+resident would not want written down (tokens, phone numbers, check-in codes, query strings)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pytest
+
+from mobile_api.graphql.documents import document_id
+from mobile_api.request_log import user_hash
+from tests.booking.conftest import RESIDENT, STAFF, World
+from tests.helpers import operation
+
+PHONE = "+8613912345678"
+BOOK = operation("BookAppointment")
+CHECK_IN = operation("CheckIn")
+
+
+class _Capture:
+    """Every log record of every logger, formatted with its arguments, and the request lines."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+        self.handler = logging.StreamHandler(self.stream)
+        self.handler.setLevel(logging.DEBUG)
+        self.handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line.split(" ", 1)[1]) for line in self.text.splitlines()
+                if line.startswith("servicemap.request ")]
+
+
+@pytest.fixture
+def captured() -> Iterator[_Capture]:
+    capture = _Capture()
+    root, request_logger = logging.getLogger(), logging.getLogger("servicemap.request")
+    old_level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(capture.handler)
+    request_logger.addHandler(capture.handler)  # it does not propagate: its own line
+    yield capture
+    root.removeHandler(capture.handler)
+    request_logger.removeHandler(capture.handler)
+    root.setLevel(old_level)
+
+
+def _post(world: World, query: str, variables: dict, uid: str | None, **headers: str):
+    return world.app.test_client().post(
+        "/graphql", json={"query": query, "variables": variables},
+        headers={**world.headers(uid), **headers})
+
+
+def test_log_line__signed_in_trusted_document__its_fields(world: World, captured: _Capture):
+    # when
+    response = _post(world, BOOK, {"slotId": str(world.slots["a1-0900"]),
+                                   "serviceItemId": str(world.item), "idempotencyKey": "log-1"},
+                     RESIDENT, **{"X-Request-ID": "req-1234-abcd"})
+    # then
+    assert response.status_code == 200 and response.headers["X-Request-ID"] == "req-1234-abcd"
+    [line] = captured.lines()
+    duration = line.pop("duration_ms")
+    assert isinstance(duration, float) and 0 <= duration < 60_000
+    assert line == {"request_id": "req-1234-abcd", "method": "POST", "path": "/graphql",
+                    "status": 200, "operation": "BookAppointment", "document_id": document_id(BOOK),
+                    "user": user_hash(RESIDENT, world.services.settings.log_user_salt)}
+
+
+def test_log_line__errors__their_codes_and_no_user(world: World, captured: _Capture):
+    # when: a refused token, and a free-text document
+    _post(world, "query Mine { me { uid } }", {}, None, Authorization="Bearer not-a-token")
+    world.app.test_client().post("/graphql", data="{", content_type="application/json")
+    # then
+    free, broken = captured.lines()
+    assert free["error_codes"] == ["UNAUTHENTICATED"], free and free["operation"] == "Mine"
+    assert "document_id" not in free and "user" not in free
+    assert broken["error_codes"] == ["BAD_REQUEST"] and broken["status"] == 400
+
+
+@pytest.mark.parametrize("incoming", ["short", "a" * 129, "bad id with spaces", '"};x{"'])
+def test_request_id__invalid_incoming__replaced_by_a_new_one(world: World, captured: _Capture,
+                                                             incoming: str):
+    response = world.app.test_client().get("/healthz", headers={"X-Request-ID": incoming})
+    assert response.headers["X-Request-ID"] != incoming
+    assert [line["request_id"] for line in captured.lines()] == [response.headers["X-Request-ID"]]
+
+
+def test_logs__token_phone_and_check_in_code__in_no_log_output(world: World,
+                                                               captured: _Capture):
+    # given: a booking (its check-in code) made before capturing
+    token = world.tokens.sign(RESIDENT)
+    booked = _post(world, BOOK, {"slotId": str(world.slots["a1-0900"]),
+                                 "serviceItemId": str(world.item), "idempotencyKey": "log-2"},
+                   RESIDENT).get_json()["data"]["bookAppointment"]["appointment"]
+    code = booked["code"]
+    captured.stream.truncate(0)
+    captured.stream.seek(0)
+    client = world.app.test_client()
+    bearer = {"Authorization": f"Bearer {token}"}
+    # when: the code and the phone number in variables, in query strings, in a refused token
+    client.post("/graphql", json={"query": CHECK_IN, "variables": {"code": code, "p": PHONE}},
+                headers=world.headers(STAFF))
+    client.get("/graphql?" + urlencode({"query": "query($c: String) { __typename }",
+                                        "variables": json.dumps({"c": code, "p": PHONE})}),
+               headers=bearer)
+    client.get(f"/m/v1/appointments/{booked['id']}.ics?" + urlencode({"code": code, "p": PHONE}),
+               headers=bearer)
+    # (google-auth's errors quote a malformed token: "Wrong number of segments in token: …")
+    for refused in (f"{token[:-6]}{code}", f"{code}.{PHONE}", f"{token}.{code}"):
+        client.post("/graphql", json={"query": "{ me { uid } }"},
+                    headers={"Authorization": f"Bearer {refused}"})
+    # then
+    assert len(captured.lines()) == 6
+    for secret in (token, token[:20], token.split(".")[1][:16], PHONE, PHONE[3:], code):
+        assert secret not in captured.text, secret
