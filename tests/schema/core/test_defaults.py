@@ -85,11 +85,9 @@ def test_null_defaults__upsert_window_is_active_null_means_true(world) -> None:
 
 def test_null_defaults__editor_arguments_null_mean_their_defaults(world) -> None:
     # geocodeAddress { location(crs: null) } and a place's revisions(first: null)
-    query = """query($crs: CRS, $id: ID!) {
+    query = """query($crs: CRS, $first: Int, $id: ID!) {
       geocodeAddress(address: "杭州市西湖区") { location(crs: $crs) { lat lon } }
-      place(id: $id) { revisions(first: $crs) { edges { node { version } } } } }"""
-    query = query.replace("first: $crs", "first: $first").replace("$crs: CRS,",
-                                                                  "$crs: CRS, $first: Int,")
+      place(id: $id) { revisions(first: $first) { edges { node { version } } } } }"""
     variables = {"id": str(world.hall_a)}
     omitted = world.gql(query, variables, uid=EDITOR)
     nulls = world.gql(query, {**variables, "crs": None, "first": None}, uid=EDITOR)
