@@ -185,13 +185,13 @@ def _row_values(session: Session, cells: dict, crs: CRS, source: str
                     values.update(lat=located.lat, lon=located.lon, **located.codes)
         else:
             # Lists from Baidu or Amap carry no county: it follows from the point.
-            point = attempt(_in_service_area, session, lat, lon, crs)
-            if point is not None:
-                values.update(lat=point[0], lon=point[1], **region_codes_at(session, *point))
+            located = attempt(_in_service_area, session, lat, lon, crs)
+            if located is not None:
+                values.update(lat=located.lat, lon=located.lon, **located.codes)
     return values, errors
 
 
-def _in_service_area(session: Session, lat: float, lon: float, crs: CRS) -> tuple[float, float]:
+def _in_service_area(session: Session, lat: float, lon: float, crs: CRS) -> validation.Located:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise PlaceError("INVALID_LOCATION", "坐标超出范围：纬度应在 -90 到 90 之间，经度应在 "
                          "-180 到 180 之间（纬度和经度是否填反了？）", "location")
@@ -200,7 +200,7 @@ def _in_service_area(session: Session, lat: float, lon: float, crs: CRS) -> tupl
     if not in_service_area(codes["city_code"]):
         raise PlaceError("OUTSIDE_SERVICE_AREA", "该位置不在本平台服务的区县内"
                          "（坐标系或经纬度是否有误？）", "location")
-    return point
+    return validation.Located(point[0], point[1], codes)
 
 
 def _allowed(principal: Principal | None, *codes: str | None) -> bool:
