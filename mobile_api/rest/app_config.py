@@ -19,6 +19,7 @@ import shapely
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from backend.accounts.dev_token import emulator_token
+from backend.fixtures.demo_accounts import DEMO_WORKERS
 from backend.places.city_clusters import member_regions
 from geodata import crs as crs_module
 from geodata.regions import RegionLevel
@@ -71,6 +72,8 @@ def config() -> Response:
         firebase=firebase,
         devSignIn=dev,
         demoResidents=DEMO_RESIDENTS if dev else [],
+        # the window clerk, editor and admin that `seed demo` grants (the consoles)
+        demoWorkers=DEMO_WORKERS if dev else [],
         map={"tileUrl": settings.map_tile_url, "tileCrs": settings.map_tile_crs,
              "attribution": settings.map_tile_attribution},
     )

@@ -1,6 +1,7 @@
 """The resident app (a Vue/Vite build in mobile_api/web/dist, made by `make run`), served by Flask.
 
-    GET /, /places/<id>, /items/<id>, /me, …  index.html (history fallback), never cached
+    GET /, /places/<id>, /items/<id>, /me, …  index.html (history fallback), never cached;
+    GET /staff, /editor, /admin                also: the consoles (their code in their own chunks)
     GET /assets/<hashed file>                  cached for a year (the name changes with the content)
     GET /sw.js, /manifest.webmanifest, /icons  the service worker (never cached), the PWA manifest
     GET /graphql in a browser                  GraphiQL from our own build (development only)
@@ -19,7 +20,8 @@ WEB_DIR = Path(__file__).resolve().parent
 DIST_DIR = WEB_DIR / "dist"
 GRAPHIQL_DIR = DIST_DIR / "graphiql"
 # First path segments of the app's client routes (src/router.js): they all answer index.html.
-CLIENT_ROUTES = ("", "map", "places", "items", "book", "me", "messages", "signin")
+CLIENT_ROUTES = ("", "map", "places", "items", "book", "me", "messages", "signin",
+                 "staff", "editor", "admin")
 YEAR = 365 * 24 * 3600
 
 web = Blueprint("web", __name__)

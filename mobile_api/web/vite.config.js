@@ -15,10 +15,14 @@ function serviceWorker() {
     name: 'servicemap-service-worker',
     apply: 'build',
     generateBundle(_options, bundle) {
+      const fromModule = (name, pattern) => (bundle[name].moduleIds || []).some((id) => pattern.test(id))
+      // the consoles' chunks and the styles they import (a resident's phone never downloads them)
+      const consoles = Object.keys(bundle).filter((name) => fromModule(name, /[/\\]src[/\\]consoles[/\\]/))
+      const consoleFiles = new Set(consoles.flatMap((name) => [name, ...(bundle[name].viteMetadata?.importedCss || [])]))
       const shell = ['/', ...Object.keys(bundle)
         .filter((name) => name.startsWith('assets/') && !name.endsWith('.map'))
-        // every screen, not the sign-in SDK (it needs the network anyway)
-        .filter((name) => !(bundle[name].moduleIds || []).some((id) => /[/\\]@?firebase[/\\]/.test(id)))
+        // every screen, not the sign-in SDK (it needs the network anyway) nor the consoles
+        .filter((name) => !fromModule(name, /[/\\]@?firebase[/\\]/) && !consoleFiles.has(name))
         .map((name) => `/${name}`)]
       const version = createHash('sha256').update(shell.join('\n')).digest('hex').slice(0, 12)
       const source = readFileSync(here('./src/sw.js'), 'utf8')

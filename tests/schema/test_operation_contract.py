@@ -78,6 +78,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "PlaceWindows": (3, 3),
     "Regions": (2, 2),
     "Clusters": (0, 0),
+    "ConsoleMe": (1, 1),
     "ClusterPlaces": (4, 2),
     "RegisterDevice": (5, 5),  # the account lock (one user's registrations in order)
     "RescheduleAppointment": (23, 23),
@@ -511,6 +512,8 @@ CASES: dict[str, Case] = {
     "RegisterDevice": Case("world", _register_device),
     "UnregisterDevice": Case("world", _unregister_device),
     "MarkNotificationsRead": Case("world", _mark_notifications_read),
+    # the consoles' frame: who is signed in and their grants
+    "ConsoleMe": Case("world", lambda world, _: (EDITOR, {})),
     # the editor console's places (tests/schema/editing_cases.py)
     "CreatePlace": Case("world", editing_cases.create_place),
     "UpdatePlace": Case("world", editing_cases.update_place),

@@ -34,6 +34,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 REQUIRE_BROWSER = os.environ.get("CI") == "true" or os.environ.get("REQUIRE_BROWSER") == "1"
 DIST = ROOT / "mobile_api" / "web" / "dist"
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
 HANGZHOU = {"latitude": 30.2741, "longitude": 120.1551}  # WGS-84, as a phone's GPS gives it
 PROJECT = "demo-servicemap"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -168,17 +169,12 @@ class Visit:
             self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
-@pytest.fixture
-def phone(browser, web_server, request) -> Iterator[Visit]:
-    """A phone at Hangzhou with location permission (marker `no_geolocation`: refused), service
-    workers blocked unless the test is marked `service_worker`."""
-    refused = request.node.get_closest_marker("no_geolocation") is not None
-    sw = request.node.get_closest_marker("service_worker") is not None
-    context = browser.new_context(
-        viewport=PHONE, device_scale_factor=1, locale="zh-CN", timezone_id="Asia/Shanghai",
-        is_mobile=True, has_touch=True,
-        geolocation=None if refused else HANGZHOU, permissions=[] if refused else ["geolocation"],
-        service_workers="allow" if sw else "block")
+def _visit(browser, web_server: WebServer, **context_options) -> Iterator[Visit]:
+    """A browser context on the app server whose requests are all recorded and checked: only
+    127.0.0.1, only trusted documents, nothing refused by the Content-Security-Policy."""
+    sw = context_options.get("service_workers") == "allow"
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  device_scale_factor=1, **context_options)
     visit = Visit(web_server, context, None)
     trusted = {path.read_text("utf-8") for path in OPERATIONS_DIR.glob("*.graphql")}
 
@@ -210,6 +206,24 @@ def phone(browser, web_server, request) -> Iterator[Visit]:
                if not url.startswith(("http://127.0.0.1:", "data:", "blob:"))]
     assert outside == []
     assert all(document in trusted for document in visit.documents)
+
+
+@pytest.fixture
+def phone(browser, web_server, request) -> Iterator[Visit]:
+    """A phone at Hangzhou with location permission (marker `no_geolocation`: refused), service
+    workers blocked unless the test is marked `service_worker`."""
+    refused = request.node.get_closest_marker("no_geolocation") is not None
+    sw = request.node.get_closest_marker("service_worker") is not None
+    yield from _visit(browser, web_server, viewport=PHONE, is_mobile=True, has_touch=True,
+                      geolocation=None if refused else HANGZHOU,
+                      permissions=[] if refused else ["geolocation"],
+                      service_workers="allow" if sw else "block")
+
+
+@pytest.fixture
+def desk(browser, web_server) -> Iterator[Visit]:
+    """A desktop browser (1280×800) at a counter or an editor's desk: the consoles."""
+    yield from _visit(browser, web_server, viewport=DESKTOP, service_workers="block")
 
 
 def pytest_configure(config: pytest.Config) -> None:

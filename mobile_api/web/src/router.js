@@ -2,6 +2,9 @@
 // mobile_api/web/__init__.py (CLIENT_ROUTES): keep the two lists equal.
 import { createRouter, createWebHistory } from 'vue-router'
 import Home from './views/Home.vue'
+import { adminRoutes } from './consoles/admin/routes.js'
+import { editorRoutes } from './consoles/editor/routes.js'
+import { staffRoutes } from './consoles/staff/routes.js'
 
 export const routes = [
   { path: '/', name: 'home', component: Home, meta: { title: '政务服务地图' } },
@@ -13,6 +16,15 @@ export const routes = [
   { path: '/me', name: 'me', component: () => import('./views/Me.vue'), meta: { title: '我的预约' } },
   { path: '/messages', name: 'messages', component: () => import('./views/Messages.vue'), meta: { title: '消息中心' } },
   { path: '/signin', name: 'signin', component: () => import('./views/SignIn.vue'), meta: { title: '登录' } },
+  // The consoles (desktop, no tab bar): their code is in their own chunks, never in the
+  // resident's download nor in the service worker's shell (vite.config.js).
+  // Each console's screens are in its routes.js (src/consoles/<console>/).
+  { path: '/staff', component: () => import('./consoles/staff/StaffConsole.vue'),
+    meta: { title: '窗口工作台', console: 'staff' }, children: staffRoutes },
+  { path: '/editor', component: () => import('./consoles/editor/EditorConsole.vue'),
+    meta: { title: '内容编辑台', console: 'editor' }, children: editorRoutes },
+  { path: '/admin', component: () => import('./consoles/admin/AdminConsole.vue'),
+    meta: { title: '管理后台', console: 'admin' }, children: adminRoutes },
 ]
 
 export const router = createRouter({

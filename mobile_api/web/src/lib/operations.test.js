@@ -2,6 +2,22 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { documents } from './operations.js'
 
+// The consoles' documents modules (src/consoles/**/operations.js) register themselves with the
+// API client: read as text.
+function consoleDocumentNames() {
+  const folder = new URL('../consoles/', import.meta.url)
+  return readdirSync(folder, { recursive: true })
+    .filter((file) => file.endsWith('operations.js'))
+    .flatMap((file) => [...readFileSync(new URL(file, folder), 'utf8')
+      .matchAll(/operations\/(\w+)\.graphql\?raw/g)].map((match) => match[1]))
+}
+
+function sourcesUnder(folder) {
+  return readdirSync(folder, { recursive: true })
+    .filter((file) => /\.(js|vue)$/.test(file) && !file.endsWith('.test.js'))
+    .map((file) => readFileSync(new URL(file, folder), 'utf8'))
+}
+
 describe('the documents the app sends', () => {
   it('are the files of graphql/operations/, unchanged, and every one the screens name exists', () => {
     const dir = new URL('../../../../graphql/operations/', import.meta.url)
@@ -21,5 +37,17 @@ describe('the documents the app sends', () => {
     }
     expect(used.size).toBeGreaterThan(10)
     for (const name of used) expect(documents[name], name).toBeTypeOf('string')
+  })
+
+  it('of the consoles are files of graphql/operations/, and the consoles name only those', () => {
+    const dir = new URL('../../../../graphql/operations/', import.meta.url)
+    const names = new Set(consoleDocumentNames())
+    expect(names.size).toBeGreaterThan(0)
+    for (const name of names) expect(readdirSync(dir)).toContain(`${name}.graphql`)
+    for (const source of sourcesUnder(new URL('../consoles/', import.meta.url))) {
+      for (const match of source.matchAll(/gql\('(\w+)'/g)) {
+        expect(names.has(match[1]) || match[1] in documents, match[1]).toBe(true)
+      }
+    }
   })
 })
