@@ -122,6 +122,8 @@ def restart_figures(samples: list[Sample], started: float, ended: float) -> dict
         if failed else None,
         "last_failure_after_postgres_back_s": round(last_failure_end - ended, 2)
         if failed else None,
+        "failing_for_s": round(last_failure_end - min(s.at for s in failed), 2)
+        if failed else 0.0,
         "first_success_after_postgres_back_s": round(first_ok.at + first_ok.seconds - ended, 2)
         if first_ok else None,
     }
@@ -235,10 +237,12 @@ def markdown(result: dict) -> str:
          f"{restart['failed']} ({restart['failed_clean']} clean): "
          + json.dumps(restart["failed_codes"], ensure_ascii=False)),
         ("slowest failed request", f"{restart['failed_max_latency_ms']} ms"),
-        ("first success after PostgreSQL is back",
+        ("requests failing for (first failure → end of the last)",
+         f"{restart['failing_for_s']} s"),
+        ("last failure, relative to pg_ctlcluster's return",
+         f"{restart['last_failure_after_postgres_back_s']:+} s"),
+        ("first success after pg_ctlcluster's return",
          f"{restart['first_success_after_postgres_back_s']} s"),
-        ("last failure after PostgreSQL is back",
-         f"{restart['last_failure_after_postgres_back_s']} s"),
         ("server restarted", "no" if result["same_server_processes"] else "yes"),
         ("RSS master + workers start → end",
          f"{result['rss_start']['total_mb']} → {result['rss_end']['total_mb']} MB "
