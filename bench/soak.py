@@ -240,7 +240,7 @@ def markdown(result: dict) -> str:
         ("requests failing for (first failure → end of the last)",
          f"{restart['failing_for_s']} s"),
         ("last failure, relative to pg_ctlcluster's return",
-         f"{restart['last_failure_after_postgres_back_s']:+} s"),
+         f"{restart['last_failure_after_postgres_back_s']} s"),
         ("first success after pg_ctlcluster's return",
          f"{restart['first_success_after_postgres_back_s']} s"),
         ("server restarted", "no" if result["same_server_processes"] else "yes"),
