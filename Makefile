@@ -20,7 +20,7 @@ run: export FIREBASE_PROJECT_ID ?= demo-servicemap
 run: export FIREBASE_AUTH_EMULATOR_HOST ?= 127.0.0.1:9099
 endif
 
-.PHONY: run test install install-dev lint schema manifest clean-db web test-web bench bench-quick bench-dispatch
+.PHONY: run test install install-dev lint schema manifest clean-db web test-web bench bench-quick bench-dispatch bench-soak
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,3 +84,8 @@ bench-quick: install
 # Push dispatch through the fake FCM against a bare send_each loop, both stores: ~3 minutes.
 bench-dispatch: install
 	$(VENV)/bin/python bench/dispatch.py --record
+
+# 10 minutes of mixed traffic at 70 % of capacity on PostgreSQL, rate limits on (Redis), and a
+# PostgreSQL restart half way: ~12 minutes (bench/README.md, "Soak").
+bench-soak: install
+	$(VENV)/bin/python bench/soak.py --record

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -52,6 +53,24 @@ def make_engine(database_url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+# SQLSTATE classes of a server going away: 08 connection exception, 57P operator intervention
+# (admin shutdown, crash shutdown, cannot connect now: a restart or a failover).
+UNAVAILABLE_SQLSTATES = ("08", "57P")
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """The database could not be reached or dropped the connection: an outage to report as
+    such (the client may retry), not a bug. The pool's pre-ping replaces the dead connections
+    on their next checkout, so the requests after the outage need no restart."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:  # SQLAlchemy recognised a disconnect
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", "n/a")  # psycopg's; None: no server answered
+    return isinstance(error, OperationalError) and (
+        sqlstate is None or str(sqlstate).startswith(UNAVAILABLE_SQLSTATES))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

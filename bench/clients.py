@@ -125,12 +125,15 @@ class AsyncClient:
             self.writer.close()
         self.reader = self.writer = None
 
-    async def post(self, body: bytes, token: str) -> tuple[int, bytes]:
+    async def post(self, body: bytes, token: str | None,
+                   headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         import asyncio
 
+        extra = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
         head = (f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
-                f"Content-Type: application/json\r\nAuthorization: Bearer {token}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
+                f"Content-Type: application/json\r\n"
+                + "".join(f"{name}: {value}\r\n" for name, value in extra.items())
+                + f"Content-Length: {len(body)}\r\n\r\n").encode()
         for attempt in range(2):
             try:
                 if self.writer is None:

@@ -136,8 +136,8 @@ class Server:
         self.log_file.close()
 
 
-def api_server(name: str, env: dict) -> Server:
+def api_server(name: str, env: dict, port: int = API_PORT) -> Server:
     """The API as production serves it: `gunicorn wsgi:app` with GUNICORN_ARGS and its access
-    log, on API_PORT."""
-    return Server(name, [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{API_PORT}",
-                         *GUNICORN_ARGS, "--access-logfile", "-", "wsgi:app"], env, API_PORT)
+    log, on `port` (API_PORT)."""
+    return Server(name, [str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+                         *GUNICORN_ARGS, "--access-logfile", "-", "wsgi:app"], env, port)

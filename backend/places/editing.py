@@ -140,7 +140,8 @@ def _proposed(session: Session, data: PlaceInput, place: Place | None
                 values[column] = None
     if any(column in values for column in ("kind", *KIND_ATTRIBUTES)):
         final = {**columns_of(place), **values}
-        checks.run(validation.check_kind_attributes, final)
+        if final.get("kind") is not None:  # without a kind, its absence is the refusal
+            checks.run(validation.check_kind_attributes, final)
     if data.location is not None or data.region_code is not None:
         declared = data.region_code or (place.county_code if place else None)
         ok, declared = (checks.run(validation.check_declared_region, session, declared)

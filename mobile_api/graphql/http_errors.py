@@ -30,12 +30,30 @@ REASONS = {
 # coercing it recursively would end in RecursionError (a server error).
 MAX_JSON_DEPTH = 32
 TOO_DEEP = f"JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）"
+INTERNAL = "服务器内部错误，请稍后重试"
+UNAVAILABLE = "服务暂时不可用，请稍后重试"
 
 
 class CodedHTTPException(HTTPException):
     def __init__(self, status_code: int, reason: str, code: str) -> None:
         super().__init__(status_code, reason)
         self.code = code
+
+
+class DatabaseUnavailable(CodedHTTPException):
+    """The database is away (a restart, a failover) before the operation ran: 503, retry soon."""
+
+    def __init__(self) -> None:
+        super().__init__(503, UNAVAILABLE, "SERVICE_UNAVAILABLE")
+        self.headers = {"Retry-After": "1"}
+
+
+class InternalError(CodedHTTPException):
+    """A bug before the operation ran: 500 with nothing about the internals (graphql-server
+    would answer 400 with the exception's text)."""
+
+    def __init__(self) -> None:
+        super().__init__(500, INTERNAL, "INTERNAL_SERVER_ERROR")
 
 
 def decode_json(data: str | bytes) -> Any:

@@ -14,6 +14,7 @@ from graphql_server.http.exceptions import HTTPException
 from graphql_server.runtime import _get_operation_type
 
 from backend.core.errors import DomainError
+from backend.db import database_unavailable
 from graphql import (
     ExecutionResult,
     GraphQLError,
@@ -26,7 +27,15 @@ from mobile_api.graphql import limits
 from mobile_api.graphql.context import RequestContext
 from mobile_api.graphql.documents import DocumentCache, prepare
 from mobile_api.graphql.execution import DeadlinePassed, LeanExecutionContext
-from mobile_api.graphql.http_errors import CodedHTTPException, decode_json, refusal_response
+from mobile_api.graphql.http_errors import (
+    INTERNAL,
+    UNAVAILABLE,
+    CodedHTTPException,
+    DatabaseUnavailable,
+    InternalError,
+    decode_json,
+    refusal_response,
+)
 from mobile_api.graphql.trusted import TrustedDocumentError, TrustedDocuments
 from mobile_api.request_log import note, note_error_codes
 
@@ -156,6 +165,22 @@ class ServiceMapGraphQLView(GraphQLView):
 
     def execute_operation(self, request_adapter, request_data, context, root_value,
                           allowed_operation_types):
+        """graphql-server answers any other exception raised here as HTTP 400 with its text:
+        an outage or a bug before execution (the token's account, the rate limits) is ours to
+        answer, without the internals."""
+        try:
+            return self._execute_operation(request_data, context, root_value,
+                                           allowed_operation_types)
+        except (HTTPException, GraphQLValidationError, GraphQLError):
+            raise
+        except Exception as error:
+            if database_unavailable(error):
+                log.warning("database unavailable before execution: %s", type(error).__name__)
+                raise DatabaseUnavailable from error
+            log.error("unexpected error before execution", exc_info=error)
+            raise InternalError from error
+
+    def _execute_operation(self, request_data, context, root_value, allowed_operation_types):
         query = request_data.query
         if not isinstance(query, str) or not query.strip():
             raise HTTPException(400, "请求中没有 GraphQL 查询（query）")
@@ -227,10 +252,15 @@ class ServiceMapGraphQLView(GraphQLView):
                 extensions["field"] = original.field
             return GraphQLError(original.message, nodes=error.nodes, path=error.path,
                                 extensions=extensions)
+        if database_unavailable(original):
+            # An outage (a restart, a failover), not a bug: the client may retry.
+            log.warning("database unavailable in %s: %s", error.path, type(original).__name__)
+            return GraphQLError(UNAVAILABLE, nodes=error.nodes, path=error.path,
+                                extensions={"code": "SERVICE_UNAVAILABLE"})
         # A bug, not a user error: log it, and tell the client nothing about the internals.
         log.error("unexpected error in %s", error.path, exc_info=original)
         return GraphQLError(
-            "服务器内部错误，请稍后重试",
+            INTERNAL,
             nodes=error.nodes,
             path=error.path,
             extensions={"code": "INTERNAL_SERVER_ERROR"},

@@ -155,6 +155,14 @@ def test_create__missing_required__each_named(world: World):
                                                              "regionCode"]
 
 
+def test_create__kind_attribute_without_kind__refused_as_missing_not_a_server_error(
+        world: World):
+    # found by the fuzzer (tests/mobile_api/graphql/test_fuzz.py): it was a KeyError
+    result = payload(world, CREATE_PLACE, {"input": {"acceptsNonLocal": False}}, EDITOR)
+    assert sorted(e["field"] for e in result["errors"]) == ["kind", "location", "name",
+                                                             "regionCode"]
+
+
 def test_phone__every_number_the_demo_generates__accepted():
     rng = random.Random(7)
     for city in CITY_PHONE:

@@ -10,12 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from backend.accounts.dev_token import emulator_token
-from tests.conftest import make_test_app
-from tests.helpers import OPERATIONS_DIR, ROOT, amap_file
+from tests.app_server import DEVELOPMENT_ENV, PROJECT, gunicorn_server, seeded_demo_database
+from tests.helpers import OPERATIONS_DIR, ROOT
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -36,7 +30,6 @@ DIST = ROOT / "mobile_api" / "web" / "dist"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 HANGZHOU = {"latitude": 30.2741, "longitude": 120.1551}  # WGS-84, as a phone's GPS gives it
-PROJECT = "demo-servicemap"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
@@ -44,20 +37,6 @@ def _unavailable(reason: str) -> None:
     if REQUIRE_BROWSER:
         pytest.fail(f"{reason} (CI=true or REQUIRE_BROWSER=1)")
     pytest.skip(reason)
-
-
-def _free_port() -> int:
-    """A free port in 8100–8199 (the range this project's servers use), else any."""
-    for port in range(8160, 8200):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -84,41 +63,11 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     if not (DIST / "index.html").is_file():
         _unavailable(f"the app is not built ({DIST}): `make test` builds it (Node 20 + npm)")
     # given: the demo data, seeded through the CLI as `make run` does
-    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'servicemap.sqlite3'}"
-    app = make_test_app(url)
-    result = app.test_cli_runner().invoke(args=["seed", "demo", "--amap-file", str(amap_file())])
-    assert result.exit_code == 0, result.output
-    app.extensions["servicemap"].engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "APP_ENV": "development",
-           "FIREBASE_PROJECT_ID": PROJECT, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
-           "WEB_CONCURRENCY": "1", "RATE_LIMITS_ENABLED": "0"}  # one client, many requests
-    # A file, not a pipe: nobody reads the server's log (a JSON line per request) while the
-    # tests run, and a full pipe would block the server's next write.
-    server_log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed after the server stops)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--threads", "8",
-         "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=server_log,
-        text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/readyz", timeout=2):
-                break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                server_log.seek(0)
-                pytest.fail(f"the app server did not start: {server_log.read()[-2000:]}")
-            time.sleep(0.2)
-    yield WebServer(base, url)
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    server_log.close()
+    url = seeded_demo_database(tmp_path_factory.mktemp("web"))
+    env = {**DEVELOPMENT_ENV, "WEB_CONCURRENCY": "1",
+           "RATE_LIMITS_ENABLED": "0"}  # one client, many requests
+    with gunicorn_server(url, env) as base:
+        yield WebServer(base, url)
 
 
 @pytest.fixture(scope="session")
