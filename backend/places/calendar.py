@@ -20,6 +20,7 @@ from backend.accounts.principal import Principal
 from backend.core.clock import utcnow
 from backend.core.errors import InvalidInput
 from backend.core.unit_of_work import UnitOfWork, transactional
+from backend.places.errors import PlaceError
 from backend.places.events import CalendarDayChanged, CalendarFollowThrough
 from backend.places.models import HolidayDay
 
@@ -248,7 +249,10 @@ def _changed(uow: UnitOfWork, row: HolidayDay, changed: bool,
 def set_calendar_day(uow: UnitOfWork, day: date, kind: str, name: str, *,
                      now: datetime | None = None) -> CalendarChange:
     """The operator's (CLI) `set_day`, followed through: the day's free slots are removed on a
-    new holiday and generated from the templates on a make-up working day."""
+    new holiday and generated from the templates on a make-up working day (named 调休上班
+    unless named)."""
+    if kind == WORKDAY and not name.strip():
+        name = MAKEUP_WORKDAY_NAME
     return _changed(uow, set_day(uow.session, day, kind, name), True, now)
 
 
@@ -262,8 +266,13 @@ def clear_calendar_day(uow: UnitOfWork, day: date, *,
 
 def admin_set_calendar_day(uow: UnitOfWork, principal: Principal, day: date, kind: str,
                            name: str, *, now: datetime | None = None) -> CalendarChange:
+    """For admins over the API: FORBIDDEN for anyone else, bad input refused in the payload."""
     require_admin(principal)
-    return set_calendar_day(uow, day, kind, name, now=now)
+    try:
+        return set_calendar_day(uow, day, kind, name, now=now)
+    except InvalidInput as error:
+        raise PlaceError("INVALID_INPUT", error.message,
+                         "date" if error.field == "day" else error.field) from error
 
 
 def admin_clear_calendar_day(uow: UnitOfWork, principal: Principal, day: date, *,

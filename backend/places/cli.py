@@ -189,8 +189,6 @@ def calendar_set(day: str, kind: str | None, name: str | None) -> None:
     """Mark DAY (YYYY-MM-DD) by hand, e.g. from a new State Council notice; seeding keeps it."""
     if kind is None:
         raise click.ClickException("请指定 --holiday（放假）或 --workday（调休上班）")
-    if name is None and kind == holiday_calendar.WORKDAY:
-        name = holiday_calendar.MAKEUP_WORKDAY_NAME
     try:
         change = holiday_calendar.set_calendar_day(
             _services().unit_of_work(), holiday_calendar.parse_day(day), kind, name or "")
