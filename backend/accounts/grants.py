@@ -13,8 +13,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import ROLES, Account, RoleGrant
+from backend.accounts.permissions import require_admin
 from backend.accounts.principal import Grant, Principal
-from backend.core.errors import InvalidInput
+from backend.core.errors import InvalidInput, PayloadError
 from backend.core.unit_of_work import UnitOfWork, transactional
 from backend.db import insert_ignoring_conflicts
 
@@ -91,14 +92,64 @@ def revoke_role(uow: UnitOfWork, uid: str, role: str, *, window_id: int | None =
     return result.rowcount > 0
 
 
-def list_grants(session: Session, uid: str | None = None) -> list[RoleGrant]:
-    """Every grant (of one uid, when given), by uid, role, then scope."""
+def list_grants(session: Session, uid: str | None = None, *, role: str | None = None,
+                limit: int | None = None) -> list[RoleGrant]:
+    """Every grant (of one uid, of one role, when given), by uid, role, then scope."""
     statement = select(RoleGrant).order_by(
         RoleGrant.uid, RoleGrant.role, RoleGrant.window_id, RoleGrant.scope, RoleGrant.id
     )
     if uid is not None:
         statement = statement.where(RoleGrant.uid == uid)
-    return list(session.scalars(statement))
+    if role is not None:
+        if role not in ROLES:
+            raise InvalidInput(f"未知角色 {role!r}，应为 staff、editor 或 admin", field="role")
+        statement = statement.where(RoleGrant.role == role)
+    return list(session.scalars(statement.limit(limit)))
+
+
+# --- the same rules for admins over the API: FORBIDDEN for anyone else, refusals in payloads
+
+MAX_LISTED_GRANTS = 500
+
+
+class GrantError(PayloadError):
+    messages = {"INVALID_INPUT": "输入无效"}
+
+
+# The CLI's option names → the API's argument names.
+_API_FIELDS = {"window": "windowId", "region": "regionCode"}
+
+
+def _refused(error: InvalidInput) -> GrantError:
+    return GrantError("INVALID_INPUT", error.message, _API_FIELDS.get(error.field, error.field))
+
+
+def admin_grant_role(uow: UnitOfWork, principal: Principal, uid: str, role: str, *,
+                     scope_checks: ScopeChecks, window_id: int | None = None,
+                     region_code: str | None = None) -> RoleGrant:
+    require_admin(principal)
+    try:
+        return grant_role(uow, uid, role, scope_checks=scope_checks, window_id=window_id,
+                          region_code=region_code)
+    except InvalidInput as error:
+        raise _refused(error) from error
+
+
+def admin_revoke_role(uow: UnitOfWork, principal: Principal, uid: str, role: str, *,
+                      window_id: int | None = None, region_code: str | None = None) -> bool:
+    require_admin(principal)
+    try:
+        return revoke_role(uow, uid, role, window_id=window_id, region_code=region_code)
+    except InvalidInput as error:
+        raise _refused(error) from error
+
+
+def admin_list_grants(session: Session, principal: Principal, *, uid: str | None = None,
+                      role: str | None = None) -> list[RoleGrant]:
+    """At most MAX_LISTED_GRANTS grants (filter by uid or role for the rest)."""
+    require_admin(principal)
+    return list_grants(session, uid.strip() if uid else None, role=role,
+                       limit=MAX_LISTED_GRANTS)
 
 
 def principal_for(session: Session, uid: str) -> Principal:

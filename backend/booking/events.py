@@ -8,6 +8,7 @@ from datetime import date, datetime
 from backend.booking.models import Appointment, ServiceWindow, Slot
 from backend.core.events import Event
 from backend.guidance.models import ServiceItem
+from backend.places.events import HolidayAppointment
 from backend.places.models import Place
 
 
@@ -46,3 +47,15 @@ class AppointmentMoved(AppointmentEvent):
     old_window_id: int
     old_day: date
     old_starts_at: datetime
+
+
+@dataclass(frozen=True)
+class BookedOnHoliday(Event):
+    """A day became a holiday while a window still has appointments booked on it: its staff
+    are told (the residents are not cancelled automatically; staff decide)."""
+
+    window_id: int
+    day: date
+    holiday_name: str
+    appointments: tuple[HolidayAppointment, ...]
+    at: datetime

@@ -3,6 +3,7 @@ inside the transaction of the booking change that caused them."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from backend.booking.events import (
     AppointmentCancelled,
     AppointmentDetails,
     AppointmentMoved,
+    BookedOnHoliday,
 )
 from backend.booking.models import Appointment
 from backend.core.clock import as_utc, business_date, local_text
@@ -25,6 +27,7 @@ from backend.notify.outbox import (
     REMINDER_1H,
     REMINDER_24H,
     REMINDER_AHEAD,
+    WINDOW_HOLIDAY_BOOKED,
     WINDOW_TODAY_CHANGED,
     OutgoingMessage,
     drop_pending_reminders,
@@ -143,6 +146,31 @@ def on_moved(uow: UnitOfWork, event: AppointmentMoved) -> None:
     ])
 
 
+def on_booked_on_holiday(uow: UnitOfWork, event: BookedOnHoliday) -> None:
+    """Every staff member of the window hears which appointments now fall on a holiday: they
+    decide whether to call the residents or cancel (nothing is cancelled for them)."""
+    staff = uow.session.scalars(select(RoleGrant.uid).where(
+        RoleGrant.role == "staff", RoleGrant.window_id == event.window_id)
+        .order_by(RoleGrant.uid)).all()
+    times = "、".join(f"{local_text(a.starts_at)[-5:]}「{a.service_item_name}」"
+                     for a in event.appointments[:10])
+    more = f" 等 {len(event.appointments)} 个" if len(event.appointments) > 10 else ""
+    day = event.day.isoformat()
+    ids = ",".join(str(a.appointment_id) for a in event.appointments)
+    enqueue(uow.session, [OutgoingMessage(
+        uid=uid, kind=WINDOW_HOLIDAY_BOOKED,
+        # The same holiday with the same appointments is told once.
+        dedupe_key=f"{WINDOW_HOLIDAY_BOOKED}:{event.window_id}:{day}:{uid}:"
+                   f"{hashlib.sha256(ids.encode()).hexdigest()[:16]}",
+        title="预约日改为节假日",
+        body=f"{day} 已设为放假（{event.holiday_name}），本窗口仍有预约：{times}{more}。"
+             "空闲号源已停止预约；请联系办事人改约或取消。",
+        due_at=event.at, is_urgent=True,
+        data={"windowId": str(event.window_id), "date": day,
+              "appointmentIds": ids},
+    ) for uid in staff])
+
+
 # Wired by the composition root (backend/app.py).
 HANDLERS = {AppointmentBooked: [on_booked], AppointmentCancelled: [on_cancelled],
-            AppointmentMoved: [on_moved]}
+            AppointmentMoved: [on_moved], BookedOnHoliday: [on_booked_on_holiday]}

@@ -20,6 +20,8 @@ REMINDER_24H = "reminder_24h"
 REMINDER_1H = "reminder_1h"
 # To the staff of a window: a resident booked, cancelled or moved one of today's appointments.
 WINDOW_TODAY_CHANGED = "window_today_changed"
+# To the staff of a window: a day with appointments booked became a holiday (calendar change).
+WINDOW_HOLIDAY_BOOKED = "window_holiday_booked"
 REMINDER_KINDS = (REMINDER_24H, REMINDER_1H)
 # How long before the appointment each reminder is due (and so how long it stays worth pushing).
 REMINDER_AHEAD = {REMINDER_24H: timedelta(hours=24), REMINDER_1H: timedelta(hours=1)}

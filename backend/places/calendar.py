@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import MAXYEAR, MINYEAR, date, timedelta
+from dataclasses import dataclass
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.accounts.permissions import require_admin
+from backend.accounts.principal import Principal
+from backend.core.clock import utcnow
 from backend.core.errors import InvalidInput
+from backend.core.unit_of_work import UnitOfWork, transactional
+from backend.places.errors import PlaceError
+from backend.places.events import CalendarDayChanged, CalendarFollowThrough
 from backend.places.models import HolidayDay
 
 HOLIDAY = "holiday"
@@ -212,3 +219,68 @@ def days_from(session: Session, first: date, count: int) -> dict[date, tuple[str
                                          HolidayDay.day < first + timedelta(days=count))
     return {row.day: (row.kind, row.name) for row in session.scalars(statement)
             if row.kind != ORDINARY}
+
+
+@dataclass(frozen=True)
+class CalendarChange:
+    """A day set or cleared by hand, and what booking did about it (filled in when the unit of
+    work commits, before the use case returns)."""
+
+    day: date
+    kind: str  # holiday, workday or ordinary
+    name: str
+    source: str
+    changed: bool
+    follow_through: CalendarFollowThrough
+
+
+def _changed(uow: UnitOfWork, row: HolidayDay, changed: bool,
+             now: datetime | None) -> CalendarChange:
+    event = CalendarDayChanged(day=row.day, kind=None if row.kind == ORDINARY else row.kind,
+                               name=row.name, at=now or utcnow())
+    if changed:
+        # Booking's handler makes the day's slots follow, in this transaction.
+        uow.record(event)
+    return CalendarChange(row.day, row.kind, row.name, row.source, changed,
+                          event.follow_through)
+
+
+@transactional
+def set_calendar_day(uow: UnitOfWork, day: date, kind: str, name: str, *,
+                     now: datetime | None = None) -> CalendarChange:
+    """The operator's (CLI) `set_day`, followed through: the day's free slots are removed on a
+    new holiday and generated from the templates on a make-up working day (named 调休上班
+    unless named)."""
+    if kind == WORKDAY and not name.strip():
+        name = MAKEUP_WORKDAY_NAME
+    return _changed(uow, set_day(uow.session, day, kind, name), True, now)
+
+
+@transactional
+def clear_calendar_day(uow: UnitOfWork, day: date, *,
+                       now: datetime | None = None) -> CalendarChange:
+    """The operator's `clear_day`, followed through: an ordinary day gets its slots back."""
+    changed = clear_day(uow.session, day)
+    return _changed(uow, uow.session.get(HolidayDay, day), changed, now)
+
+
+def admin_set_calendar_day(uow: UnitOfWork, principal: Principal, day: date, kind: str,
+                           name: str, *, now: datetime | None = None) -> CalendarChange:
+    """For admins over the API: FORBIDDEN for anyone else, bad input refused in the payload."""
+    require_admin(principal)
+    try:
+        return set_calendar_day(uow, day, kind, name, now=now)
+    except InvalidInput as error:
+        raise PlaceError("INVALID_INPUT", error.message,
+                         "date" if error.field == "day" else error.field) from error
+
+
+def admin_clear_calendar_day(uow: UnitOfWork, principal: Principal, day: date, *,
+                             now: datetime | None = None) -> CalendarChange:
+    require_admin(principal)
+    return clear_calendar_day(uow, day, now=now)
+
+
+def admin_list_days(session: Session, principal: Principal, year: int) -> list[HolidayDay]:
+    require_admin(principal)
+    return list_days(session, year)

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from backend.accounts.grants import principal_for
+from backend.core.clock import local_text
 from backend.core.errors import DomainError
 from backend.places import calendar as holiday_calendar
 from backend.places.calendar import seed_calendar
@@ -188,18 +189,14 @@ def calendar_set(day: str, kind: str | None, name: str | None) -> None:
     """Mark DAY (YYYY-MM-DD) by hand, e.g. from a new State Council notice; seeding keeps it."""
     if kind is None:
         raise click.ClickException("请指定 --holiday（放假）或 --workday（调休上班）")
-    if name is None and kind == holiday_calendar.WORKDAY:
-        name = holiday_calendar.MAKEUP_WORKDAY_NAME
     try:
-        with _services().unit_of_work() as uow:
-            row = holiday_calendar.set_day(
-                uow.session, holiday_calendar.parse_day(day), kind, name or ""
-            )
-            uow.commit()
+        change = holiday_calendar.set_calendar_day(
+            _services().unit_of_work(), holiday_calendar.parse_day(day), kind, name or "")
     except DomainError as error:
         raise click.ClickException(error.message) from error
-    click.echo(f"{row.day.isoformat()}  {_WEEKDAYS[row.day.weekday()]}  "
-               f"{_KIND_LABELS[row.kind]}  {row.name}  {row.source}")
+    click.echo(f"{change.day.isoformat()}  {_WEEKDAYS[change.day.weekday()]}  "
+               f"{_KIND_LABELS[change.kind]}  {change.name}  {change.source}")
+    _echo_follow_through(change)
 
 
 @calendar_cli.command("clear")
@@ -207,16 +204,28 @@ def calendar_set(day: str, kind: str | None, name: str | None) -> None:
 def calendar_clear(day: str) -> None:
     """Make DAY (YYYY-MM-DD) an ordinary day, for good (seeding keeps it)."""
     try:
-        parsed = holiday_calendar.parse_day(day)
-        with _services().unit_of_work() as uow:
-            cleared = holiday_calendar.clear_day(uow.session, parsed)
-            uow.commit()
+        change = holiday_calendar.clear_calendar_day(_services().unit_of_work(),
+                                                     holiday_calendar.parse_day(day))
     except DomainError as error:
         raise click.ClickException(error.message) from error
-    if cleared:
-        click.echo(f"{parsed.isoformat()} 已恢复为普通日期")
+    if change.changed:
+        click.echo(f"{change.day.isoformat()} 已恢复为普通日期")
+        _echo_follow_through(change)
     else:
-        click.echo(f"{parsed.isoformat()} 本来就是普通日期，未改动")
+        click.echo(f"{change.day.isoformat()} 本来就是普通日期，未改动")
+
+
+def _echo_follow_through(change: holiday_calendar.CalendarChange) -> None:
+    """What the change did to the windows' slots, and the appointments staff must look at."""
+    done = change.follow_through
+    click.echo(f"号源：{done.windows} 个窗口，新增 {done.slots_created}，"
+               f"删除 {done.slots_removed}，停约 {done.slots_closed}，恢复 {done.slots_reopened}")
+    if done.appointments:
+        click.echo(f"以下 {len(done.appointments)} 个预约落在节假日"
+                   "（未自动取消，已通知窗口人员）：")
+    for booked in done.appointments:
+        click.echo(f"  预约 {booked.appointment_id}  {local_text(booked.starts_at)}  "
+                   f"{booked.place_name}（{booked.window_name}）「{booked.service_item_name}」")
 
 
 def init_app(app: Flask) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from backend.core.events import Event
 
@@ -32,3 +32,41 @@ class PlaceRestored(Event):
 
     place_id: int
     at: datetime
+
+
+@dataclass(frozen=True)
+class HolidayAppointment:
+    """A booked appointment on a day that became a holiday (plain values: places knows no
+    appointments; booking fills these in)."""
+
+    appointment_id: int
+    window_id: int
+    window_name: str
+    place_name: str
+    service_item_name: str
+    starts_at: datetime
+
+
+@dataclass
+class CalendarFollowThrough:
+    """What booking did about a calendar change, filled in by its handler in the same unit of
+    work, so the use case can answer with it."""
+
+    windows: int = 0
+    slots_created: int = 0
+    slots_removed: int = 0
+    slots_closed: int = 0
+    slots_reopened: int = 0
+    appointments: list[HolidayAppointment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CalendarDayChanged(Event):
+    """A day of the holiday calendar was set or cleared by hand: booking makes the day's free
+    slots follow it (kind None: an ordinary day) and reports what stays booked on a holiday."""
+
+    day: date
+    kind: str | None
+    name: str
+    at: datetime
+    follow_through: CalendarFollowThrough = field(default_factory=CalendarFollowThrough)

@@ -2,25 +2,27 @@
 
 import graphene
 
+from backend.schema.accounts.admin import AdminMutation, AdminQuery
 from backend.schema.booking.mutations import BookingMutation
 from backend.schema.booking.queries import BookingQuery
 from backend.schema.core.defaults import null_means_default
 from backend.schema.guidance.mutations import GuidanceMutation
 from backend.schema.guidance.queries import GuidanceQuery
 from backend.schema.notify.mutations import NotifyMutation
+from backend.schema.places.calendar import CalendarMutation, CalendarQuery
 from backend.schema.places.geocoding import GeocodeQuery
 from backend.schema.places.imports import ImportMutation
 from backend.schema.places.mutations import PlacesMutation
 from backend.schema.places.queries import MapsQuery, PlacesQuery
 
 
-class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, GeocodeQuery,
-            graphene.ObjectType):
+class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, GeocodeQuery, AdminQuery,
+            CalendarQuery, graphene.ObjectType):
     pass
 
 
 class Mutation(PlacesMutation, ImportMutation, GuidanceMutation, BookingMutation,
-               NotifyMutation, graphene.ObjectType):
+               NotifyMutation, AdminMutation, CalendarMutation, graphene.ObjectType):
     pass
 
 

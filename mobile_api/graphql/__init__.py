@@ -20,7 +20,8 @@ def request_context(services, authorization: str | None = None) -> RequestContex
     return RequestContext(services.session_factory, services.store, rules=services.rules,
                           verifier=services.verifier, authorization=authorization,
                           read_session_factory=services.read_session_factory,
-                          handlers=services.handlers, geocoder=services.geocoder)
+                          handlers=services.handlers, geocoder=services.geocoder,
+                          scope_checks=services.scope_checks)
 
 
 def init_app(app: Flask, services) -> None:  # noqa: ANN001

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.accounts.grants import ScopeChecks
 from backend.accounts.principal import Principal
 from backend.accounts.tokens import TokenVerifier
 from backend.booking.rules import BookingRules
@@ -26,7 +27,8 @@ class RequestContext:
                  authorization: str | None = None,
                  read_session_factory: sessionmaker[Session] | None = None,
                  handlers: EventHandlers = NO_HANDLERS, eager_loaders: bool = False,
-                 geocoder: GeocoderConfig | None = None) -> None:
+                 geocoder: GeocoderConfig | None = None,
+                 scope_checks: ScopeChecks | None = None) -> None:
         self._session_factory = session_factory
         self._read_session_factory = read_session_factory or session_factory
         self._session: Session | None = None
@@ -34,6 +36,8 @@ class RequestContext:
         self.store = store
         self.rules = rules or BookingRules()
         self.geocoder = geocoder or GeocoderConfig()
+        # Whether a grant's window or region exists (the composition root's SCOPE_CHECKS).
+        self.scope_checks: ScopeChecks = scope_checks or {}
         self._verifier = verifier
         self._authorization = authorization
         self._principal: Principal | None = None

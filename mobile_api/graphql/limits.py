@@ -44,6 +44,9 @@ LIST_MAXIMA: dict[tuple[str, str], int] = {
     ("Query", "regionAt"): 3,
     ("Query", "regions"): 4000,  # every county of China is 2,851
     ("Query", "clusters"): 20,
+    ("Query", "grants"): 500,  # accounts.grants.MAX_LISTED_GRANTS
+    ("Query", "calendarDays"): 366,
+    ("CalendarFollowThrough", "appointments"): 5000,
     ("Region", "clusters"): 20,
     ("Cluster", "cities"): 100,
     ("Query", "mapClusters"): 500,

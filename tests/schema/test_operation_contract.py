@@ -39,7 +39,7 @@ from tests.booking.conftest import (
     _place,
 )
 from tests.helpers import OPERATIONS_DIR, gql, grant_role, operation
-from tests.schema import editing_cases
+from tests.schema import admin_cases, editing_cases
 
 SMALL, LARGE = 3, 20  # page sizes (`first`)
 FEW, MANY = 2, 8  # rows behind a list that follows the data
@@ -49,6 +49,14 @@ HANGZHOU_CENTRE = {"lat": 30.2741, "lon": 120.1551}
 # for the documents run at two. A change here is a change of what a screen costs: say why in
 # the commit.
 COUNTS: dict[str, tuple[int, int]] = {
+    "AdminGrants": (4, 4),
+    "AdminRegion": (0, 0),
+    "AdminWindow": (2, 2),
+    "CalendarDays": (2, 2),
+    "ClearCalendarDay": (10, 10),
+    "GrantRole": (6, 6),
+    "RevokeRole": (2, 2),
+    "SetCalendarDay": (13, 13),
     "ArchivePlace": (8, 8),
     "AvailableSlots": (5, 5),
     "BookAppointment": (17, 17),
@@ -525,6 +533,15 @@ CASES: dict[str, Case] = {
     "GeocodeAddress": Case("world", editing_cases.geocode_address),
     "UpsertServiceItem": Case("world", editing_cases.upsert_service_item),
     "EditPlace": Case("world", editing_cases.edit_place, (FEW, MANY)),
+    # the admin console (tests/schema/admin_cases.py)
+    "AdminGrants": Case("world", admin_cases.admin_grants, (FEW, MANY)),
+    "AdminWindow": Case("world", admin_cases.admin_window),
+    "AdminRegion": Case("world", admin_cases.admin_region),
+    "GrantRole": Case("world", admin_cases.grant_role_case),
+    "RevokeRole": Case("world", admin_cases.revoke_role),
+    "CalendarDays": Case("world", admin_cases.calendar_days, (FEW, MANY)),
+    "SetCalendarDay": Case("world", admin_cases.set_calendar_day),
+    "ClearCalendarDay": Case("world", admin_cases.clear_calendar_day),
 }
 
 
