@@ -33,6 +33,19 @@ HANGZHOU = {"latitude": 30.2741, "longitude": 120.1551}  # WGS-84, as a phone's 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
+def _patient_expect() -> None:
+    """Playwright's `expect` waits 10 s, not 5: a screen's chunk and its first answer can take
+    longer than 5 s on a 2-core machine that also runs the server and the seeded database."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        return
+    expect.set_options(timeout=10_000)
+
+
+_patient_expect()
+
+
 def _unavailable(reason: str) -> None:
     if REQUIRE_BROWSER:
         pytest.fail(f"{reason} (CI=true or REQUIRE_BROWSER=1)")
