@@ -20,6 +20,9 @@ REMINDER_24H = "reminder_24h"
 REMINDER_1H = "reminder_1h"
 # To the staff of a window: a resident booked, cancelled or moved one of today's appointments.
 WINDOW_TODAY_CHANGED = "window_today_changed"
+# To a resident who reported wrong place information (纠错): the editors fixed it or not.
+PLACE_REPORT_RESOLVED = "place_report_resolved"
+PLACE_REPORT_DISMISSED = "place_report_dismissed"
 REMINDER_KINDS = (REMINDER_24H, REMINDER_1H)
 # How long before the appointment each reminder is due (and so how long it stays worth pushing).
 REMINDER_AHEAD = {REMINDER_24H: timedelta(hours=24), REMINDER_1H: timedelta(hours=1)}

@@ -12,15 +12,16 @@ from backend.schema.places.geocoding import GeocodeQuery
 from backend.schema.places.imports import ImportMutation
 from backend.schema.places.mutations import PlacesMutation
 from backend.schema.places.queries import MapsQuery, PlacesQuery
+from backend.schema.places.reports import PlaceReportsMutation, PlaceReportsQuery
 
 
 class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, GeocodeQuery,
-            graphene.ObjectType):
+            PlaceReportsQuery, graphene.ObjectType):
     pass
 
 
 class Mutation(PlacesMutation, ImportMutation, GuidanceMutation, BookingMutation,
-               NotifyMutation, graphene.ObjectType):
+               NotifyMutation, PlaceReportsMutation, graphene.ObjectType):
     pass
 
 

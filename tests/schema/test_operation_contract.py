@@ -50,6 +50,11 @@ HANGZHOU_CENTRE = {"lat": 30.2741, "lon": 120.1551}
 # the commit.
 COUNTS: dict[str, tuple[int, int]] = {
     "ArchivePlace": (8, 8),
+    "DismissPlaceReport": (5, 5),
+    "PlaceReport": (2, 2),
+    "PlaceReports": (2, 2),
+    "ReportPlaceIssue": (6, 6),
+    "ResolvePlaceReport": (6, 6),
     "AvailableSlots": (5, 5),
     "BookAppointment": (17, 17),
     "BrowsePlaces": (3, 3),
@@ -525,6 +530,12 @@ CASES: dict[str, Case] = {
     "GeocodeAddress": Case("world", editing_cases.geocode_address),
     "UpsertServiceItem": Case("world", editing_cases.upsert_service_item),
     "EditPlace": Case("world", editing_cases.edit_place, (FEW, MANY)),
+    # residents' reports (纠错) and the editors' queue
+    "ReportPlaceIssue": Case("world", editing_cases.report_place_issue),
+    "PlaceReports": Case("world", editing_cases.place_reports, (FEW, MANY)),
+    "PlaceReport": Case("world", editing_cases.place_report),
+    "ResolvePlaceReport": Case("world", editing_cases.resolve_place_report),
+    "DismissPlaceReport": Case("world", editing_cases.dismiss_place_report),
 }
 
 
