@@ -107,7 +107,7 @@ def test_report__racing_threads_of_one_resident__one_report(desk):
     for _ in range(3):
         barrier = threading.Barrier(2, timeout=60)
 
-        def file(_n: int):  # noqa: ANN202
+        def file(_n: int, barrier: threading.Barrier = barrier):  # noqa: ANN202
             uow = desk.services.unit_of_work()
             barrier.wait()
             try:

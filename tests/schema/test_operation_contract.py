@@ -55,6 +55,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "PlaceReports": (2, 2),
     "ReportPlaceIssue": (6, 6),
     "ResolvePlaceReport": (6, 6),
+    "ServiceItemDocument": (2, 2),
     "AvailableSlots": (5, 5),
     "BookAppointment": (17, 17),
     "BrowsePlaces": (3, 3),
@@ -536,6 +537,7 @@ CASES: dict[str, Case] = {
     "PlaceReport": Case("world", editing_cases.place_report),
     "ResolvePlaceReport": Case("world", editing_cases.resolve_place_report),
     "DismissPlaceReport": Case("world", editing_cases.dismiss_place_report),
+    "ServiceItemDocument": Case("world", lambda world, _: (EDITOR, {"id": str(world.item)})),
 }
 
 

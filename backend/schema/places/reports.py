@@ -36,7 +36,8 @@ class ReportStatus(enum.Enum):
 
 
 PlaceReportStatus = graphene.Enum.from_enum(
-    ReportStatus, name="PlaceReportStatus", description="OPEN 待处理、RESOLVED 已按纠错修改、DISMISSED 已驳回")
+    ReportStatus, name="PlaceReportStatus",
+    description="OPEN 待处理、RESOLVED 已按纠错修改、DISMISSED 已驳回")
 PlaceReportOrder = graphene.Enum(
     "PlaceReportOrder", [(order, order) for order in reports.ORDERS],
     description="NEWEST 最新的在前；MOST_REPORTED 被纠错最多的地点在前")
