@@ -139,6 +139,8 @@ def test_items__guide_edited__preview_follows__saved(desk: Visit):
     preview.get_by_text("浏览器测试：修改后的事项说明。").wait_for()
     preview.get_by_text("浏览器测试材料").wait_for()
     _no_violations(desk)
+    desk.page.get_by_role("textbox", name="事项说明").scroll_into_view_if_needed()
+    desk.page.evaluate("window.scrollTo(0, 0)")
     desk.shot("editor-guide")
 
     # when: an invalid entry link is saved, the API's message names it; a valid one saves
