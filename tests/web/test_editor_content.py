@@ -40,13 +40,17 @@ def _no_violations(visit: Visit) -> None:
 
 def test_report__filed_in_the_app__dismissed_by_the_editor__resident_told(
         phone: Visit, desk: Visit, hangzhou_place: dict):
-    # given: a resident on a Hangzhou place's page, signed in
-    phone.go("/")
-    phone.sign_in(*RESIDENT)
+    # given: a resident on a Hangzhou place's page, not signed in yet
     phone.go(f"/places/{hangzhou_place['id']}")
 
-    # when: they report wrong hours with a note and their position
+    # when: they open 信息有误, sign in when asked, and are back at the open form
     phone.page.get_by_role("button", name="信息有误").click()
+    phone.page.wait_for_url(re.compile(r"/signin\?next="))
+    phone.page.get_by_text("登录后继续反馈").wait_for()
+    phone.page.get_by_role("button", name=RESIDENT[1]).click()
+    phone.page.wait_for_url(re.compile(rf"/places/{hangzhou_place['id']}\?report=1$"))
+
+    # and report wrong hours with a note and their position
     phone.page.get_by_role("button", name="办公时间有误").click()
     phone.page.get_by_label("补充说明（可选）").fill("周六上午已不对外办公")
     phone.page.get_by_label("附上我的位置（帮助核实地点）").check()
@@ -57,6 +61,11 @@ def test_report__filed_in_the_app__dismissed_by_the_editor__resident_told(
     # then: confirmed; a second report of the same place is told it is in hand
     phone.page.get_by_text("已收到您的反馈").wait_for()
     phone.shot("report-sent")
+    phone.page.get_by_role("button", name="关闭").click()
+    phone.page.get_by_role("button", name="信息有误").click()
+    phone.page.get_by_role("button", name="其他").click()
+    phone.page.get_by_role("button", name="提交").click()
+    phone.page.get_by_text("正在处理中").wait_for()
 
     # when: the Hangzhou editor opens the queue
     _as_editor(desk, "/editor/reports")
