@@ -51,6 +51,7 @@ RATE_LIMITS = {
     "rate_limit_booking": "10/minute;30/day",
     "rate_limit_booking_per_ip": "60/hour",
     "rate_limit_devices": "20/hour",
+    "rate_limit_reports": "5/minute;30/day",
     "rate_limit_auth_failures": "10/minute",
 }
 # PUSH_PROVIDER name → "module:factory" (backend.notify.providers imports it on use:
@@ -116,6 +117,7 @@ class Settings:
     rate_limit_booking: str = RATE_LIMITS["rate_limit_booking"]
     rate_limit_booking_per_ip: str = RATE_LIMITS["rate_limit_booking_per_ip"]
     rate_limit_devices: str = RATE_LIMITS["rate_limit_devices"]
+    rate_limit_reports: str = RATE_LIMITS["rate_limit_reports"]
     rate_limit_auth_failures: str = RATE_LIMITS["rate_limit_auth_failures"]
     # GraphQL limits (GRAPHQL_* variables, mobile_api/graphql/limits.py).
     graphql_max_tokens: int = 2000

@@ -28,7 +28,7 @@ class GuidanceError(PayloadError):
     messages = MESSAGES
 
 
-def _certificates(session) -> list[dict]:  # noqa: ANN001
+def known_certificates(session) -> list[dict]:  # noqa: ANN001
     """The e-certificates a guide may name: the catalog's, and any a stored guide names."""
     known = {entry["code"]: entry for entry in json.loads(
         DEMO_CATALOG.read_text(encoding="utf-8"))["e_certificates"]}
@@ -38,6 +38,25 @@ def _certificates(session) -> list[dict]:  # noqa: ANN001
             if certificate:
                 known.setdefault(certificate["code"], certificate)
     return list(known.values())
+
+
+def item_document(item: ServiceItem) -> dict:
+    """The item in the catalog's format (backend/guidance/data/service_items.json): what
+    `upsert_service_item` takes back, so an editor changes what they were shown."""
+    guide = item.guide
+    return {
+        "code": item.code, "name": item.name, "aliases": list(item.aliases),
+        "category": item.category,
+        **{part: guide[part] for part in ("department", "summary", "eligibility",
+                                          "handling_modes", "place_kinds", "questions")},
+        "materials": [{**{key: material[key] for key in ("id", "name", "form", "count", "note")},
+                       "e_certificate": (material["e_certificate"] or {}).get("code"),
+                       **({"when": material["when"]} if material.get("when") else {})}
+                      for material in guide["materials"]],
+        "steps": [{"title": step["title"], "description": step["description"]}
+                  for step in guide["steps"]],
+        **{part: guide[part] for part in ("fee", "time_limit", "legal_basis", "online_url")},
+    }
 
 
 def _changes(before: ServiceItem | None, values: dict) -> list[dict]:
@@ -71,7 +90,7 @@ def upsert_service_item(uow: UnitOfWork, principal: Principal, document: str, *,
     with uow:
         session = uow.session
         try:
-            (record,) = parse_catalog({"notice": "", "e_certificates": _certificates(session),
+            (record,) = parse_catalog({"notice": "", "e_certificates": known_certificates(session),
                                        "items": [data]})
         except InvalidInput as error:
             raise GuidanceError("INVALID_GUIDE", error.message, "item") from error

@@ -24,6 +24,8 @@ from backend.notify.outbox import (
     BOOKING_CANCELLED,
     BOOKING_CHANGED,
     BOOKING_CONFIRMED,
+    PLACE_REPORT_DISMISSED,
+    PLACE_REPORT_RESOLVED,
     REMINDER_1H,
     REMINDER_24H,
     REMINDER_AHEAD,
@@ -33,6 +35,7 @@ from backend.notify.outbox import (
     drop_pending_reminders,
     enqueue,
 )
+from backend.places.events import PlaceReportHandled
 
 
 def _where(about: AppointmentDetails) -> str:
@@ -171,6 +174,24 @@ def on_booked_on_holiday(uow: UnitOfWork, event: BookedOnHoliday) -> None:
     ) for uid in staff])
 
 
+def on_place_report_handled(uow: UnitOfWork, event: PlaceReportHandled) -> None:
+    """The resident who reported wrong information hears what became of it."""
+    subject = f"您对「{event.place_name}」的纠错（{event.reason_label}）"
+    if event.outcome == "resolved":
+        kind, title = PLACE_REPORT_RESOLVED, "纠错已采纳"
+        body = f"{subject}已核实，地点信息已更新。感谢您的反馈！"
+        if event.note:
+            body += f"说明：{event.note}"
+    else:
+        kind, title = PLACE_REPORT_DISMISSED, "纠错未采纳"
+        body = f"{subject}经核实未采纳。原因：{event.note}"
+    enqueue(uow.session, [OutgoingMessage(
+        uid=event.uid, kind=kind, dedupe_key=f"{kind}:{event.report_id}", title=title,
+        body=body, due_at=event.at,
+        data={"placeId": str(event.place_id), "reportId": str(event.report_id)})])
+
+
 # Wired by the composition root (backend/app.py).
 HANDLERS = {AppointmentBooked: [on_booked], AppointmentCancelled: [on_cancelled],
-            AppointmentMoved: [on_moved], BookedOnHoliday: [on_booked_on_holiday]}
+            AppointmentMoved: [on_moved], BookedOnHoliday: [on_booked_on_holiday],
+            PlaceReportHandled: [on_place_report_handled]}

@@ -22,6 +22,9 @@ REMINDER_1H = "reminder_1h"
 WINDOW_TODAY_CHANGED = "window_today_changed"
 # To the staff of a window: a day with appointments booked became a holiday (calendar change).
 WINDOW_HOLIDAY_BOOKED = "window_holiday_booked"
+# To a resident who reported wrong place information (纠错): the editors fixed it or not.
+PLACE_REPORT_RESOLVED = "place_report_resolved"
+PLACE_REPORT_DISMISSED = "place_report_dismissed"
 REMINDER_KINDS = (REMINDER_24H, REMINDER_1H)
 # How long before the appointment each reminder is due (and so how long it stays worth pushing).
 REMINDER_AHEAD = {REMINDER_24H: timedelta(hours=24), REMINDER_1H: timedelta(hours=1)}

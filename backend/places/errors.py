@@ -24,6 +24,10 @@ MESSAGES = {
     "ALREADY_ARCHIVED": "该地点已停用",
     "NOT_ARCHIVED": "该地点未停用",
     "WARNINGS_NOT_ACKNOWLEDGED": "请确认提示后再提交",
+    # residents' reports (纠错): backend/places/reports.py
+    "REPORT_ALREADY_OPEN": "您对该地点的纠错正在处理中，请勿重复提交",
+    "REPORT_CLOSED": "该纠错已处理",
+    "REVISION_NOT_AFTER_REPORT": "请选择纠错提交之后对该地点的修改",
 }
 
 # Warnings: they do not refuse a change, but it is written only once the editor confirms them

@@ -70,3 +70,18 @@ class CalendarDayChanged(Event):
     name: str
     at: datetime
     follow_through: CalendarFollowThrough = field(default_factory=CalendarFollowThrough)
+
+
+@dataclass(frozen=True)
+class PlaceReportHandled(Event):
+    """An editor resolved (with an edit) or dismissed a resident's report: notify tells the
+    resident who filed it."""
+
+    report_id: int
+    uid: str
+    place_id: int
+    place_name: str
+    reason_label: str
+    outcome: str  # "resolved" or "dismissed"
+    note: str | None
+    at: datetime

@@ -12,14 +12,16 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
     false,
+    text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.core.clock import utcnow
 from backend.db import Base
@@ -172,3 +174,36 @@ class GeocodeCache(Base):
     query: Mapped[str] = mapped_column(String(240))
     answer: Mapped[list[dict]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlaceReport(Base):
+    """A resident's report that a place's information is wrong (纠错), and how the editors of
+    its region handled it: resolved with an edit (the place's version that fixed it) or
+    dismissed with a reason. A resident has at most one open report per place (the partial
+    unique index decides, so two racing requests cannot both file one)."""
+
+    __tablename__ = "place_report"
+    __table_args__ = (
+        Index("uq_place_report_open", "place_id", "uid", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index("ix_place_report_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(128), index=True)
+    reason: Mapped[str] = mapped_column(String(24))  # backend.places.reports.REASONS
+    note: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Where the resident stood (WGS-84), when they shared it.
+    lat: Mapped[float | None] = mapped_column(Float, default=None)
+    lon: Mapped[float | None] = mapped_column(Float, default=None)
+    # The place's version when the report was filed: a fix is a later version.
+    place_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, resolved, dismissed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    handled_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    handling_note: Mapped[str | None] = mapped_column(String(500), default=None)
+    resolved_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    # Every screen of a report shows its place: loaded with it, in the same statement.
+    place: Mapped[Place] = relationship(Place, lazy="joined", innerjoin=True)

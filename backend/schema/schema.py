@@ -14,15 +14,17 @@ from backend.schema.places.geocoding import GeocodeQuery
 from backend.schema.places.imports import ImportMutation
 from backend.schema.places.mutations import PlacesMutation
 from backend.schema.places.queries import MapsQuery, PlacesQuery
+from backend.schema.places.reports import PlaceReportsMutation, PlaceReportsQuery
 
 
 class Query(MapsQuery, PlacesQuery, GuidanceQuery, BookingQuery, GeocodeQuery, AdminQuery,
-            CalendarQuery, graphene.ObjectType):
+            CalendarQuery, PlaceReportsQuery, graphene.ObjectType):
     pass
 
 
 class Mutation(PlacesMutation, ImportMutation, GuidanceMutation, BookingMutation,
-               NotifyMutation, AdminMutation, CalendarMutation, graphene.ObjectType):
+               NotifyMutation, AdminMutation, CalendarMutation, PlaceReportsMutation,
+               graphene.ObjectType):
     pass
 
 

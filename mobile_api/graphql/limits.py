@@ -41,6 +41,7 @@ LIST_MAXIMA: dict[tuple[str, str], int] = {
     ("Query", "windowAppointments"): 500,
     ("Query", "windowSlots"): 1000,
     ("Query", "serviceItemCategories"): 200,
+    ("Query", "eCertificates"): 500,
     ("Query", "regionAt"): 3,
     ("Query", "regions"): 4000,  # every county of China is 2,851
     ("Query", "clusters"): 20,

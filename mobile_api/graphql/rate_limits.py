@@ -6,7 +6,8 @@ Budgets, each its own counter:
 - per client — the user when signed in, else the address — by the operation's root fields:
   searches (places, serviceItems, mapClusters: RATE_LIMIT_SEARCH), booking mutations
   (RATE_LIMIT_BOOKING, and RATE_LIMIT_BOOKING_PER_IP per address, so many fresh identities
-  from one client cannot take a window's horizon), device registration (RATE_LIMIT_DEVICES);
+  from one client cannot take a window's horizon), device registration (RATE_LIMIT_DEVICES),
+  residents' reports of wrong place information (RATE_LIMIT_REPORTS);
 - refused tokens per address (RATE_LIMIT_AUTH_FAILURES): once spent, a request that carries a
   token is refused before the token is verified.
 A refused request is HTTP 429 with Retry-After and a GraphQL body, code RATE_LIMITED.
@@ -28,6 +29,7 @@ from mobile_api.graphql.http_errors import CodedHTTPException
 SEARCH_FIELDS = frozenset({"places", "serviceItems", "mapClusters"})
 BOOKING_FIELDS = frozenset({"bookAppointment", "cancelAppointment", "rescheduleAppointment"})
 DEVICE_FIELDS = frozenset({"registerDevice", "unregisterDevice"})
+REPORT_FIELDS = frozenset({"reportPlaceIssue"})
 
 
 class RateLimited(CodedHTTPException):
@@ -49,7 +51,8 @@ class RateLimits:
         self.default = settings.rate_limit_default
         self.budgets: dict[str, list[RateLimitItem]] = {
             name: parse_many(getattr(settings, f"rate_limit_{name}"))
-            for name in ("search", "booking", "booking_per_ip", "devices", "auth_failures")}
+            for name in ("search", "booking", "booking_per_ip", "devices", "reports",
+                         "auth_failures")}
 
     def decorate(self, view: Callable) -> Callable:
         """The per-address budget of every request (Flask-Limiter's own check)."""
@@ -102,6 +105,8 @@ class RateLimits:
             self._check("booking_per_ip", address)
         if root_fields & DEVICE_FIELDS:
             self._check("devices", client)
+        if root_fields & REPORT_FIELDS:
+            self._check("reports", client)
 
     def _check(self, budget: str, client: str, spend: bool = True) -> None:
         strategy = self.limiter.limiter

@@ -26,7 +26,7 @@ from backend.core.clock import BUSINESS_TZ
 from backend.db import session_scope, upgrade
 from backend.guidance.models import ServiceItem
 from backend.notify.models import Device, Notification
-from backend.places.models import Place
+from backend.places.models import Place, PlaceReport
 from tests.accounts.tokens_helper import TokenFactory, token_factory  # noqa: F401
 from tests.helpers import grant_role, post_graphql
 
@@ -145,7 +145,7 @@ def _place(external_id: str, name: str, county: str, city: str, province: str, l
 
 def clear_booking_tables(session) -> None:  # noqa: ANN001
     for model in (Device, Notification, Appointment, Slot, ScheduleTemplate, RoleGrant,
-                  WindowServiceItem, ServiceWindow, Account, Place):
+                  WindowServiceItem, ServiceWindow, Account, PlaceReport, Place):
         session.execute(delete(model))
 
 

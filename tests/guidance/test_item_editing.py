@@ -127,3 +127,25 @@ def test_upsert__not_an_editor__refused(world: World, uid, code):  # noqa: ANN00
     body = _upsert(world, _document(world), uid=uid)
     assert [e["extensions"]["code"] for e in body["errors"]] == [code]
     assert _state(world) == before
+
+
+def test_document__the_catalog_item_as_stored__round_trips_through_upsert(world: World):
+    # given: what the editor console loads for an item
+    body = world.gql(operation("ServiceItemDocument"), {"id": str(world.item)}, uid=EDITOR)
+    document = json.loads(body["data"]["serviceItem"]["document"])
+    codes = {entry["code"] for entry in body["data"]["eCertificates"]}
+
+    # then: it is the catalog's item, its certificates among those offered
+    assert document == _document(world) | {"materials": [
+        {key: value for key, value in material.items() if key != "when" or value}
+        for material in _document(world)["materials"]]}
+    assert {m["e_certificate"] for m in document["materials"] if m["e_certificate"]} <= codes
+
+    # and sent back unchanged it changes nothing of its own (an editor's item is no longer
+    # the demo catalog's, so only the catalog's demo notice goes)
+    result = _upsert(world, document)["data"]["upsertServiceItem"]
+    assert result["errors"] == []
+    with world.session() as session:
+        changed = [change["field"] for revision in session.scalars(select(ServiceItemRevision))
+                   for change in revision.changes]
+    assert changed in ([], ["guide.notice"])

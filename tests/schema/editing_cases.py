@@ -104,3 +104,44 @@ def upsert_service_item(world: World, _size: None):
     item = next(entry for entry in catalog["items"] if entry["code"] == code)
     item["summary"] = f"契约测试摘要 {next(_serial)}。"
     return EDITOR, {"item": json.dumps(item, ensure_ascii=False)}
+
+
+# Residents' reports (纠错): each run reports its own place, so no report is already open.
+def _reported(world: World, reporters: int = 1) -> tuple[dict, list[str]]:
+    place = _created(world)
+    ids = []
+    for i in range(reporters):
+        body = world.gql(operation("ReportPlaceIssue"),
+                         {"placeId": place["id"], "reason": "WRONG_PHONE"},
+                         uid=f"resident-report-{next(_serial)}-{i}")
+        ids.append(body["data"]["reportPlaceIssue"]["report"]["id"])
+    return place, ids
+
+
+def report_place_issue(world: World, _size: None):
+    place = _created(world)
+    return f"resident-report-{next(_serial)}", {
+        "placeId": place["id"], "reason": "WRONG_HOURS", "note": "周日不开门",
+        "position": {"lat": XIHU_POINT["lat"], "lon": XIHU_POINT["lon"], "crs": "GCJ02"}}
+
+
+def place_reports(world: World, size: int):
+    """`size` open reports on a place of the editor's region, newest first."""
+    _reported(world, size)
+    return EDITOR, {"first": size, "order": "NEWEST"}
+
+
+def place_report(world: World, _size: None):
+    _, [report_id] = _reported(world)
+    return EDITOR, {"id": report_id}
+
+
+def resolve_place_report(world: World, _size: None):
+    place, [report_id] = _reported(world)
+    place = _update(world, place, phone="0571-88886666")
+    return EDITOR, {"id": report_id, "placeVersion": place["version"], "note": "已更正电话"}
+
+
+def dismiss_place_report(world: World, _size: None):
+    _, [report_id] = _reported(world)
+    return EDITOR, {"id": report_id, "reason": "经核实无误"}

@@ -58,6 +58,12 @@ COUNTS: dict[str, tuple[int, int]] = {
     "RevokeRole": (2, 2),
     "SetCalendarDay": (13, 13),
     "ArchivePlace": (8, 8),
+    "DismissPlaceReport": (5, 5),
+    "PlaceReport": (2, 2),
+    "PlaceReports": (2, 2),
+    "ReportPlaceIssue": (6, 6),
+    "ResolvePlaceReport": (6, 6),
+    "ServiceItemDocument": (2, 2),
     "AvailableSlots": (5, 5),
     "BookAppointment": (17, 17),
     "BrowsePlaces": (3, 3),
@@ -542,6 +548,13 @@ CASES: dict[str, Case] = {
     "CalendarDays": Case("world", admin_cases.calendar_days, (FEW, MANY)),
     "SetCalendarDay": Case("world", admin_cases.set_calendar_day),
     "ClearCalendarDay": Case("world", admin_cases.clear_calendar_day),
+    # residents' reports (纠错) and the editors' queue
+    "ReportPlaceIssue": Case("world", editing_cases.report_place_issue),
+    "PlaceReports": Case("world", editing_cases.place_reports, (FEW, MANY)),
+    "PlaceReport": Case("world", editing_cases.place_report),
+    "ResolvePlaceReport": Case("world", editing_cases.resolve_place_report),
+    "DismissPlaceReport": Case("world", editing_cases.dismiss_place_report),
+    "ServiceItemDocument": Case("world", lambda world, _: (EDITOR, {"id": str(world.item)})),
 }
 
 

@@ -131,6 +131,16 @@ class Visit:
             self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
+def _document_of(req) -> str:  # noqa: ANN001
+    """The GraphQL document of a POST /graphql: its JSON body's, or the `operations` part's of
+    a multipart request (the GraphQL multipart request spec: the import's file)."""
+    body = req.post_data_buffer
+    if "multipart/form-data" in (req.headers.get("content-type") or ""):
+        part = body.split(b'name="operations"', 1)[1].split(b"\r\n\r\n", 1)[1]
+        return json.loads(part.split(b"\r\n--", 1)[0])["query"]
+    return json.loads(body)["query"]
+
+
 def _visit(browser, web_server: WebServer, **context_options) -> Iterator[Visit]:
     """A browser context on the app server whose requests are all recorded and checked: only
     127.0.0.1, only trusted documents, nothing refused by the Content-Security-Policy."""
@@ -144,8 +154,8 @@ def _visit(browser, web_server: WebServer, **context_options) -> Iterator[Visit]
         visit.requests.append(req.url)
         # (a service worker's own fetch of the same request carries no readable body)
         if req.url.startswith(web_server.base + "/graphql") and req.method == "POST" \
-                and req.post_data:
-            visit.documents.append(json.loads(req.post_data)["query"])
+                and req.post_data_buffer:
+            visit.documents.append(_document_of(req))
 
     def only_local(route) -> None:
         if route.request.url.startswith(("http://127.0.0.1:", "data:", "blob:")):

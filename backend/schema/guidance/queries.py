@@ -5,10 +5,12 @@ from __future__ import annotations
 import graphene
 
 from backend.guidance import queries
+from backend.guidance.item_editing import known_certificates
 from backend.schema.core.errors import domain_errors
 from backend.schema.guidance.types import (
     Checklist,
     ChecklistAnswerInput,
+    ECertificate,
     ServiceItem,
     ServiceItemConnection,
     checklist_of,
@@ -25,6 +27,9 @@ class GuidanceQuery(graphene.ObjectType):
     )
     service_item = graphene.Field(ServiceItem, id=graphene.ID(required=True))
     service_item_categories = graphene.List(graphene.NonNull(graphene.String), required=True)
+    e_certificates = graphene.List(
+        graphene.NonNull(ECertificate), required=True,
+        description="指南材料可引用的电子证照（编辑事项时选择）")
     checklist = graphene.Field(
         Checklist, required=True, service_item_id=graphene.ID(required=True),
         answers=graphene.List(graphene.NonNull(ChecklistAnswerInput), required=True),
@@ -41,6 +46,10 @@ class GuidanceQuery(graphene.ObjectType):
     @staticmethod
     def resolve_service_item(root, info, id):
         return queries.get_service_item(info.context.session, id)
+
+    @staticmethod
+    def resolve_e_certificates(root, info):
+        return known_certificates(info.context.session)
 
     @staticmethod
     def resolve_service_item_categories(root, info):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import graphene
 
 from backend.guidance import catalog, queries
+from backend.guidance.item_editing import item_document
 from backend.schema.core.dataloaders import loaders
 from backend.schema.core.errors import domain_errors
 from backend.schema.core.pagination import PageInfo
@@ -126,6 +127,10 @@ class ServiceItem(graphene.ObjectType):
     aliases = graphene.List(graphene.NonNull(graphene.String), required=True,
                             description="常用简称，如“社保卡”")
     guide = graphene.Field(Guide, required=True, description="办事指南")
+    document = graphene.JSONString(
+        required=True,
+        description="事项及指南的目录格式（service_items.json 的一项），"
+                    "即 upsertServiceItem 的输入")
     checklist = graphene.Field(
         Checklist, required=True,
         answers=graphene.List(graphene.NonNull(ChecklistAnswerInput), required=True),
@@ -142,6 +147,10 @@ class ServiceItem(graphene.ObjectType):
     @staticmethod
     def resolve_guide(item, info):
         return _GuideView(item)
+
+    @staticmethod
+    def resolve_document(item, info):
+        return item_document(item)
 
     @staticmethod
     @domain_errors

@@ -42,7 +42,8 @@ class Notification(graphene.ObjectType):
     kind = graphene.String(
         required=True,
         description="booking_confirmed、booking_changed、booking_cancelled、reminder_24h、"
-                    "reminder_1h；窗口人员：window_today_changed、window_holiday_booked（稳定，可能增加新种类）")
+                    "reminder_1h、place_report_resolved、place_report_dismissed；"
+                    "窗口人员：window_today_changed、window_holiday_booked（稳定，可能增加新种类）")
     title = graphene.String(required=True)
     body = graphene.String(required=True)
     data = graphene.String(required=True, description="推送附带的数据（JSON 对象）")

@@ -151,6 +151,21 @@ def test_rate_limits__device_registration(limited, world) -> None:
                         variables={"token": "t9", "platform": "ANDROID"}))
 
 
+def test_rate_limits__reports_per_user(limited, world) -> None:
+    # a second report of the same place is refused in the payload, and still spends the budget
+    app = limited(rate_limit_reports="2/minute")
+    report = operation("ReportPlaceIssue")
+
+    def attempt(uid: str):  # noqa: ANN202
+        return send(app, world, report, uid=uid,
+                    variables={"placeId": str(world.hall_a), "reason": "CLOSED"})
+
+    assert attempt(RESIDENT).status_code == 200
+    assert attempt(RESIDENT).status_code == 200
+    assert_limited(attempt(RESIDENT))
+    assert attempt(OTHER_RESIDENT).status_code == 200
+
+
 @pytest.mark.parametrize(("proxies", "same_budget"), [("", True), ("127.0.0.1", False)],
                          ids=["untrusted-header-ignored", "trusted-proxy"])
 def test_rate_limits__forwarded_for_only_from_trusted_proxies(limited, world, proxies: str,

@@ -13,6 +13,12 @@ export function registerDocuments(more) {
   Object.assign(known, more)
 }
 
+// A registered document's text (the multipart upload of upload.js sends it too).
+export function documentText(name) {
+  if (!known[name]) throw new Error(`unknown document ${name}`)
+  return known[name]
+}
+
 export const network = reactive({ online: typeof navigator === 'undefined' || navigator.onLine })
 let signInNeeded = () => {}
 export function onSignInNeeded(handler) {

@@ -52,6 +52,12 @@ export const MESSAGES = {
   NOT_ARCHIVED: '该地点未停用',
   WARNINGS_NOT_ACKNOWLEDGED: '请确认提示后再提交',
   INVALID_GUIDE: '事项或办事指南的内容有误',
+  // residents' reports (纠错)
+  REPORT_ALREADY_OPEN: '您已反馈过这个地点的问题，正在处理中，请耐心等待',
+  REPORT_CLOSED: '这条纠错已处理',
+  REVISION_NOT_AFTER_REPORT: '请先保存对该地点的修改，再标记为已解决',
+  // the import's upload (multipart)
+  FILE_TOO_LARGE: '文件太大，请拆分后再导入',
 }
 
 const FALLBACK = '操作未成功，请稍后重试'
