@@ -48,6 +48,21 @@ def windows_at(session: Session, place_ids: Iterable[int]) -> dict[int, list[Ser
     return result
 
 
+def every_window_at(session: Session, principal: Principal,
+                    places: Iterable[Place]) -> dict[int, list[ServiceWindow]]:
+    """Every window of each hall, inactive ones too: what its editors manage (editors of
+    the hall's region and admins; FORBIDDEN for anyone else)."""
+    places = list(places)
+    for place in places:
+        require_hall_editor(principal, place)
+    result: dict[int, list[ServiceWindow]] = {place.id: [] for place in places}
+    if result:
+        for window in session.scalars(select(ServiceWindow).where(
+                ServiceWindow.place_id.in_(list(result))).order_by(ServiceWindow.id)):
+            result[window.place_id].append(window)
+    return result
+
+
 def items_of_windows(session: Session, window_ids: Iterable[int]) -> dict[int, list[ServiceItem]]:
     result: dict[int, list[ServiceItem]] = {window_id: [] for window_id in window_ids}
     if result:
