@@ -47,8 +47,11 @@ def _unavailable(reason: str) -> None:
 
 
 def _free_port() -> int:
-    """A free port in 8100–8199 (the range this project's servers use), else any."""
-    for port in range(8160, 8200):
+    """A free port in 8160–8199 (the range this project's servers use) or in WEB_TEST_PORTS
+    ("18400-18499": a range of one's own when several people test on one machine), else
+    any."""
+    low, _, high = os.environ.get("WEB_TEST_PORTS", "8160-8199").partition("-")
+    for port in range(int(low), int(high or low) + 1):
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
