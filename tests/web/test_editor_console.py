@@ -150,6 +150,7 @@ def test_editor__list_filters_edit_drag_fix_hours_revert_geocode(desk: Visit,
     candidates.first.wait_for()
     assert "精度" in candidates.first.inner_text()
     before = page.get_by_label("纬度").input_value()
+    page.locator("#map-title").evaluate("title => title.scrollIntoView()")
     desk.shot("editor-place-geocode")
     assert axe_violations(page) == []
     candidates.first.get_by_role("button", name="使用此位置").click()
@@ -185,3 +186,31 @@ def test_editor__shanghai_place__refused_by_console_and_api(desk: Visit, web_ser
     desk.page.get_by_role("heading", name="无权编辑该地点").wait_for()
     assert desk.page.locator("#f-name").count() == 0
     assert axe_violations(desk.page) == []
+
+
+def test_editor__stale_version__reload_keeps_both_changes(desk: Visit, web_server: WebServer):
+    # given: a clinic of 西湖区 open in the form
+    edges = web_server.graphql("EditorPlaces", {"regionCode": XIHU, "kinds": ["CLINIC"],
+                                                "archived": False, "first": 5},
+                               uid=EDITOR["uid"])["editorPlaces"]["edges"]
+    clinic = edges[0]["node"]
+    _sign_in(desk)
+    desk.go(f"/editor/places/{clinic['id']}")
+    page = desk.page
+    page.get_by_role("heading", name=f"编辑地点：{clinic['name']}").wait_for()
+    # when: someone else saves a new phone number first, then this editor saves new hours
+    saved = web_server.graphql("UpdatePlace", {"id": clinic["id"], "version": clinic["version"],
+                                               "input": {"phone": "0571-87651234"}},
+                               uid=EDITOR["uid"])["updatePlace"]
+    assert saved["errors"] == [], saved
+    page.get_by_label("营业时间").fill("Mo-Fr 08:00-16:00")
+    page.get_by_role("button", name="保存修改").click()
+    # then: told, and reloading keeps the other editor's phone and this editor's hours
+    page.get_by_text("该地点已被他人修改").wait_for()
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="载入最新内容并保留我的修改").click()
+    page.get_by_text("已载入最新内容").wait_for()
+    assert page.get_by_label("电话").input_value() == "0571-87651234"
+    assert page.get_by_label("营业时间").input_value() == "Mo-Fr 08:00-16:00"
+    page.get_by_role("button", name="保存修改").click()
+    page.get_by_text("已保存（版本").wait_for()
