@@ -95,7 +95,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "UpdatePlace": (5, 5),
     "UpsertScheduleTemplate": (11, 11),
     "UpsertServiceItem": (9, 9),
-    "UpsertWindow": (7, 7),
+    "UpsertWindow": (9, 9),
     "WhereAmI": (0, 0),
     "WindowDay": (7, 7),
     "WindowSchedule": (3, 3),
