@@ -32,6 +32,8 @@ class ServiceWindow(Base):
     """A 通办 window (counter) of a service hall, handling a list of service items."""
 
     __tablename__ = "service_window"
+    # The natural key: a hall has one window of a name, so a resent upsert finds it again.
+    __table_args__ = (Index("uq_service_window_place_name", "place_id", "name", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     place_id: Mapped[int] = mapped_column(ForeignKey("place.id", ondelete="CASCADE"), index=True)

@@ -11,8 +11,10 @@ from backend.accounts.principal import Principal
 from backend.booking.errors import BookingError
 from backend.booking.models import ServiceWindow, WindowServiceItem
 from backend.booking.permissions import require_hall_editor, require_resident
+from backend.core.clock import utcnow
 from backend.core.ids import api_id
 from backend.core.unit_of_work import UnitOfWork, transactional
+from backend.db import insert_ignoring_conflicts
 from backend.guidance.models import ServiceItem
 from backend.places.models import Place
 
@@ -42,6 +44,21 @@ def windows_at(session: Session, place_ids: Iterable[int]) -> dict[int, list[Ser
             .where(ServiceWindow.place_id.in_(list(result)), ServiceWindow.is_active)
             .order_by(ServiceWindow.id)
         ):
+            result[window.place_id].append(window)
+    return result
+
+
+def every_window_at(session: Session, principal: Principal,
+                    places: Iterable[Place]) -> dict[int, list[ServiceWindow]]:
+    """Every window of each hall, inactive ones too: what its editors manage (editors of
+    the hall's region and admins; FORBIDDEN for anyone else)."""
+    places = list(places)
+    for place in places:
+        require_hall_editor(principal, place)
+    result: dict[int, list[ServiceWindow]] = {place.id: [] for place in places}
+    if result:
+        for window in session.scalars(select(ServiceWindow).where(
+                ServiceWindow.place_id.in_(list(result))).order_by(ServiceWindow.id)):
             result[window.place_id].append(window)
     return result
 
@@ -91,15 +108,28 @@ def upsert_window(uow: UnitOfWork, principal: Principal, *, place_id: int, name:
         missing = ", ".join(str(item_id) for item_id in sorted(wanted - found))
         raise BookingError("NOT_FOUND", f"未找到事项：{missing}", "serviceItemIds")
     if window_id is None:
-        window = ServiceWindow(place_id=place_id, name=name, is_active=is_active)
-        session.add(window)
-        session.flush()
+        # The natural key (hall, name): a resend finds the window it made. The insert is the
+        # transaction's first write, so a racing twin waits for it and then finds its row.
+        insert_ignoring_conflicts(session, ServiceWindow, [
+            {"place_id": place_id, "name": name, "is_active": is_active, "updated_at": utcnow()},
+        ], ["place_id", "name"])
+        window = session.scalars(select(ServiceWindow).where(
+            ServiceWindow.place_id == place_id, ServiceWindow.name == name,
+        ).with_for_update().execution_options(populate_existing=True)).one()
     else:
         window = require_window(session, window_id, "id")
         if window.place_id != place_id:
             raise BookingError("INVALID_INPUT", "窗口不能移到另一个地点", "placeId")
-        window.name, window.is_active = name, is_active
-        session.execute(delete(WindowServiceItem).where(WindowServiceItem.window_id == window.id))
+        namesake = session.scalar(select(ServiceWindow.id).where(
+            ServiceWindow.place_id == place_id, ServiceWindow.name == name,
+            ServiceWindow.id != window.id))
+        if namesake is not None:
+            raise BookingError("INVALID_INPUT", f"该大厅已有名为“{name}”的窗口", "name")
+        session.scalars(select(ServiceWindow.id).where(ServiceWindow.id == window.id)
+                        .with_for_update()).one()
+        session.refresh(window)
+    window.name, window.is_active = name, is_active
+    session.execute(delete(WindowServiceItem).where(WindowServiceItem.window_id == window.id))
     session.add_all(WindowServiceItem(window_id=window.id, service_item_id=item_id)
                     for item_id in sorted(wanted))
     session.flush()

@@ -75,6 +75,8 @@ COUNTS: dict[str, tuple[int, int]] = {
     "CompleteAppointment": (4, 4),
     "CreatePlace": (13, 13),
     "EditPlace": (4, 4),
+    "EditorHallWindows": (5, 5),
+    "EditorPlaces": (2, 2),
     "DeleteScheduleTemplate": (9, 9),
     "FindPlaces": (6, 5),
     "GenerateSlots": (6, 6),
@@ -107,7 +109,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "UpdatePlace": (5, 5),
     "UpsertScheduleTemplate": (11, 11),
     "UpsertServiceItem": (9, 9),
-    "UpsertWindow": (7, 7),
+    "UpsertWindow": (9, 9),
     "WhereAmI": (0, 0),
     "WindowDay": (7, 7),
     "WindowSchedule": (3, 3),
@@ -478,6 +480,36 @@ def _mark_notifications_read(world: World, _size: None):
     return uid, {"ids": [str(n) for n in _notifications(world, uid, appointments)]}
 
 
+# --- the editor console's place list and hall windows (issue 17, places part) -------------
+
+def _editor_places(world: World, size: int):
+    """A page of `size` of the Hangzhou editor's places (more than the large page exist)."""
+    with world.session() as session:
+        have = session.scalar(select(func.count()).select_from(Place))
+        session.add_all(_place(f"editor-list-{n}", f"编辑列表养老院 {n}", HANGZHOU_XIHU, HANGZHOU,
+                               "330000", 30.2592 + 0.001 * n, 120.13, kind="ELDERLY_CARE")
+                        for n in range(have, LARGE + 5))
+    return EDITOR, {"first": size, "archived": False}
+
+
+def _editor_hall_windows(world: World, size: int):
+    """Hall A with `size` windows (inactive ones too), each handling two items."""
+    with world.session() as session:
+        have = session.scalar(select(func.count()).select_from(ServiceWindow)
+                              .where(ServiceWindow.place_id == world.hall_a))
+        for n in range(have, size):
+            window = ServiceWindow(place_id=world.hall_a, name=f"编辑窗口 {n}",
+                                   is_active=n % 2 == 0)
+            session.add(window)
+            session.flush()
+            session.add_all(WindowServiceItem(window_id=window.id, service_item_id=item)
+                            for item in (world.item, world.other_item))
+        for window in session.scalars(select(ServiceWindow).where(
+                ServiceWindow.place_id == world.hall_a).order_by(ServiceWindow.id).offset(size)):
+            session.delete(window)
+    return EDITOR, {"id": str(world.hall_a)}
+
+
 CASES: dict[str, Case] = {
     # anonymous, on the demo data
     "NearbyPlaces": Case("demo", _paged(near=HANGZHOU_CENTRE, radiusMeters=30000.0),
@@ -555,6 +587,9 @@ CASES: dict[str, Case] = {
     "ResolvePlaceReport": Case("world", editing_cases.resolve_place_report),
     "DismissPlaceReport": Case("world", editing_cases.dismiss_place_report),
     "ServiceItemDocument": Case("world", lambda world, _: (EDITOR, {"id": str(world.item)})),
+    # the editor console's place list and hall windows
+    "EditorPlaces": Case("world", _editor_places, (SMALL, LARGE)),
+    "EditorHallWindows": Case("world", _editor_hall_windows, (FEW, MANY)),
 }
 
 

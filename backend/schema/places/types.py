@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import graphene
 
+from backend.booking.permissions import require_hall_editor
 from backend.places import clusters, navigation, records, regions, revisions, search
 from backend.places.store import ClinicFilter as ClinicFilterRecord
 from backend.places.store import ElderlyCareFilter as ElderlyCareFilterRecord
@@ -15,7 +16,12 @@ from backend.schema.core.dataloaders import loaders
 from backend.schema.core.errors import domain_errors
 from backend.schema.core.pagination import PageInfo
 from backend.schema.core.scalars import DateTime
-from backend.schema.places.loaders import ItemsHandledAt, RegionByCode, WindowsAt
+from backend.schema.places.loaders import (
+    EveryWindowAt,
+    ItemsHandledAt,
+    RegionByCode,
+    WindowsAt,
+)
 from geodata import crs as crs_module
 from geodata.regions import RegionLevel as RegionLevelEnum
 
@@ -202,6 +208,8 @@ class Place(graphene.ObjectType):
     )
     windows = graphene.List(
         graphene.NonNull("backend.schema.booking.types.Window"), required=True,
+        include_inactive=graphene.Boolean(
+            description="true：连同已停用的窗口（仅该地区的内容编辑与管理员）"),
         description="可预约的通办窗口（仅政务服务大厅）",
     )
     navigation = graphene.Field(
@@ -220,8 +228,12 @@ class Place(graphene.ObjectType):
         return navigation.navigation_links(place.name, place.lat, place.lon)
 
     @staticmethod
-    def resolve_windows(place, info):
-        return loaders(info)[WindowsAt].load(place.id)
+    @domain_errors
+    def resolve_windows(place, info, include_inactive=None):
+        if not include_inactive:
+            return loaders(info)[WindowsAt].load(place.id)
+        require_hall_editor(info.context.principal, place)  # now, as a GraphQL error
+        return loaders(info)[EveryWindowAt].load(place.id)
 
     @staticmethod
     def resolve_kind(place, info):

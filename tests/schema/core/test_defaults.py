@@ -36,7 +36,9 @@ COVERED = {"GeoPointInput.crs", "BBoxInput.crs", "Place.location.crs", "Query.pl
            # the editors' test below
            "GeocodeCandidate.location.crs", "Place.revisions.first",
            "Mutation.importPlaces.dryRun", "Mutation.importPlaces.sync",
-           "Mutation.importPlaces.force"}
+           "Mutation.importPlaces.force",
+           # tests/guidance/test_editor_places.py
+           "Query.editorPlaces.first"}
 
 
 def _nullable_with_default() -> set[str]:
