@@ -1,8 +1,7 @@
 """The editor console's content screens in chromium: a resident's report (纠错) from the app to
-the editor's queue and back to the resident's inbox; the import's dry run and apply; a guide
-edited with its resident-side preview. axe finds no serious or critical violation on any of
-them. (Resolving a report with an edit needs the place form: tests/places/test_reports.py
-covers resolvePlaceReport; the browser journey comes with the form.)"""
+the editor's queue and back to the resident's inbox, dismissed, or resolved with an edit in the
+place's form; the import's dry run and apply; a guide edited with its resident-side preview.
+axe finds no serious or critical violation on any of them."""
 
 from __future__ import annotations
 
@@ -159,3 +158,50 @@ def test_items__guide_edited__preview_follows__saved(desk: Visit):
     desk.page.get_by_label("网上办理入口").fill("https://www.gjzwfw.gov.cn/")
     desk.page.get_by_role("button", name="保存").click()
     desk.page.get_by_text("已保存「").wait_for()
+
+
+def test_report__resolved_with_an_edit__linked_revision__resident_told(
+        phone: Visit, desk: Visit, web_server: WebServer):
+    # given: a resident reports wrong hours of another Hangzhou hall from the app
+    edges = web_server.graphql("BrowsePlaces", {"regionCode": "330100",
+                                                "kinds": ["SERVICE_HALL"], "first": 3})
+    place = edges["places"]["edges"][2]["node"]
+    phone.go("/")
+    phone.sign_in("demo-resident-3", "张大爷（南京）")
+    phone.go(f"/places/{place['id']}")
+    phone.page.get_by_role("button", name="信息有误").click()
+    phone.page.get_by_role("button", name="办公时间有误").click()
+    phone.page.get_by_label("补充说明（可选）").fill("周日也开门，请更新")
+    phone.page.get_by_role("button", name="提交").click()
+    phone.page.get_by_text("已收到您的反馈").wait_for()
+
+    # when: the editor opens it from the queue: the place's form with the report beside it
+    _as_editor(desk, "/editor/reports")
+    row = desk.page.locator("tr", has_text="周日也开门，请更新")
+    row.get_by_role("link", name="处理").click()
+    desk.page.wait_for_url(re.compile(rf"/editor/places/{place['id']}\?report=\d+$"))
+    panel = desk.page.get_by_role("complementary", name="居民纠错")
+    panel.get_by_text("周日也开门，请更新").wait_for()
+    resolve = panel.get_by_role("button", name="已按此修改，标记为已解决")
+    # not before the fix is saved
+    assert resolve.is_disabled()
+
+    # and fixes the hours, saves, and marks the report resolved with a note
+    desk.page.get_by_label("营业时间").fill("Mo-Su 09:00-17:00; PH off")
+    desk.page.get_by_role("button", name="保存修改").click()
+    desk.page.get_by_text("已保存（版本").wait_for()
+    panel.get_by_label("处理说明（可选，告知居民）").fill("已更新为每天开放")
+    resolve.click()
+    panel.get_by_text("已标记为已解决").wait_for()
+    _no_violations(desk)
+
+    # then: the report is linked to the version the edit saved, and the place has the fix
+    version = re.search(r"已保存（版本 ?(\d+)", desk.page.get_by_text("已保存（版本").inner_text())
+    panel.get_by_text(f"已解决（版本 {version.group(1)}）").wait_for()
+    saved = web_server.graphql("PlaceDetail", {"id": place["id"]})["place"]
+    assert saved["openingHours"] == "Mo-Su 09:00-17:00; PH off"
+
+    # and the resident's inbox says it was taken, with the editor's note
+    phone.go("/messages")
+    phone.page.get_by_text("纠错已采纳").wait_for()
+    phone.page.get_by_text("已更新为每天开放", exact=False).first.wait_for()
