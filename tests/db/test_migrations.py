@@ -38,7 +38,7 @@ def test_migrations__head__matches_models(scratch_app):
 def test_migrations__head__is_current_and_spatial_index_exists(scratch_app):
     engine = scratch_app.extensions["servicemap"].engine
     current, head = migration_status(engine)
-    assert current == head == "0007"
+    assert current == head == "0008"
     tables = set(inspect(engine).get_table_names())
     if engine.dialect.name == "sqlite":
         assert {"place_rtree", "place_fts", "service_item_fts"} <= tables
