@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.accounts.models import Account, RoleGrant
 from backend.booking.appointments import materials_of
-from backend.booking.models import Appointment, Slot, WindowServiceItem
+from backend.booking.models import Appointment, ServiceWindow, Slot, WindowServiceItem
 from backend.core.clock import BUSINESS_TZ
 from backend.guidance.models import ServiceItem
 from backend.guidance.queries import guide_of
@@ -53,6 +53,7 @@ def _beijing(day: date, clock: str) -> datetime:
 @dataclass
 class ClerkDay:
     window_id: int
+    hall_id: int
     item_id: int
     typed: dict  # appointment booked through the API with guide answers: checked in by code
     scanned: dict  # booked through the API: checked in by QR
@@ -77,6 +78,7 @@ def clerk_day(web_server: WebServer) -> ClerkDay:
         item_id = session.scalar(select(WindowServiceItem.service_item_id).where(
             WindowServiceItem.window_id == window_id).order_by(WindowServiceItem.service_item_id))
         item = session.get(ServiceItem, item_id)
+        hall_id = session.get(ServiceWindow, window_id).place_id
         question = guide_of(item).questions[0].id
         answers = {question: True}
         materials = [m.name for m in materials_of(item, answers).materials]
@@ -109,7 +111,7 @@ def clerk_day(web_server: WebServer) -> ClerkDay:
 
     typed = book("web-resident-typed", [{"questionId": question, "answer": True}])
     scanned = book("web-resident-scanned", None)
-    return ClerkDay(window_id, item_id, typed, scanned, codes[0], codes[1], materials)
+    return ClerkDay(window_id, hall_id, item_id, typed, scanned, codes[0], codes[1], materials)
 
 
 def _sign_in_as_clerk(visit: Visit) -> None:
@@ -263,8 +265,17 @@ def test_staff__week_view__close_and_reopen_a_slot(desk: Visit, clerk_day: Clerk
 def test_staff__templates__preview_save_delete(desk: Visit, clerk_day: ClerkDay):
     page = desk.page
     _sign_in_as_clerk(desk)
+    # given: a window the clerk is not granted, left on the device (or typed into it)
+    page.evaluate("id => localStorage.setItem('servicemap.staffWindow', id)",
+                  str(clerk_day.window_id + 1))
     desk.go("/staff/templates")
     page.get_by_role("heading", name="将生成的时段").wait_for()
+
+    # then: the console works at the clerk's own window, and nothing was refused
+    page.locator(".window-name").wait_for()
+    assert page.evaluate("localStorage.getItem('servicemap.staffWindow')") == \
+        str(clerk_day.window_id)
+    assert page.get_by_text("没有权限").count() == 0
 
     # when: a Sunday afternoon template is filled in
     page.get_by_label("星期").select_option(label="周日")
@@ -291,3 +302,29 @@ def test_staff__templates__preview_save_delete(desk: Visit, clerk_day: ClerkDay)
     # then
     page.get_by_role("status").filter(has_text="已删除").wait_for()
     expect(page.locator("tr", has_text="13:00–14:00")).to_have_count(0)
+
+
+def test_resident__answers_in_the_guide_then_books__window_sees_the_materials(
+        phone: Visit, web_server: WebServer, clerk_day: ClerkDay):
+    page = phone.page
+    uid = "web-resident-guided"
+    phone.go("/")
+    phone.sign_in(uid, "居民（导办）")
+
+    # given: the resident answers the guide's first question 是
+    phone.go(f"/items/{clerk_day.item_id}")
+    page.locator(".question").first.get_by_role("button", name="是").click()
+    expect(page.locator(".question").first.get_by_role("button", name="是")) \
+        .to_have_attribute("aria-pressed", "true")
+
+    # when: they book the item at the clerk's window
+    phone.go(f"/book/{clerk_day.hall_id}?item={clerk_day.item_id}&window={clerk_day.window_id}")
+    page.locator(".slot").first.click()
+    page.get_by_role("button", name="确认预约").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("预约成功")
+
+    # then: the appointment carries the answers' materials, for the resident and the window
+    mine = web_server.graphql("MyAppointments", {}, uid=uid)["me"]["appointments"]
+    assert [m["name"] for m in mine[0]["materials"]] == clerk_day.materials
+    page.goto(web_server.base + "/me")
+    page.get_by_text(f"需携带的材料（{len(clerk_day.materials)} 项）").wait_for()

@@ -38,7 +38,8 @@ export function useStaffWindow() {
 
   return {
     windows,
-    windowId: computed(() => chosenId.value),
+    // only a window of the clerk's grants (a stale or edited choice on the device asks nothing)
+    windowId: computed(() => (windows.value.some((w) => w.id === chosenId.value) ? chosenId.value : null)),
     current: computed(() => windows.value.find((w) => w.id === chosenId.value) || null),
     choose,
     problem,
