@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.accounts.principal import Principal
@@ -153,20 +153,20 @@ def close_out_day(uow: UnitOfWork, principal: Principal, *, window_id: int, day:
             raise BookingError("INVALID_INPUT", "确认人数不能为负数", "expectedCount")
         ended = select(Slot.id).where(Slot.window_id == window.id, Slot.day == day,
                                       Slot.ends_at <= now)
-        due = (Appointment.window_id == window.id, Appointment.status == "booked",
-               Appointment.slot_id.in_(ended))
-        if expected_count is not None:
-            count = session.scalar(select(func.count()).select_from(Appointment).where(*due))
-            if count != expected_count:
-                raise BookingError(
-                    "COUNT_CHANGED",
-                    f"现有 {count} 个预约待标记爽约（确认时为 {expected_count} 个），"
-                    "请刷新后重新确认",
-                    "expectedCount")
         changed = session.execute(
-            update(Appointment).where(*due).values(status="no_show", updated_at=now)
+            update(Appointment).where(Appointment.window_id == window.id,
+                                      Appointment.status == "booked",
+                                      Appointment.slot_id.in_(ended))
+            .values(status="no_show", updated_at=now)
             .execution_options(synchronize_session=False)
         ).rowcount
+        if expected_count is not None and changed != expected_count:
+            # decided on what the update itself changed (no count read before it that a
+            # check-in could overtake); raising rolls the update back
+            raise BookingError(
+                "COUNT_CHANGED",
+                f"现有 {changed} 个预约待标记爽约（确认时为 {expected_count} 个），"
+                "请刷新后重新确认", "expectedCount")
         uow.commit()
     return changed
 
@@ -202,10 +202,10 @@ def _staff_appointment(session: Session, principal: Principal,
 
 
 def _set_status(session: Session, appointment: Appointment, before: str, after: str,
-                now: datetime) -> None:
+                now: datetime, **values) -> None:
     changed = session.execute(
         update(Appointment).where(Appointment.id == appointment.id, Appointment.status == before)
-        .values(status=after, updated_at=now)
+        .values(status=after, updated_at=now, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(appointment)
@@ -235,8 +235,7 @@ def check_in(uow: UnitOfWork, principal: Principal, *, code: str,
         if appointment.day != business_date(now):
             raise BookingError("WRONG_DAY", f"该预约的日期是 {appointment.day.isoformat()}",
                                "code")
-        _set_status(session, appointment, "booked", "checked_in", now)
-        appointment.checked_in_at = now
+        _set_status(session, appointment, "booked", "checked_in", now, checked_in_at=now)
         uow.commit()
     return appointment
 

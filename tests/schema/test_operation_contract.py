@@ -101,7 +101,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "StaffWindow": (2, 2),
     "ReopenSlot": (4, 4),
     "ReopenDay": (5, 5),
-    "CloseOutDay": (4, 4),
+    "CloseOutDay": (3, 3),
     "ScheduleTemplatePreview": (3, 3),
 }
 
