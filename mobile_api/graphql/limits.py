@@ -70,7 +70,7 @@ LIST_MAXIMA: dict[tuple[str, str], int] = {
     ("TemplatePreview", "slots"): 2000,  # schedule.MAX_PREVIEW_SLOTS
     ("TemplatePreview", "holidays"): 60,  # one weekday over at most 366 days
     ("Appointment", "answers"): 50,  # Guide.questions
-    ("Appointment", "materials"): 40,  # a personal list; the executor cuts a longer one
+    ("Appointment", "materials"): 20,  # a personal list (guides ask for ~5–10); cut beyond
     ("Query", "geocodeAddress"): 5,  # geocoding.MAX_CANDIDATES
     ("PlaceRevision", "changes"): 50,  # a place has fewer fields
     ("PlacePayload", "warnings"): 10,
