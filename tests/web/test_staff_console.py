@@ -129,6 +129,15 @@ def _no_serious_axe(page) -> None:
     assert axe_violations(page) == []
 
 
+def _fits_a_tablet(visit: Visit, name: str) -> None:
+    """Upright on a tablet at the counter (768×1024): nothing wider than the screen."""
+    visit.page.set_viewport_size({"width": 768, "height": 1024})
+    visit.page.wait_for_timeout(200)
+    width = visit.page.evaluate("document.documentElement.scrollWidth")
+    visit.page.set_viewport_size(DESKTOP)
+    assert width <= 768, f"{name}: {width} px wide on a 768 px tablet"
+
+
 def _qr_video(code: str, path: Path) -> Path:
     """A y4m (4:2:0) of the QR of `code`, what chromium's fake camera plays in a loop."""
     import numpy as np
@@ -167,6 +176,7 @@ def test_staff__clerks_day__queue_check_in_scan_no_show_close_out(
     assert page.get_by_text("00:00–00:01 · 2/4").count() == 1
     desk.shot("staff-queue")
     _no_serious_axe(page)
+    _fits_a_tablet(desk, "staff-queue")
 
     # when: the code typed as a resident reads it out (lower case, a dash)
     code = clerk_day.typed["code"]
@@ -243,6 +253,7 @@ def test_staff__week_view__close_and_reopen_a_slot(desk: Visit, clerk_day: Clerk
     slot.wait_for()
     desk.shot("staff-week")
     _no_serious_axe(page)
+    _fits_a_tablet(desk, "staff-week")
 
     # when: the slot is closed with a reason
     slot.click()
@@ -290,6 +301,7 @@ def test_staff__templates__preview_save_delete(desk: Visit, clerk_day: ClerkDay)
                            ".some((li) => li.textContent.includes('13:00 13:20 13:40'))")
     desk.shot("staff-templates")
     _no_serious_axe(page)
+    _fits_a_tablet(desk, "staff-templates")
 
     # when: saved, then deleted
     page.get_by_role("button", name="保存并生成号源").click()
