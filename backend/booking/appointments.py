@@ -42,6 +42,7 @@ from backend.core.clock import as_utc, business_date, utcnow
 from backend.core.errors import InvalidInput
 from backend.core.unit_of_work import UnitOfWork
 from backend.guidance.models import ServiceItem
+from backend.guidance.queries import Checklist, checklist, guide_of
 from backend.places.models import Place
 
 # Crockford's base32 without I, L, O, U: 8 characters are 40 bits, read aloud without doubt.
@@ -163,11 +164,37 @@ def _check_key(idempotency_key: str) -> str:
     return key
 
 
+def _check_answers(item: ServiceItem | None,
+                   answers: list[tuple[str, bool]] | None) -> dict[str, bool] | None:
+    """The guide answers as stored ({question id: answer}); None (or no answers) when the
+    resident gave none. Unknown or contradictory answers: INVALID_INPUT on `answers`."""
+    if not answers:
+        return None
+    if item is None:
+        return None  # the item's NOT_FOUND is answered below
+    try:
+        checklist(item, answers)
+    except InvalidInput as error:
+        raise BookingError("INVALID_INPUT", error.message, "answers") from error
+    return {question: answer for question, answer in answers}
+
+
+def materials_of(item: ServiceItem, answers: dict[str, bool] | None) -> Checklist | None:
+    """The personal materials list an appointment's answers give, under the item's guide of
+    today (answers to questions the guide no longer asks are dropped); None without answers."""
+    if answers is None:
+        return None
+    known = {question.id for question in guide_of(item).questions}
+    return checklist(item, [(q, a) for q, a in answers.items() if q in known])
+
+
 def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id: int,
          service_item_id: int, idempotency_key: str,
+         answers: list[tuple[str, bool]] | None = None,
          now: datetime | None = None) -> Appointment:
-    """Book a place in a slot. The same key from the same resident returns the same
-    appointment (also when two calls race: the second waits for the resident's lock)."""
+    """Book a place in a slot, with the resident's answers to the guide's questions if they
+    came from it. The same key from the same resident returns the same appointment (also when
+    two calls race: the second waits for the resident's lock)."""
     uid = require_resident(principal)
     key = _check_key(idempotency_key)
     now = now or utcnow()
@@ -178,6 +205,7 @@ def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id:
         # for the decisions; the slot's status and places are decided by the conditional update.
         slot = session.get(Slot, slot_id)
         item = session.get(ServiceItem, service_item_id)
+        given = _check_answers(item, answers)
         details = None
         if slot is not None and item is not None:
             window = session.get(ServiceWindow, slot.window_id)
@@ -186,7 +214,7 @@ def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id:
         earlier = session.scalar(select(Appointment).where(Appointment.uid == uid,
                                                            Appointment.idempotency_key == key))
         if earlier is not None:
-            _check_retry(earlier, slot_id, service_item_id)
+            _check_retry(earlier, slot_id, service_item_id, given)
             uow.commit()
             return earlier
         if slot is None:
@@ -200,19 +228,22 @@ def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id:
             "uid": uid, "slot_id": slot.id, "window_id": slot.window_id,
             "service_item_id": service_item_id, "day": slot.day, "status": "booked",
             "idempotency_key": key, "booked_slot_id": slot.id, "revision": 0,
-            "created_at": now, "updated_at": now,
+            "answers": given, "created_at": now, "updated_at": now,
         })
         uow.record(AppointmentBooked(appointment, details, now))
         uow.commit()
     return appointment
 
 
-def _check_retry(earlier: Appointment, slot_id: int, service_item_id: int) -> None:
-    """A key seen before is a retry only with the same request (Stripe's rule): another slot
-    or item is IDEMPOTENCY_KEY_REUSED. A key whose appointment was cancelled does not book
+def _check_retry(earlier: Appointment, slot_id: int, service_item_id: int,
+                 answers: dict[str, bool] | None) -> None:
+    """A key seen before is a retry only with the same request (Stripe's rule): another slot,
+    item or set of guide answers (in any order; none and an empty list are the same) is
+    IDEMPOTENCY_KEY_REUSED. A key whose appointment was cancelled does not book
     again, nor answer the cancelled appointment as if booked: a new booking needs a new key."""
     if earlier.service_item_id != service_item_id or (
-            earlier.booked_slot_id is not None and earlier.booked_slot_id != slot_id):
+            earlier.booked_slot_id is not None and earlier.booked_slot_id != slot_id) or (
+            (earlier.answers or None) != answers):
         raise BookingError("IDEMPOTENCY_KEY_REUSED", field="idempotencyKey")
     if earlier.status == "cancelled":
         raise BookingError("IDEMPOTENCY_KEY_REUSED",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -145,6 +146,10 @@ class Appointment(Base):
     # that were rescheduled since.
     booked_slot_id: Mapped[int | None] = mapped_column(Integer, default=None)
     cancel_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The resident's answers to the item's guide questions ({question id: yes/no}), given
+    # when booking from the guide; null when none were given.
+    answers: Mapped[dict | None] = mapped_column(JSON, default=None)
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

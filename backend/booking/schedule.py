@@ -28,6 +28,7 @@ from backend.places.models import HolidayDay
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 MAX_GENERATION_DAYS = 366
+MAX_PREVIEW_SLOTS = 2000
 
 
 @dataclass
@@ -74,19 +75,8 @@ def upsert_template(uow: UnitOfWork, principal: Principal, rules: BookingRules, 
     window = require_window(session, window_id)
     require_window_clerk(principal, window.id)
     _lock_window(session, window.id)
-    if not 1 <= weekday <= 7:
-        raise BookingError("INVALID_INPUT", "weekday 须为 1（周一）到 7（周日）", "weekday")
-    start_time, end_time = parse_clock(start, "start"), parse_clock(end, "end")
-    if start_time >= end_time:
-        raise BookingError("INVALID_INPUT", "开始时间须早于结束时间", "end")
-    if not 5 <= slot_minutes <= 240:
-        raise BookingError("INVALID_INPUT", "每个时段须为 5–240 分钟", "slotMinutes")
-    if _minutes(end_time) - _minutes(start_time) < slot_minutes:
-        raise BookingError("INVALID_INPUT", "起止时间容纳不下一个时段", "slotMinutes")
-    if not 1 <= capacity <= 100:
-        raise BookingError("INVALID_INPUT", "每个时段可约人数须为 1–100", "capacity")
-    if valid_from and valid_to and valid_from > valid_to:
-        raise BookingError("INVALID_INPUT", "生效日期须不晚于失效日期", "validTo")
+    start_time, end_time = _check_template(weekday, start, end, slot_minutes, capacity,
+                                           valid_from, valid_to)
 
     if template_id is not None:
         template = session.get(ScheduleTemplate, template_id)
@@ -119,6 +109,69 @@ def upsert_template(uow: UnitOfWork, principal: Principal, rules: BookingRules, 
     template.valid_from, template.valid_to = valid_from, valid_to
     session.flush()
     return template, regenerate_horizon(session, rules, window.id, now)
+
+
+def _check_template(weekday: int, start: str, end: str, slot_minutes: int, capacity: int,
+                    valid_from: date | None, valid_to: date | None) -> tuple[time, time]:
+    """The template's fields checked (INVALID_INPUT on the first wrong one); its times."""
+    if not 1 <= weekday <= 7:
+        raise BookingError("INVALID_INPUT", "weekday 须为 1（周一）到 7（周日）", "weekday")
+    start_time, end_time = parse_clock(start, "start"), parse_clock(end, "end")
+    if start_time >= end_time:
+        raise BookingError("INVALID_INPUT", "开始时间须早于结束时间", "end")
+    if not 5 <= slot_minutes <= 240:
+        raise BookingError("INVALID_INPUT", "每个时段须为 5–240 分钟", "slotMinutes")
+    if _minutes(end_time) - _minutes(start_time) < slot_minutes:
+        raise BookingError("INVALID_INPUT", "起止时间容纳不下一个时段", "slotMinutes")
+    if not 1 <= capacity <= 100:
+        raise BookingError("INVALID_INPUT", "每个时段可约人数须为 1–100", "capacity")
+    if valid_from and valid_to and valid_from > valid_to:
+        raise BookingError("INVALID_INPUT", "生效日期须不晚于失效日期", "validTo")
+    return start_time, end_time
+
+
+@dataclass(frozen=True)
+class TemplatePreview:
+    """What a template would give over the rolling horizon: its slots as
+    (starts_at, ends_at, capacity), and the days of its weekday left without slots as
+    statutory holidays."""
+
+    start: date
+    end: date
+    slots: list[tuple[datetime, datetime, int]]  # the first MAX_PREVIEW_SLOTS
+    slot_count: int
+    holidays: list[date]
+
+
+def preview_template(session: Session, principal: Principal, rules: BookingRules, *,
+                     window_id: int, weekday: int, start: str, end: str, slot_minutes: int,
+                     capacity: int, valid_from: date | None = None,
+                     valid_to: date | None = None,
+                     now: datetime | None = None) -> TemplatePreview:
+    """The slots a template would generate from today over the horizon, computed by the
+    generation's own `desired_slots` with the holiday calendar (make-up working days
+    included); nothing is written. Slots kept by staff or bookings are not subtracted."""
+    require_resident(principal)
+    window = require_window(session, window_id)
+    require_window_clerk(principal, window.id)
+    start_time, end_time = _check_template(weekday, start, end, slot_minutes, capacity,
+                                           valid_from, valid_to)
+    template = ScheduleTemplate(window_id=window.id, weekday=weekday, start_time=start_time,
+                                end_time=end_time, slot_minutes=slot_minutes,
+                                capacity=capacity, valid_from=valid_from, valid_to=valid_to)
+    first = business_date(now or utcnow())
+    last = first + timedelta(days=rules.generation_days)
+    kinds = _day_kinds(session, first, last)
+    slots, holidays = [], []
+    day = first
+    while day <= last:
+        kind = kinds.get(day)
+        if kind == "holiday" and day.isoweekday() == weekday and \
+                not (valid_from and day < valid_from) and not (valid_to and day > valid_to):
+            holidays.append(day)
+        slots.extend(desired_slots([template], day, kind))
+        day += timedelta(days=1)
+    return TemplatePreview(first, last, slots[:MAX_PREVIEW_SLOTS], len(slots), holidays)
 
 
 def _lock_window(session: Session, window_id: int) -> None:

@@ -84,6 +84,93 @@ def close_day(uow: UnitOfWork, principal: Principal, *, window_id: int, day: dat
     return slots
 
 
+def _reopen(session: Session, slot: Slot) -> bool:
+    """Open a closed slot again (conditional: a concurrent reopening counts once). It stays
+    marked as changed by hand, so generation keeps leaving it alone."""
+    return bool(session.execute(
+        update(Slot).where(Slot.id == slot.id, Slot.status == "closed")
+        .values(status="open", closed_reason=None, is_manual=True)
+    ).rowcount)
+
+
+def reopen_slot(uow: UnitOfWork, principal: Principal, *, slot_id: int,
+                now: datetime | None = None) -> Slot:
+    """A closed slot that has not started becomes bookable again (residents whose
+    appointments the closing cancelled are not rebooked: they were told, and book again)."""
+    now = now or utcnow()
+    with uow:
+        session = uow.session
+        slot = _require_slot(session, principal, slot_id)
+        require_window_clerk(principal, slot.window_id)
+        if slot.status != "closed":
+            raise BookingError("NOT_CLOSED", field="slotId")
+        if as_utc(slot.starts_at) <= now:
+            raise BookingError("SLOT_STARTED", field="slotId")
+        _reopen(session, slot)
+        session.refresh(slot)
+        uow.commit()
+    return slot
+
+
+def reopen_day(uow: UnitOfWork, principal: Principal, *, window_id: int, day: date,
+               now: datetime | None = None) -> list[Slot]:
+    """Every closed slot of the window's day that has not started is open again; the
+    day's slots are returned (those already started stay as they were)."""
+    require_resident(principal)
+    now = now or utcnow()
+    with uow:
+        session = uow.session
+        window = require_window(session, window_id)
+        require_window_clerk(principal, window.id)
+        slots = list(session.scalars(
+            select(Slot).where(Slot.window_id == window.id, Slot.day == day)
+            .order_by(Slot.starts_at)))
+        reopenable = [slot for slot in slots
+                      if slot.status == "closed" and as_utc(slot.starts_at) > now]
+        if not reopenable:
+            if any(slot.status == "closed" for slot in slots):
+                raise BookingError("SLOT_STARTED", "当天已停约的时段都已开始，不能再开放", "date")
+            raise BookingError("NOT_CLOSED", "该窗口当天没有已停约的时段", "date")
+        for slot in reopenable:
+            _reopen(session, slot)
+            session.refresh(slot)
+        uow.commit()
+    return slots
+
+
+def close_out_day(uow: UnitOfWork, principal: Principal, *, window_id: int, day: date,
+                  expected_count: int | None = None, now: datetime | None = None) -> int:
+    """End of the day: every appointment of the window's day still booked whose slot has
+    ended becomes a no-show, in one statement; returns how many. With `expected_count` (the
+    number the clerk confirmed), a different number refuses and changes nothing."""
+    require_resident(principal)
+    now = now or utcnow()
+    with uow:
+        session = uow.session
+        window = require_window(session, window_id)
+        require_window_clerk(principal, window.id)
+        if expected_count is not None and expected_count < 0:
+            raise BookingError("INVALID_INPUT", "确认人数不能为负数", "expectedCount")
+        ended = select(Slot.id).where(Slot.window_id == window.id, Slot.day == day,
+                                      Slot.ends_at <= now)
+        changed = session.execute(
+            update(Appointment).where(Appointment.window_id == window.id,
+                                      Appointment.status == "booked",
+                                      Appointment.slot_id.in_(ended))
+            .values(status="no_show", updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if expected_count is not None and changed != expected_count:
+            # decided on what the update itself changed (no count read before it that a
+            # check-in could overtake); raising rolls the update back
+            raise BookingError(
+                "COUNT_CHANGED",
+                f"现有 {changed} 个预约待标记爽约（确认时为 {expected_count} 个），"
+                "请刷新后重新确认", "expectedCount")
+        uow.commit()
+    return changed
+
+
 def set_slot_capacity(uow: UnitOfWork, principal: Principal, *, slot_id: int,
                       capacity: int) -> Slot:
     with uow:
@@ -115,10 +202,10 @@ def _staff_appointment(session: Session, principal: Principal,
 
 
 def _set_status(session: Session, appointment: Appointment, before: str, after: str,
-                now: datetime) -> None:
+                now: datetime, **values) -> None:
     changed = session.execute(
         update(Appointment).where(Appointment.id == appointment.id, Appointment.status == before)
-        .values(status=after, updated_at=now)
+        .values(status=after, updated_at=now, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(appointment)
@@ -148,7 +235,7 @@ def check_in(uow: UnitOfWork, principal: Principal, *, code: str,
         if appointment.day != business_date(now):
             raise BookingError("WRONG_DAY", f"该预约的日期是 {appointment.day.isoformat()}",
                                "code")
-        _set_status(session, appointment, "booked", "checked_in", now)
+        _set_status(session, appointment, "booked", "checked_in", now, checked_in_at=now)
         uow.commit()
     return appointment
 

@@ -71,6 +71,10 @@ LIST_MAXIMA: dict[tuple[str, str], int] = {
     ("NotificationsPayload", "notifications"): 100,
     ("GenerateSlotsPayload", "holidays"): 400,
     ("SlotsPayload", "slots"): 1000,
+    ("TemplatePreview", "slots"): 2000,  # schedule.MAX_PREVIEW_SLOTS
+    ("TemplatePreview", "holidays"): 60,  # one weekday over at most 366 days
+    ("Appointment", "answers"): 50,  # Guide.questions
+    ("Appointment", "materials"): 20,  # a personal list (guides ask for ~5–10); cut beyond
     ("Query", "geocodeAddress"): 5,  # geocoding.MAX_CANDIDATES
     ("PlaceRevision", "changes"): 50,  # a place has fewer fields
     ("PlacePayload", "warnings"): 10,

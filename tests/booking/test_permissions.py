@@ -188,6 +188,15 @@ def template(world: World) -> Given:
         return Given(template=row.id)
 
 
+def closed_a1(world: World) -> Given:
+    """Window A1's slots of `world.day` closed (by staff, with a reason)."""
+    with world.session() as session:
+        session.execute(update(Slot).where(Slot.window_id == world.window_a1,
+                                           Slot.day == world.day)
+                        .values(status="closed", closed_reason="停电", is_manual=True))
+    return Given()
+
+
 # -- what an allowed case changed ------------------------------------------------------------
 
 def appointment_row(world: World, given: Given) -> Appointment:
@@ -254,6 +263,24 @@ def check_day_closed(world: World, given: Given, uid: str, data: dict) -> None:
 
 def check_capacity(world: World, given: Given, uid: str, data: dict) -> None:
     assert world.slot(world.slots["a1-0900"]).capacity == 5
+
+
+def check_slot_reopened(world: World, given: Given, uid: str, data: dict) -> None:
+    assert world.slot(world.slots["a1-0900"]).status == "open"
+    assert world.slot(world.slots["a1-0930"]).status == "closed"
+
+
+def check_day_reopened(world: World, given: Given, uid: str, data: dict) -> None:
+    assert [slot.status for slot in a1_slots(world)] == ["open", "open"]
+
+
+def check_closed_out(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["closeOutDay"]["noShows"] == 1
+    assert appointment_row(world, given).status == "no_show"
+
+
+def check_preview(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["scheduleTemplatePreview"]["slotCount"] >= 2
 
 
 def status_is(status: str) -> Callable[[World, Given, str, dict], None]:
@@ -399,6 +426,22 @@ OPERATIONS: dict[str, Operation] = {
             slot {{ id capacity }} {PAYLOAD_ERRORS} }} }}""",
         lambda w, g: {"slot": str(w.slots["a1-0900"])},
         WINDOW_STAFF, check_capacity, booked),
+    "reopenSlot": Operation(
+        f"""mutation($slot: ID!) {{ reopenSlot(slotId: $slot) {{
+            slot {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"slot": str(w.slots["a1-0900"])},
+        WINDOW_STAFF, check_slot_reopened, closed_a1),
+    "reopenDay": Operation(
+        f"""mutation($window: ID!, $day: Date!) {{ reopenDay(windowId: $window, date: $day) {{
+            slots {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"window": str(w.window_a1), "day": w.day.isoformat()},
+        WINDOW_STAFF, check_day_reopened, closed_a1),
+    "closeOutDay": Operation(
+        f"""mutation($window: ID!, $day: Date!) {{ closeOutDay(windowId: $window, date: $day) {{
+            noShows {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"window": str(w.window_a1),
+                      "day": (today() - timedelta(days=1)).isoformat()},
+        WINDOW_STAFF, check_closed_out, started),
     "checkIn": Operation(
         f"""mutation($code: String!) {{ checkIn(code: $code) {{
             appointment {{ id status }} {PAYLOAD_ERRORS} }} }}""",
@@ -452,6 +495,11 @@ OPERATIONS: dict[str, Operation] = {
             windowSlots(windowId: $window, from: $day, to: $day) { id } }""",
         lambda w, g: {"window": str(w.window_a1), "day": w.day.isoformat()},
         WINDOW_STAFF, check_window_slots, payload=False),
+    "scheduleTemplatePreview": Operation(
+        """query($window: ID!) { scheduleTemplatePreview(windowId: $window, weekday: 3,
+            start: "09:00", end: "10:00", slotMinutes: 30, capacity: 2) { slotCount } }""",
+        lambda w, g: {"window": str(w.window_a1)},
+        WINDOW_STAFF, check_preview, payload=False),
     "Window.scheduleTemplates": Operation(
         """query($window: ID!) { window(id: $window) { id scheduleTemplates { id } } }""",
         lambda w, g: {"window": str(w.window_a1)},

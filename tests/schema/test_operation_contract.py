@@ -113,6 +113,12 @@ COUNTS: dict[str, tuple[int, int]] = {
     "WhereAmI": (0, 0),
     "WindowDay": (7, 7),
     "WindowSchedule": (3, 3),
+    "WindowWeek": (3, 3),
+    "StaffWindow": (2, 2),
+    "ReopenSlot": (4, 4),
+    "ReopenDay": (5, 5),
+    "CloseOutDay": (3, 3),
+    "ScheduleTemplatePreview": (3, 3),
 }
 
 _serial = itertools.count(1)
@@ -423,6 +429,50 @@ def _close_day(world: World, _size: None):
     return staff, {"windowId": str(window), "date": world.day.isoformat(), "reason": "停电"}
 
 
+def _window_week(world: World, size: int):
+    window, staff = _window(world)
+    for number in range(size):
+        world.add_slot(window, world.day + timedelta(days=number % 7), _clock(30 * number))
+    return staff, {"windowId": str(window), "from": world.day.isoformat(),
+                   "to": (world.day + timedelta(days=6)).isoformat()}
+
+
+def _staff_window(world: World, _size: None):
+    window, staff = _window(world)
+    return staff, {"id": str(window)}
+
+
+def _closed_slot(world: World) -> tuple[int, int, str]:
+    window, staff = _window(world)
+    slot = world.add_slot(window, world.day, "09:00")
+    body = world.gql(operation("CloseSlot"), {"slotId": str(slot), "reason": "设备维护"},
+                     uid=staff)
+    assert body["data"]["closeSlot"]["errors"] == [], body
+    return window, slot, staff
+
+
+def _reopen_slot(world: World, _size: None):
+    _, slot, staff = _closed_slot(world)
+    return staff, {"slotId": str(slot)}
+
+
+def _reopen_day(world: World, _size: None):
+    window, _, staff = _closed_slot(world)
+    return staff, {"windowId": str(window), "date": world.day.isoformat()}
+
+
+def _close_out_day(world: World, _size: None):
+    window, staff = _window(world)
+    slot = world.add_slot(window, _today(), "00:00", minutes=1)
+    _appointment(world, slot, _resident())
+    return staff, {"windowId": str(window), "date": _today().isoformat(), "expectedCount": 1}
+
+
+def _schedule_template_preview(world: World, _size: None):
+    window, staff = _window(world)
+    return staff, {"windowId": str(window), **TEMPLATE}
+
+
 def _set_slot_capacity(world: World, _size: None):
     window, staff = _window(world)
     slot = world.add_slot(window, world.day, "09:00")
@@ -542,6 +592,12 @@ CASES: dict[str, Case] = {
     "MyNotifications": Case("world", _my_notifications, (FEW, MANY)),
     "WindowDay": Case("world", _window_day, (FEW, MANY)),
     "WindowSchedule": Case("world", _window_schedule, (FEW, MANY)),
+    "WindowWeek": Case("world", _window_week, (FEW, MANY)),
+    "StaffWindow": Case("world", _staff_window),
+    "ReopenSlot": Case("world", _reopen_slot),
+    "ReopenDay": Case("world", _reopen_day),
+    "CloseOutDay": Case("world", _close_out_day),
+    "ScheduleTemplatePreview": Case("world", _schedule_template_preview),
     "BookAppointment": Case("world", _book_appointment),
     "CancelAppointment": Case("world", _cancel_appointment),
     "RescheduleAppointment": Case("world", _reschedule_appointment),

@@ -10,6 +10,7 @@ from backend.booking import appointments, schedule, staff, windows
 from backend.booking.models import Appointment as AppointmentRow
 from backend.schema.booking.types import (
     AppointmentPayload,
+    CloseOutPayload,
     GenerateSlotsPayload,
     ScheduleTemplatePayload,
     SlotPayload,
@@ -19,6 +20,7 @@ from backend.schema.booking.types import (
 )
 from backend.schema.core.errors import parse_id, payload_of
 from backend.schema.core.scalars import Date
+from backend.schema.guidance.types import ChecklistAnswerInput
 
 
 def _appointment_payload(row: AppointmentRow) -> AppointmentPayload:
@@ -31,6 +33,10 @@ class BookingMutation(graphene.ObjectType):
         service_item_id=graphene.ID(required=True),
         idempotency_key=graphene.String(
             required=True, description="客户端为每次预约意图生成的唯一键；重试时原样发送"),
+        answers=graphene.List(
+            graphene.NonNull(ChecklistAnswerInput),
+            description="居民在办事指南中对问题的回答（可选），随预约保存以生成个人材料清单；"
+                        "属于请求的一部分：同一幂等键重试须带相同的回答"),
     )
     cancel_appointment = graphene.Field(AppointmentPayload, required=True,
                                         id=graphene.ID(required=True), reason=graphene.String())
@@ -56,6 +62,17 @@ class BookingMutation(graphene.ObjectType):
     close_day = graphene.Field(SlotsPayload, required=True, window_id=graphene.ID(required=True),
                                date=Date(required=True),
                                reason=graphene.String(required=True))
+    reopen_slot = graphene.Field(SlotPayload, required=True, slot_id=graphene.ID(required=True),
+                                 description="重新开放已停约、尚未开始的时段")
+    reopen_day = graphene.Field(SlotsPayload, required=True, window_id=graphene.ID(required=True),
+                                date=Date(required=True),
+                                description="重新开放窗口当天已停约、尚未开始的全部时段；返回当天全部时段")
+    close_out_day = graphene.Field(
+        CloseOutPayload, required=True, window_id=graphene.ID(required=True),
+        date=Date(required=True),
+        expected_count=graphene.Int(description="窗口人员确认的人数；与实际不符时拒绝（COUNT_CHANGED），不作改动"),
+        description="日终：当天时段已结束、仍为已预约的全部预约标记为爽约",
+    )
     set_slot_capacity = graphene.Field(SlotPayload, required=True,
                                        slot_id=graphene.ID(required=True),
                                        capacity=graphene.Int(required=True))
@@ -74,13 +91,15 @@ class BookingMutation(graphene.ObjectType):
     )
 
     @staticmethod
-    def resolve_book_appointment(root, info, slot_id, service_item_id, idempotency_key):
+    def resolve_book_appointment(root, info, slot_id, service_item_id, idempotency_key,
+                                 answers=None):
         context = info.context
+        given = None if answers is None else [(a.question_id, a.answer) for a in answers]
         return payload_of(info, AppointmentPayload, lambda uow: _appointment_payload(
             appointments.book(uow, context.principal, context.rules,
                               slot_id=parse_id(slot_id, "slotId"),
                               service_item_id=parse_id(service_item_id, "serviceItemId"),
-                              idempotency_key=idempotency_key)))
+                              idempotency_key=idempotency_key, answers=given)))
 
     @staticmethod
     def resolve_cancel_appointment(root, info, id, reason=None):
@@ -149,6 +168,30 @@ class BookingMutation(graphene.ObjectType):
             slots=staff.close_day(uow, context.principal,
                                   window_id=parse_id(window_id, "windowId"), day=date,
                                   reason=reason), errors=[]), slots=[])
+
+    @staticmethod
+    def resolve_reopen_slot(root, info, slot_id):
+        context = info.context
+        return payload_of(info, SlotPayload, lambda uow: SlotPayload(
+            slot=staff.reopen_slot(uow, context.principal, slot_id=parse_id(slot_id, "slotId")),
+            errors=[]))
+
+    @staticmethod
+    def resolve_reopen_day(root, info, window_id, date):
+        context = info.context
+        return payload_of(info, SlotsPayload, lambda uow: SlotsPayload(
+            slots=staff.reopen_day(uow, context.principal,
+                                   window_id=parse_id(window_id, "windowId"), day=date),
+            errors=[]), slots=[])
+
+    @staticmethod
+    def resolve_close_out_day(root, info, window_id, date, expected_count=None):
+        context = info.context
+        return payload_of(info, CloseOutPayload, lambda uow: CloseOutPayload(
+            no_shows=staff.close_out_day(uow, context.principal,
+                                         window_id=parse_id(window_id, "windowId"), day=date,
+                                         expected_count=expected_count),
+            errors=[]))
 
     @staticmethod
     def resolve_set_slot_capacity(root, info, slot_id, capacity):

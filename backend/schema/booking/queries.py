@@ -5,8 +5,8 @@ from __future__ import annotations
 import graphene
 
 from backend.accounts.permissions import require_user
-from backend.booking import appointments, staff, windows
-from backend.schema.booking.types import Appointment, Me, Slot, Window
+from backend.booking import appointments, schedule, staff, windows
+from backend.schema.booking.types import Appointment, Me, Slot, TemplatePreview, Window
 from backend.schema.core.errors import domain_errors, parse_id
 from backend.schema.core.scalars import Date
 
@@ -32,6 +32,14 @@ class BookingQuery(graphene.ObjectType):
         description="窗口在日期范围内的全部时段及占用情况（窗口人员）",
     )
     window = graphene.Field(Window, id=graphene.ID(required=True))
+    schedule_template_preview = graphene.Field(
+        TemplatePreview, required=True, window_id=graphene.ID(required=True),
+        weekday=graphene.Int(required=True), start=graphene.String(required=True),
+        end=graphene.String(required=True), slot_minutes=graphene.Int(required=True),
+        capacity=graphene.Int(required=True), valid_from=Date(), valid_to=Date(),
+        description="预览排班模板在滚动期限内将生成的时段（与生成号源同一算法，含节假日与调休；"
+                    "窗口人员）",
+    )
 
     @staticmethod
     def resolve_me(root, info):
@@ -67,6 +75,18 @@ class BookingQuery(graphene.ObjectType):
         return staff.window_slots(info.context.session, info.context.principal,
                                   window_id=parse_id(window_id, "windowId", payload=False),
                                   start=from_, end=to)
+
+    @staticmethod
+    @domain_errors
+    def resolve_schedule_template_preview(root, info, window_id, weekday, start, end,
+                                          slot_minutes, capacity, valid_from=None,
+                                          valid_to=None):
+        context = info.context
+        return schedule.preview_template(
+            context.session, context.principal, context.rules,
+            window_id=parse_id(window_id, "windowId", payload=False), weekday=weekday,
+            start=start, end=end, slot_minutes=slot_minutes, capacity=capacity,
+            valid_from=valid_from, valid_to=valid_to)
 
     @staticmethod
     def resolve_window(root, info, id):

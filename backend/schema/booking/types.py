@@ -6,6 +6,7 @@ from __future__ import annotations
 import graphene
 
 from backend.booking import appointments, schedule
+from backend.core.clock import business_date
 from backend.notify import devices, inbox
 from backend.schema.accounts.types import RoleGrant
 from backend.schema.booking.loaders import (
@@ -17,7 +18,7 @@ from backend.schema.booking.loaders import (
 from backend.schema.core.dataloaders import loaders, then
 from backend.schema.core.errors import UserError, domain_errors
 from backend.schema.core.scalars import Date, DateTime
-from backend.schema.guidance.types import ServiceItem
+from backend.schema.guidance.types import ChecklistAnswer, Material, ServiceItem
 from backend.schema.places.loaders import PlaceById
 from backend.schema.places.types import Place
 
@@ -130,6 +131,12 @@ class Appointment(graphene.ObjectType):
                                    description="日历事件（.ics）的地址，需携带登录凭证")
     qr_code_url = graphene.String(required=True,
                                   description="核验码二维码（SVG）的地址，需携带登录凭证")
+    checked_in_at = graphene.Field(DateTime, description="核验签到的时间")
+    answers = graphene.List(graphene.NonNull(ChecklistAnswer),
+                            description="预约时提交的办事指南问题回答；未提交时为 null")
+    materials = graphene.List(
+        graphene.NonNull(Material),
+        description="按预约时的回答生成的个人材料清单（按事项当前的指南）；未提交回答时为 null")
 
     @staticmethod
     def resolve_slot(appointment, info):
@@ -147,6 +154,19 @@ class Appointment(graphene.ObjectType):
     def resolve_place(appointment, info):
         return then(loaders(info)[WindowById].load(appointment.window_id),
                     lambda window: loaders(info)[PlaceById].load(window.place_id))
+
+    @staticmethod
+    def resolve_answers(appointment, info):
+        if appointment.answers is None:
+            return None
+        return [ChecklistAnswer(question_id=q, answer=a) for q, a in appointment.answers.items()]
+
+    @staticmethod
+    def resolve_materials(appointment, info):
+        if appointment.answers is None:
+            return None
+        return then(loaders(info)[ServiceItemById].load(appointment.service_item_id),
+                    lambda item: appointments.materials_of(item, appointment.answers).materials)
 
     @staticmethod
     def resolve_calendar_url(appointment, info):
@@ -225,6 +245,43 @@ class SlotPayload(graphene.ObjectType):
 
 class SlotsPayload(graphene.ObjectType):
     slots = graphene.List(graphene.NonNull(Slot), required=True)
+    errors = graphene.List(graphene.NonNull(UserError), required=True)
+
+
+class PreviewSlot(graphene.ObjectType):
+    day = Date(required=True)
+    starts_at = graphene.Field(DateTime, required=True)
+    ends_at = graphene.Field(DateTime, required=True)
+    capacity = graphene.Int(required=True)
+
+
+class TemplatePreview(graphene.ObjectType):
+    """排班模板将在滚动期限内生成的时段（按节假日安排，不写入）"""
+
+    from_ = Date(required=True, name="from")
+    to = Date(required=True)
+    slot_count = graphene.Int(required=True, description="将生成的时段总数")
+    slots = graphene.List(graphene.NonNull(PreviewSlot), required=True,
+                          description="按时间顺序的时段（最多 2000 个）")
+    holidays = graphene.List(graphene.NonNull(Date), required=True,
+                             description="该星期几中因法定节假日不生成时段的日期")
+
+    @staticmethod
+    def resolve_from_(preview, info):
+        return preview.start
+
+    @staticmethod
+    def resolve_to(preview, info):
+        return preview.end
+
+    @staticmethod
+    def resolve_slots(preview, info):
+        return [PreviewSlot(day=business_date(starts), starts_at=starts, ends_at=ends,
+                            capacity=capacity) for starts, ends, capacity in preview.slots]
+
+
+class CloseOutPayload(graphene.ObjectType):
+    no_shows = graphene.Int(description="标记为爽约的预约数")
     errors = graphene.List(graphene.NonNull(UserError), required=True)
 
 

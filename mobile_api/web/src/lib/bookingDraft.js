@@ -32,14 +32,17 @@ export function beginDraft(storage, { placeId, serviceItemId }) {
   return saveDraft(storage, { placeId, serviceItemId, slotId: null, key: null, appointment: null })
 }
 
-// The key to send for this slot: the same one as before if the slot did not change.
-export function keyFor(storage, { placeId, serviceItemId, slotId }, random) {
+// The key to send for this slot: the same one as before if the slot (and the guide answers
+// sent with it: they are part of the request, the server refuses a key resent with others)
+// did not change.
+export function keyFor(storage, { placeId, serviceItemId, slotId, answers = null }, random) {
   const current = loadDraft(storage)
   if (current && current.placeId === placeId && current.serviceItemId === serviceItemId &&
-      current.slotId === slotId && current.key && !current.appointment) {
+      current.slotId === slotId && current.key && !current.appointment &&
+      JSON.stringify(current.answers || null) === JSON.stringify(answers)) {
     return current.key
   }
-  const draft = { placeId, serviceItemId, slotId, key: newKey(random), appointment: null }
+  const draft = { placeId, serviceItemId, slotId, answers, key: newKey(random), appointment: null }
   saveDraft(storage, draft)
   return draft.key
 }
@@ -67,4 +70,25 @@ export function rememberSlot(storage, { placeId, serviceItemId, slotId }) {
   if (!current || current.placeId !== placeId || current.serviceItemId !== serviceItemId ||
       current.appointment || current.slotId === slotId) return current
   return saveDraft(storage, { ...current, slotId, key: null })
+}
+
+// The resident's answers to an item's guide questions (Guide.vue), kept on the device so that
+// booking the item afterwards sends them: the window then sees the resident's materials list.
+const ANSWERS = 'servicemap.guideAnswers'
+
+export function rememberAnswers(storage, serviceItemId, answers) {
+  let all = {}
+  try { all = JSON.parse(storage.getItem(ANSWERS) || '{}') } catch { all = {} }
+  all[serviceItemId] = answers
+  storage.setItem(ANSWERS, JSON.stringify(all))
+}
+
+// The answers to send with a booking of the item, in question order; null when none.
+export function answersFor(storage, serviceItemId) {
+  try {
+    const list = JSON.parse(storage.getItem(ANSWERS) || '{}')[serviceItemId]
+    return Array.isArray(list) && list.length ? list : null
+  } catch {
+    return null
+  }
 }

@@ -1,5 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { beginDraft, clearDraft, completeDraft, keyFor, loadDraft, releaseSlot, rememberSlot } from './bookingDraft.js'
+import {
+  answersFor, beginDraft, clearDraft, completeDraft, keyFor, loadDraft, rememberAnswers, releaseSlot, rememberSlot,
+} from './bookingDraft.js'
 
 class MemoryStorage {
   constructor() { this.data = new Map() }
@@ -70,5 +72,25 @@ describe('the idempotency key of a booking', () => {
     expect(keyFor(storage, intent, random)).toBe(key)
     rememberSlot(storage, { ...intent, slotId: '41' })
     expect(loadDraft(storage).key).toBeNull()
+  })
+})
+
+describe('the guide answers sent with a booking', () => {
+  const spouse = [{ questionId: 'spouse', answer: true }]
+
+  it('are remembered per item, none when the guide was not answered', () => {
+    expect(answersFor(storage, '17')).toBe(null)
+    rememberAnswers(storage, '17', spouse)
+    expect(answersFor(storage, '17')).toEqual(spouse)
+    expect(answersFor(storage, '18')).toBe(null)
+    rememberAnswers(storage, '17', [])
+    expect(answersFor(storage, '17')).toBe(null)
+  })
+
+  it('keep the key for a retry with the same answers, and change it with other answers', () => {
+    const first = keyFor(storage, { ...intent, answers: spouse }, random)
+    expect(keyFor(storage, { ...intent, answers: spouse }, random)).toBe(first)
+    expect(loadDraft(storage).answers).toEqual(spouse)
+    expect(keyFor(storage, { ...intent, answers: null }, random)).not.toBe(first)
   })
 })

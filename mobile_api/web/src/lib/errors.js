@@ -36,6 +36,10 @@ export const MESSAGES = {
   TOO_EARLY: '时段尚未开始，请稍后再试',
   INVALID_STATUS: '这个预约的状态已变化，请刷新后查看',
   SAME_SLOT: '新时段与原时段相同，请选择其他时段',
+  // window staff (the staff console shows the API's own message beside it)
+  NOT_CLOSED: '该时段未停约，无需重新开放',
+  SLOT_STARTED: '时段已开始，不能再开放预约',
+  COUNT_CHANGED: '待标记爽约的人数已变化，请刷新后重新确认',
   // editing places (UserErrorCode; the editor console shows the API's own message beside it)
   STALE_VERSION: '该地点已被他人修改，请刷新后在最新内容上修改',
   OUTSIDE_REGION: '位置不在所填的区县内，请检查坐标和坐标系',
