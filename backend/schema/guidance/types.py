@@ -8,7 +8,7 @@ from backend.guidance import catalog, queries
 from backend.guidance.item_editing import item_document
 from backend.schema.core.dataloaders import loaders
 from backend.schema.core.errors import domain_errors
-from backend.schema.core.pagination import PageInfo
+from backend.schema.core.pagination import HitsConnection
 from backend.schema.core.scalars import DateTime
 from backend.schema.guidance.loaders import PlacesHandlingItem
 from backend.schema.places.queries import place_criteria
@@ -174,14 +174,5 @@ class ServiceItemEdge(graphene.ObjectType):
         return hit.item
 
 
-class ServiceItemConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(ServiceItemEdge), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-
-    @staticmethod
-    def resolve_edges(page, info):
-        return page.hits
-
-    @staticmethod
-    def resolve_page_info(page, info):
-        return PageInfo.of(page, page.hits)
+class ServiceItemConnection(HitsConnection):
+    edges, page_info = HitsConnection.fields(ServiceItemEdge)

@@ -11,7 +11,7 @@ from backend.core.errors import PayloadError
 from backend.places import reports
 from backend.places.models import PlaceReport as PlaceReportRow
 from backend.schema.core.errors import UserError, domain_errors, parse_id
-from backend.schema.core.pagination import PageInfo
+from backend.schema.core.pagination import HitsConnection
 from backend.schema.core.scalars import DateTime
 from backend.schema.places.types import (
     CRS,
@@ -87,17 +87,8 @@ class PlaceReportEdge(graphene.ObjectType):
         return hit.report
 
 
-class PlaceReportConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(PlaceReportEdge), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-
-    @staticmethod
-    def resolve_edges(page, info):
-        return page.hits
-
-    @staticmethod
-    def resolve_page_info(page, info):
-        return PageInfo.of(page, page.hits)
+class PlaceReportConnection(HitsConnection):
+    edges, page_info = HitsConnection.fields(PlaceReportEdge)
 
 
 class PlaceReportPayload(graphene.ObjectType):

@@ -14,7 +14,7 @@ from backend.places.store import ClinicFilter as ClinicFilterRecord
 from backend.places.store import ElderlyCareFilter as ElderlyCareFilterRecord
 from backend.schema.core.dataloaders import loaders
 from backend.schema.core.errors import domain_errors
-from backend.schema.core.pagination import PageInfo
+from backend.schema.core.pagination import HitsConnection, PageInfo
 from backend.schema.core.scalars import DateTime
 from backend.schema.places.loaders import (
     EveryWindowAt,
@@ -293,17 +293,8 @@ class PlaceEdge(graphene.ObjectType):
         return hit.distance_m
 
 
-class PlaceConnection(graphene.ObjectType):
-    edges = graphene.List(graphene.NonNull(PlaceEdge), required=True)
-    page_info = graphene.Field(PageInfo, required=True)
-
-    @staticmethod
-    def resolve_edges(page, info):
-        return page.hits
-
-    @staticmethod
-    def resolve_page_info(page, info):
-        return PageInfo.of(page, page.hits)
+class PlaceConnection(HitsConnection):
+    edges, page_info = HitsConnection.fields(PlaceEdge)
 
 
 def _crs(crs) -> crs_module.CRS:
