@@ -37,10 +37,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from backend.accounts.grants import principal_for, touch_account
 from backend.accounts.models import Account, RoleGrant
@@ -54,6 +54,7 @@ from backend.booking.models import (
 )
 from backend.core.clock import BUSINESS_TZ
 from backend.notify.models import Device, Notification
+from backend.places.models import HolidayDay, PlaceReport
 from tests.booking.conftest import (
     ADMIN,
     EDITOR,
@@ -66,6 +67,7 @@ from tests.booking.conftest import (
     business_time,
 )
 from tests.helpers import grant_role, uow_of
+from tests.helpers import operation as document
 from tests.places.editing_helpers import MUTATIONS as PLACE_MUTATIONS
 
 ALLOWED, FORBIDDEN, UNAUTHENTICATED, NULL = "allowed", "FORBIDDEN", "UNAUTHENTICATED", "null"
@@ -360,6 +362,84 @@ def check_templates(world: World, given: Given, uid: str, data: dict) -> None:
     assert data["window"] == {"id": str(world.window_a1), "scheduleTemplates": ids(given.template)}
 
 
+# Admins' grants and calendar, residents' reports (纠错): their rows in the same matrix.
+GRANTED = "perm-granted"
+CALENDAR_DAY = date(2099, 10, 8)  # far ahead: no slot of the world's windows reaches it
+
+
+def editor_to_revoke(world: World) -> Given:
+    with world.session() as session:
+        grant_role(session, GRANTED, "editor", region_code=HANGZHOU)
+    return Given()
+
+
+def ordinary_calendar_day(world: World) -> Given:
+    """The calendar table outlives a world: the day starts unlisted."""
+    with world.session() as session:
+        session.execute(delete(HolidayDay).where(HolidayDay.day == CALENDAR_DAY))
+    return Given()
+
+
+def manual_holiday(world: World) -> Given:
+    with world.session() as session:
+        session.merge(HolidayDay(day=CALENDAR_DAY, kind="holiday", name="测试假日",
+                                 source="manual"))
+    return Given()
+
+
+def report_after_an_edit(world: World) -> Given:
+    """RESIDENT's open report of hall A (Hangzhou), then the Hangzhou editor's edit of the
+    place (the version a resolution names)."""
+    filed = world.gql(document("ReportPlaceIssue"), {
+        "placeId": str(world.hall_a), "reason": "WRONG_HOURS"}, uid=RESIDENT)
+    assert filed["data"]["reportPlaceIssue"]["errors"] == [], filed
+    edited = world.gql(document("UpdatePlace"), {
+        "id": str(world.hall_a), "version": 1,
+        "input": {"openingHours": "Mo-Fr 09:00-17:00"}}, uid=EDITOR)
+    assert edited["data"]["updatePlace"]["errors"] == [], edited
+    return Given(extra={"report": filed["data"]["reportPlaceIssue"]["report"]["id"],
+                        "version": edited["data"]["updatePlace"]["place"]["version"]})
+
+
+def check_granted(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["grantRole"]["grant"]["uid"] == GRANTED
+    with world.session() as session:
+        assert session.scalars(select(RoleGrant.scope).filter_by(uid=GRANTED)).all() == [HANGZHOU]
+
+
+def check_revoked(world: World, given: Given, uid: str, data: dict) -> None:
+    assert data["revokeRole"]["revoked"] is True
+    with world.session() as session:
+        assert session.scalars(select(RoleGrant).filter_by(uid=GRANTED)).all() == []
+
+
+def check_calendar_set(world: World, given: Given, uid: str, data: dict) -> None:
+    with world.session() as session:
+        assert session.get(HolidayDay, CALENDAR_DAY).kind == "holiday"
+
+
+def check_calendar_cleared(world: World, given: Given, uid: str, data: dict) -> None:
+    with world.session() as session:  # pinned ordinary by hand (seeding keeps the pin)
+        assert session.get(HolidayDay, CALENDAR_DAY).kind == "ordinary"
+
+
+def check_reported(world: World, given: Given, uid: str, data: dict) -> None:
+    with world.session() as session:
+        assert session.scalars(select(PlaceReport.uid)).all() == [uid]
+
+
+def report_status(status: str) -> Callable[[World, Given, str, dict], None]:
+    def check(world: World, given: Given, uid: str, data: dict) -> None:
+        with world.session() as session:
+            assert session.scalars(select(PlaceReport.status)).all() == [status]
+    return check
+
+
+# Reports are handled by the editors of the place's region (and admins); an editor elsewhere
+# is told the report does not exist.
+REGION_EDITORS = policy("editor", "admin", extra=not_yours("other_city_editor"))
+
+
 # -- the operations ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -500,6 +580,45 @@ OPERATIONS: dict[str, Operation] = {
             start: "09:00", end: "10:00", slotMinutes: 30, capacity: 2) { slotCount } }""",
         lambda w, g: {"window": str(w.window_a1)},
         WINDOW_STAFF, check_preview, payload=False),
+    "grantRole": Operation(
+        f"""mutation($uid: String!, $region: String) {{
+          grantRole(uid: $uid, role: "editor", regionCode: $region) {{
+            grant {{ uid role scope }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"uid": GRANTED, "region": HANGZHOU},
+        policy("admin"), check_granted),
+    "revokeRole": Operation(
+        f"""mutation($uid: String!, $region: String) {{
+          revokeRole(uid: $uid, role: "editor", regionCode: $region) {{
+            revoked {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"uid": GRANTED, "region": HANGZHOU},
+        policy("admin"), check_revoked, editor_to_revoke),
+    "setCalendarDay": Operation(
+        f"""mutation($day: Date!) {{
+          setCalendarDay(date: $day, kind: HOLIDAY, name: "测试假日") {{
+            changed {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"day": CALENDAR_DAY.isoformat()},
+        policy("admin"), check_calendar_set, ordinary_calendar_day),
+    "clearCalendarDay": Operation(
+        f"""mutation($day: Date!) {{
+          clearCalendarDay(date: $day) {{ changed {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"day": CALENDAR_DAY.isoformat()},
+        policy("admin"), check_calendar_cleared, manual_holiday),
+    "reportPlaceIssue": Operation(
+        f"""mutation($place: ID!) {{ reportPlaceIssue(placeId: $place, reason: MOVED) {{
+            report {{ id }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"place": str(w.hall_a)},
+        SIGNED_IN, check_reported),
+    "resolvePlaceReport": Operation(
+        f"""mutation($id: ID!, $version: Int!) {{
+          resolvePlaceReport(id: $id, placeVersion: $version) {{
+            report {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"id": g.extra["report"], "version": g.extra["version"]},
+        REGION_EDITORS, report_status("resolved"), report_after_an_edit),
+    "dismissPlaceReport": Operation(
+        f"""mutation($id: ID!) {{ dismissPlaceReport(id: $id, reason: "经核实信息无误") {{
+            report {{ id status }} {PAYLOAD_ERRORS} }} }}""",
+        lambda w, g: {"id": g.extra["report"]},
+        REGION_EDITORS, report_status("dismissed"), report_after_an_edit),
     "Window.scheduleTemplates": Operation(
         """query($window: ID!) { window(id: $window) { id scheduleTemplates { id } } }""",
         lambda w, g: {"window": str(w.window_a1)},
@@ -515,7 +634,7 @@ MATRIX = [
 # Everything a refused operation could have written.
 WATCHED = [model.__table__ for model in (Account, RoleGrant, ServiceWindow, WindowServiceItem,
                                          ScheduleTemplate, Slot, Appointment, Notification,
-                                         Device)]
+                                         Device, HolidayDay, PlaceReport)]
 
 
 def snapshot(world: World) -> dict[str, list[tuple]]:

@@ -7,7 +7,7 @@ import pytest
 
 from backend.schema.schema import schema as service_schema
 from graphql import GraphQLInputObjectType, GraphQLObjectType, Undefined, is_non_null_type
-from tests.booking.conftest import ADMIN, EDITOR
+from tests.booking.conftest import ADMIN, EDITOR, RESIDENT
 from tests.helpers import Upload, error_codes, gql_data, operation
 from tests.places.editing_helpers import XIHU_POINT
 
@@ -38,7 +38,10 @@ COVERED = {"GeoPointInput.crs", "BBoxInput.crs", "Place.location.crs", "Query.pl
            "Mutation.importPlaces.dryRun", "Mutation.importPlaces.sync",
            "Mutation.importPlaces.force",
            # tests/guidance/test_editor_places.py
-           "Query.editorPlaces.first"}
+           "Query.editorPlaces.first",
+           # the reports' test below
+           "Query.placeReports.first", "Query.placeReports.order", "Query.placeReports.status",
+           "PlaceReport.position.crs"}
 
 
 def _nullable_with_default() -> set[str]:
@@ -119,3 +122,27 @@ def test_null_defaults__import_flags_null_mean_false(world) -> None:
     # sync: null does not archive what the file left out
     second = run(csv("null-a"))
     assert (second["errors"], second["archived"], second["unchanged"]) == ([], [], 1)
+
+
+def test_null_defaults__reports_arguments_null_mean_their_defaults(world) -> None:
+    # given: a resident's report of a Hangzhou hall, with their position
+    filed = world.gql(operation("ReportPlaceIssue"), {
+        "placeId": str(world.hall_a), "reason": "MOVED",
+        "position": {"lat": 30.2741, "lon": 120.1551}}, uid=RESIDENT)
+    assert filed["data"]["reportPlaceIssue"]["errors"] == [], filed
+    query = """query($status: PlaceReportStatus, $order: PlaceReportOrder, $first: Int,
+                     $crs: CRS) {
+      placeReports(status: $status, order: $order, first: $first) {
+        edges { node { id status position(crs: $crs) { lat lon } } } } }"""
+
+    # when: the editor's queue asked with every defaulted argument null, and left out
+    omitted = world.gql(query, {}, uid=EDITOR)
+    nulls = world.gql(query, {"status": None, "order": None, "first": None, "crs": None},
+                      uid=EDITOR)
+
+    # then: the same answer, the open report in WGS-84
+    assert error_codes(omitted) == [], omitted
+    [edge] = omitted["data"]["placeReports"]["edges"]
+    assert edge["node"]["status"] == "OPEN"
+    assert edge["node"]["position"] == {"lat": 30.2741, "lon": 120.1551}
+    assert nulls == omitted
