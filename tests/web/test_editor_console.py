@@ -9,6 +9,8 @@ import json
 import re
 import urllib.request
 
+from playwright.sync_api import expect
+
 from backend.accounts.dev_token import emulator_token
 from backend.fixtures.demo_accounts import DEMO_WORKERS
 from tests.helpers import operation
@@ -65,6 +67,9 @@ def test_editor__list_filters_edit_drag_fix_hours_revert_geocode(desk: Visit,
     page.get_by_role("heading", name="地点", exact=True).wait_for()
     page.locator(".console-table tbody tr").first.wait_for()
     _outlines_drawn(desk)
+    # the region filter names the editor's grant
+    region = page.get_by_label("地区").locator("option", has_text="杭州市（330100）")
+    expect(region).to_have_count(1)
     desk.shot("editor-places")
     page.get_by_label("类型").select_option("SERVICE_HALL")
     page.get_by_label("名称或地址").fill(hall["name"])

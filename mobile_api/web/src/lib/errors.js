@@ -6,6 +6,12 @@ export const MESSAGES = {
   RATE_LIMITED: '操作太频繁，请稍等片刻再试',
   SERVER: '服务暂时不可用，请稍后重试',
   INTERNAL_SERVER_ERROR: '服务暂时不可用，请稍后重试',
+  BAD_REQUEST: '请求有误，请刷新页面后重试',
+  METHOD_NOT_ALLOWED: '请求有误，请刷新页面后重试',
+  PAYLOAD_TOO_LARGE: '提交的内容太大，请缩小后重试',
+  QUERY_TIMEOUT: '查询用时过长，请缩小范围后重试',
+  // the database is restarting or failing over: a retry in a moment works
+  SERVICE_UNAVAILABLE: '服务暂时不可用，请稍后重试',
   // requests
   UNAUTHENTICATED: '登录已过期，请重新登录',
   FORBIDDEN: '您没有权限进行此操作',
@@ -66,7 +72,8 @@ export const MESSAGES = {
 
 const FALLBACK = '操作未成功，请稍后重试'
 // Codes a second try can cure without the resident changing anything.
-const RETRYABLE = new Set(['NETWORK', 'OFFLINE', 'RATE_LIMITED', 'SERVER', 'INTERNAL_SERVER_ERROR'])
+const RETRYABLE = new Set(['NETWORK', 'OFFLINE', 'RATE_LIMITED', 'SERVER', 'INTERNAL_SERVER_ERROR',
+  'SERVICE_UNAVAILABLE'])
 
 export function messageFor(code) {
   return MESSAGES[code] || FALLBACK

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { MESSAGES, messageFor } from './errors.js'
 import { distance, hoursInWords, openingLine } from './format.js'
@@ -10,6 +10,17 @@ describe('words for the API', () => {
     expect(codes.length).toBeGreaterThan(5)
     for (const code of codes) expect(MESSAGES[code], code).toMatch(/[\u4e00-\u9fff]/)
     expect(messageFor('SOMETHING_NEW')).toBe('操作未成功，请稍后重试')
+  })
+
+  it('every code the GraphQL endpoint itself answers with has a Chinese message', () => {
+    // refusals and failures decided outside the resolvers (mobile_api/graphql/*.py)
+    const folder = new URL('../../../graphql/', import.meta.url)
+    const codes = new Set(readdirSync(folder).filter((file) => file.endsWith('.py'))
+      .flatMap((file) => [...readFileSync(new URL(file, folder), 'utf8')
+        .matchAll(/"([A-Z]+(?:_[A-Z]+)+)"/g)].map((match) => match[1])))
+    codes.delete('MAX_CONTENT_LENGTH') // Flask's setting, not a code
+    expect(codes.has('SERVICE_UNAVAILABLE') && codes.has('QUERY_TOO_COMPLEX')).toBe(true)
+    for (const code of codes) expect(MESSAGES[code], code).toMatch(/[\u4e00-\u9fff]/)
   })
 
   it('opening hours in words', () => {

@@ -3,6 +3,8 @@
 import { registerDocuments } from '../../lib/api.js'
 
 // --- places: list, map, edit form, revisions, hall windows ---------------------------------
+// (AdminRegion: the names of the editor's grants in the list's region filter)
+import AdminRegion from '../../../../../graphql/operations/AdminRegion.graphql?raw'
 import ArchivePlace from '../../../../../graphql/operations/ArchivePlace.graphql?raw'
 import CreatePlace from '../../../../../graphql/operations/CreatePlace.graphql?raw'
 import EditPlace from '../../../../../graphql/operations/EditPlace.graphql?raw'
@@ -18,7 +20,7 @@ import UpsertWindow from '../../../../../graphql/operations/UpsertWindow.graphql
 import WhereAmI from '../../../../../graphql/operations/WhereAmI.graphql?raw'
 
 export const placeDocuments = {
-  ArchivePlace, CreatePlace, EditPlace, EditorHallWindows, EditorPlaces, GeocodeAddress,
+  AdminRegion, ArchivePlace, CreatePlace, EditPlace, EditorHallWindows, EditorPlaces, GeocodeAddress,
   RestorePlace, RevertPlace, SearchServiceItems, SetPlaceServiceItems, UpdatePlace,
   UpsertWindow, WhereAmI,
 }
