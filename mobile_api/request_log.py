@@ -3,7 +3,8 @@ access log, which would keep whole query strings).
 
 Fields: request id (a valid incoming X-Request-ID, or a new one; echoed as X-Request-ID),
 method, path (never the query string), status, duration in ms, for /graphql the operation
-name, the trusted document's id and the errors' codes, and the user id hashed. Never a token,
+name, the trusted document's id, the executor that ran it (`plan` or `graphql-core`) and the
+errors' codes, and the user id hashed. Never a token,
 a body, variables or a query string: they hold phone numbers and check-in codes."""
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def init_app(app: Flask, salt: str) -> None:
             "duration_ms": round((time.perf_counter() - started) * 1000, 1)
             if started is not None else None,
         }
-        for name in ("operation", "document_id"):
+        for name in ("operation", "document_id", "executor"):
             if fields.get(name):
                 line[name] = fields[name]
         if fields.get("error_codes"):

@@ -11,7 +11,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
     DocumentNode,
@@ -22,6 +22,7 @@ from graphql import (
     specified_rules,
     validate,
 )
+from mobile_api.graphql.plans import Plan, build_plans
 
 # Measured with tracemalloc over graphql/operations/*, GraphiQL's introspection query and
 # alias-heavy documents (tests/mobile_api/graphql/test_documents.py checks it stays above):
@@ -44,6 +45,8 @@ def estimated_bytes(text: str, document: DocumentNode | None) -> int:
 class Prepared:
     document: DocumentNode | None
     errors: list[GraphQLError]
+    # Execution plans of a trusted document's queries, by operation name (plans.py).
+    plans: dict[str | None, Plan] = field(default_factory=dict)
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
@@ -54,9 +57,10 @@ def _with_code(error: GraphQLError, code: str) -> GraphQLError:
 
 
 def prepare(schema: GraphQLSchema, text: str, max_tokens: int, *,
-            introspection: bool = True) -> Prepared:
+            introspection: bool = True, trusted: bool = False) -> Prepared:
     """Parse (at most `max_tokens` tokens: a huge document is refused while being read) and
-    run graphql-core's standard validation (refusing introspection when it is off)."""
+    run graphql-core's standard validation (refusing introspection when it is off); a valid
+    trusted document gets the execution plans of its queries."""
     try:
         document = parse(text, max_tokens=max_tokens)
     except GraphQLError as error:
@@ -66,8 +70,10 @@ def prepare(schema: GraphQLSchema, text: str, max_tokens: int, *,
         return Prepared(None, [_with_code(error, "GRAPHQL_PARSE_FAILED")])
     rules = None if introspection else (*specified_rules, NoSchemaIntrospectionCustomRule)
     errors = validate(schema, document, rules)
-    return Prepared(document, [_with_code(error, "GRAPHQL_VALIDATION_FAILED")
-                               for error in errors])
+    if errors:
+        return Prepared(document, [_with_code(error, "GRAPHQL_VALIDATION_FAILED")
+                                   for error in errors])
+    return Prepared(document, [], build_plans(schema, document) if trusted else {})
 
 
 class DocumentCache:

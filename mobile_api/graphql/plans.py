@@ -1,0 +1,306 @@
+"""Execution plans of trusted query documents.
+
+A trusted document's selection is known before any request names it, so what graphql-core
+works out again for every field of every row — which fields a selection collects, their
+definitions and resolvers, their arguments, how each value is completed — is worked out once,
+when the document is first validated. A request then runs the plan: one walk over its
+resolvers and values, arguments computed once per field (not once per row), plain fields
+read off their row, lazy values (DataLoaders) completed in batches as the executor of
+execution.py does.
+
+The plan serves only the ordinary case. Anything else — a variable value graphql-core would
+refuse, a resolver that raises, null where the schema says non-null, a value a scalar refuses —
+stops the plan (`PlanAbandoned`) and the view runs the same request through graphql-core,
+which answers it exactly as always: queries only read, so running one again changes nothing.
+Documents with directives, abstract types or introspection get no plan at all. The answers of
+both executors are the same bytes (tests/mobile_api/graphql/test_plans.py compares them)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from graphene.types.resolver import dict_or_attr_resolver
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.pyutils import Undefined
+
+from backend.schema.core.dataloaders import Lazy
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    is_leaf_type,
+)
+from mobile_api.graphql.execution import DeadlinePassed
+from mobile_api.graphql.limits import list_maximum
+
+
+class PlanAbandoned(Exception):  # noqa: N818 - a signal to the view, not an error
+    """The request is not the ordinary case: graphql-core runs it instead."""
+
+
+class Unplannable(Exception):  # noqa: N818 - caught where plans are built
+    """The document uses something plans do not cover."""
+
+
+@dataclass(eq=False)
+class FieldPlan:
+    key: str  # the response key (alias or name)
+    name: str
+    definition: GraphQLField
+    parent_type: GraphQLObjectType
+    nodes: list[FieldNode]
+    return_type: GraphQLOutputType
+    # graphene's default resolver on a field without arguments: (attribute, default)
+    attribute: tuple[str, Any] | None
+    has_arguments: bool
+    list_maximum: int | None
+    selection: ObjectPlan | None  # for an object type (or a list of them)
+
+
+@dataclass(eq=False)
+class ObjectPlan:
+    object_type: GraphQLObjectType
+    fields: list[FieldPlan] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Plan:
+    operation: OperationDefinitionNode
+    root: ObjectPlan
+
+
+def _attribute(definition: GraphQLField) -> tuple[str, Any] | None:
+    resolve = definition.resolve
+    if (definition.args or not isinstance(resolve, partial)
+            or resolve.func is not dict_or_attr_resolver or len(resolve.args) != 2
+            or resolve.keywords):
+        return None
+    return resolve.args[0], resolve.args[1]
+
+
+def _named_object(return_type: GraphQLOutputType) -> GraphQLObjectType | None:
+    """The object type a field returns (through lists and non-null); None for a leaf."""
+    named = return_type
+    while isinstance(named, GraphQLNonNull | GraphQLList):
+        named = named.of_type
+    if is_leaf_type(named):
+        return None
+    if not isinstance(named, GraphQLObjectType):
+        raise Unplannable(f"abstract type {named}")
+    return named
+
+
+class _Compiler:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
+        self.schema = schema
+        self.fragments = {definition.name.value: definition
+                          for definition in document.definitions
+                          if isinstance(definition, FragmentDefinitionNode)}
+
+    def collect(self, object_type: GraphQLObjectType, selection_set: SelectionSetNode,
+                fields: dict[str, list[FieldNode]], visited: set[str]) -> None:
+        """graphql-core's collect_fields for one object type, without directives."""
+        for selection in selection_set.selections:
+            if selection.directives:
+                raise Unplannable("directives")
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                fields.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                if self._applies(selection.type_condition, object_type):
+                    self.collect(object_type, selection.selection_set, fields, visited)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if name in visited or fragment is None:
+                    continue
+                visited.add(name)
+                if fragment.directives:
+                    raise Unplannable("directives")
+                if self._applies(fragment.type_condition, object_type):
+                    self.collect(object_type, fragment.selection_set, fields, visited)
+
+    def _applies(self, condition, object_type: GraphQLObjectType) -> bool:  # noqa: ANN001
+        if condition is None or condition.name.value == object_type.name:
+            return True
+        if not isinstance(self.schema.get_type(condition.name.value), GraphQLObjectType):
+            raise Unplannable("a fragment on an abstract type")
+        return False
+
+    def object_plan(self, object_type: GraphQLObjectType,
+                    selection_sets: list[SelectionSetNode]) -> ObjectPlan:
+        fields: dict[str, list[FieldNode]] = {}
+        visited: set[str] = set()
+        for selection_set in selection_sets:
+            self.collect(object_type, selection_set, fields, visited)
+        plan = ObjectPlan(object_type)
+        for key, nodes in fields.items():
+            name = nodes[0].name.value
+            if name.startswith("__"):
+                raise Unplannable("introspection")
+            definition = object_type.fields.get(name)
+            if definition is None:
+                raise Unplannable(f"unknown field {name}")  # validation refuses it before
+            named = _named_object(definition.type)
+            selection = None
+            if named is not None:
+                selection = self.object_plan(
+                    named, [node.selection_set for node in nodes if node.selection_set])
+            plan.fields.append(FieldPlan(
+                key=key, name=name, definition=definition, parent_type=object_type,
+                nodes=nodes, return_type=definition.type, attribute=_attribute(definition),
+                has_arguments=bool(definition.args),
+                list_maximum=list_maximum(object_type.name, name), selection=selection))
+        return plan
+
+
+def build_plans(schema: GraphQLSchema, document: DocumentNode) -> dict[str | None, Plan]:
+    """A plan for each query of a validated document (by operation name; None as well when
+    there is one operation); none for what plans do not cover."""
+    operations = [definition for definition in document.definitions
+                  if isinstance(definition, OperationDefinitionNode)]
+    plans: dict[str | None, Plan] = {}
+    for operation in operations:
+        if operation.operation != OperationType.QUERY or operation.directives:
+            continue
+        try:
+            root = _Compiler(schema, document).object_plan(schema.query_type,
+                                                           [operation.selection_set])
+        except Unplannable:
+            continue
+        plan = Plan(operation, root)
+        if operation.name is not None:
+            plans[operation.name.value] = plan
+        if len(operations) == 1:
+            plans[None] = plan
+    return plans
+
+
+class _Run:
+    """One request's run of a plan."""
+
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, plan: Plan,
+                 context: Any, variables: dict[str, Any]) -> None:
+        self.schema, self.document, self.plan = schema, document, plan
+        self.context, self.variables = context, variables
+        self.deadline: float | None = getattr(context, "deadline", None)
+        self.arguments: dict[int, dict[str, Any]] = {}
+        self.infos: dict[int, GraphQLResolveInfo] = {}
+        # (container, key, lazy value, its field's plan, its type): completed once the
+        # loaders have run their batches.
+        self.waiting: list[tuple[Any, Any, Lazy, FieldPlan, GraphQLOutputType]] = []
+
+    def info(self, plan: FieldPlan) -> GraphQLResolveInfo:
+        info = self.infos.get(id(plan))
+        if info is None:
+            # The path is the field's, not a row's: our resolvers read the context, the field
+            # name and the parent type only.
+            info = self.infos[id(plan)] = GraphQLResolveInfo(
+                plan.name, plan.nodes, plan.return_type, plan.parent_type, None, self.schema,
+                {}, None, self.plan.operation, self.variables, self.context,
+                lambda value: False)
+        return info
+
+    def argument_values(self, plan: FieldPlan) -> dict[str, Any]:
+        values = self.arguments.get(id(plan))
+        if values is None:
+            try:
+                values = get_argument_values(plan.definition, plan.nodes[0], self.variables)
+            except Exception as error:
+                raise PlanAbandoned from error
+            self.arguments[id(plan)] = values
+        return values
+
+    def object(self, plan: ObjectPlan, source: Any) -> dict[str, Any]:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise DeadlinePassed
+        answer: dict[str, Any] = {}
+        for field_plan in plan.fields:
+            if field_plan.attribute is not None:
+                attname, default = field_plan.attribute
+                value = (source.get(attname, default) if isinstance(source, dict)
+                         else getattr(source, attname, default))
+            else:
+                resolve = field_plan.definition.resolve or dict_or_attr_resolver
+                try:
+                    value = resolve(source, self.info(field_plan),
+                                    **self.argument_values(field_plan))
+                except PlanAbandoned:
+                    raise
+                except Exception as error:
+                    raise PlanAbandoned from error
+            answer[field_plan.key] = self.complete(answer, field_plan.key, field_plan,
+                                                   field_plan.return_type, value)
+        return answer
+
+    def complete(self, container: Any, key: Any, plan: FieldPlan,
+                 return_type: GraphQLOutputType, value: Any) -> Any:
+        if isinstance(value, Lazy):
+            self.waiting.append((container, key, value, plan, return_type))
+            return None
+        if isinstance(return_type, GraphQLNonNull):
+            if value is None:
+                raise PlanAbandoned
+            return_type = return_type.of_type
+        elif value is None:
+            return None
+        if isinstance(return_type, GraphQLList):
+            if not isinstance(value, list | tuple):
+                raise PlanAbandoned
+            if plan.list_maximum is not None and len(value) > plan.list_maximum:
+                raise PlanAbandoned  # graphql-core's path cuts it and logs why
+            item_type = return_type.of_type
+            items: list[Any] = [None] * len(value)
+            for index, item in enumerate(value):
+                items[index] = self.complete(items, index, plan, item_type, item)
+            return items
+        if isinstance(return_type, GraphQLObjectType):
+            return self.object(plan.selection, value)
+        try:
+            serialized = return_type.serialize(value)
+        except Exception as error:
+            raise PlanAbandoned from error
+        if serialized is None or serialized is Undefined:
+            raise PlanAbandoned
+        return serialized
+
+    def run(self) -> dict[str, Any]:
+        data = self.object(self.plan.root, None)
+        while self.waiting:
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise DeadlinePassed
+            batch, self.waiting = self.waiting, []
+            self.context.loaders.dispatch()
+            for container, key, lazy, plan, return_type in batch:
+                try:
+                    value = lazy.get()
+                except Exception as error:
+                    raise PlanAbandoned from error
+                container[key] = self.complete(container, key, plan, return_type, value)
+        return data
+
+
+def run_plan(schema: GraphQLSchema, document: DocumentNode, plan: Plan, context: Any,
+             raw_variables: dict[str, Any] | None) -> dict[str, Any]:
+    """The data of a query run by its plan; PlanAbandoned when graphql-core must run it."""
+    operation = plan.operation
+    variables = get_variable_values(schema, operation.variable_definitions or (),
+                                    raw_variables or {})
+    if isinstance(variables, list):  # coercion errors: graphql-core reports them
+        raise PlanAbandoned
+    return _Run(schema, document, plan, context, variables).run()

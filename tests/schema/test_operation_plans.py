@@ -1,0 +1,165 @@
+"""Execution plans (mobile_api/graphql/plans.py) against graphql-core: every query document of
+graphql/operations/, as the user who sends it (the statement contract's cases), with its
+variables and with random variations of them (nulls, wrong types, values out of range, ids
+nobody has), on both stores: the answer's bytes are the same from both executors, errors
+included; the ordinary request really is answered by its plan."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from backend.schema.schema import schema
+from graphql import OperationDefinitionNode, OperationType, execute, parse
+from mobile_api.graphql import request_context, view
+from mobile_api.graphql.execution import LeanExecutionContext
+from mobile_api.graphql.plans import PlanAbandoned, build_plans, run_plan
+from tests.helpers import OPERATIONS_DIR, operation, post_graphql
+from tests.schema.test_operation_contract import CASES, demo  # noqa: F401
+
+VARIATIONS = 8
+
+
+def _queries() -> list[str]:
+    names = []
+    for path in sorted(OPERATIONS_DIR.glob("*.graphql")):
+        operations = [d for d in parse(path.read_text(encoding="utf-8")).definitions
+                      if isinstance(d, OperationDefinitionNode)]
+        if operations[0].operation == OperationType.QUERY:
+            names.append(path.stem)
+    return names
+
+
+QUERIES = _queries()
+
+
+def _vary(value, rng: random.Random):  # noqa: ANN001, ANN202
+    """A variation of one variable's value: what a buggy or hostile client might send."""
+    choice = rng.randrange(8)
+    if choice == 0:
+        return None
+    if choice == 1:
+        return rng.choice(["", "不存在", "x" * 300, "sha256:00", "-1", "9" * 30])
+    if choice == 2:
+        return rng.choice([0, -1, 101, 2**31, 2**40, 1.5, -0.0])
+    if choice == 3:
+        return rng.choice([True, [], {}, [None], {"lat": 91, "lon": 0}])
+    if isinstance(value, dict) and value:
+        key = rng.choice(sorted(value))
+        return {**value, key: _vary(value[key], rng)}
+    if isinstance(value, list) and value:
+        return [_vary(value[0], rng), *value[1:]]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value * rng.choice([-1, 10, 1000, 0.5])
+    if isinstance(value, str) and value.isdigit():
+        return str(int(value) + rng.choice([1, 10**6]))
+    return value
+
+
+def _answers(ctx, document: str, uid: str | None, variables: dict,  # noqa: ANN001
+             monkeypatch) -> tuple[bytes, bytes, list[str]]:
+    """The answer's bytes with plans on and off, and how the plan ended ("ran"/"abandoned")."""
+    graphql_view = ctx.app.extensions["graphql_view"]
+    outcomes: list[str] = []
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            data = run_plan(*args, **kwargs)
+        except PlanAbandoned:
+            outcomes.append("abandoned")
+            raise
+        outcomes.append("ran")
+        return data
+
+    monkeypatch.setattr(view, "run_plan", spy)
+    headers = ctx.headers(uid) if uid is not None else {}
+    answers = []
+    for enabled in (True, False):
+        graphql_view.plans_enabled = enabled
+        try:
+            response = post_graphql(ctx.app.test_client(), document, variables, headers)
+        finally:
+            graphql_view.plans_enabled = True
+        answers.append(response.status_code.to_bytes(2, "big") + response.get_data())
+    return answers[0], answers[1], outcomes
+
+
+def test_plans__every_query_document__has_a_plan():
+    for name in QUERIES:
+        plans = build_plans(schema.graphql_schema, parse(operation(name)))
+        assert name in plans and None in plans, f"{name}: no execution plan"
+
+
+def test_plans__not_for_mutations_directives_or_introspection():
+    for document in (operation("BookAppointment"),
+                     "query($x: Boolean!) { clusters @include(if: $x) { code } }",
+                     "{ __typename clusters { code } }",
+                     "{ __schema { queryType { name } } }"):
+        assert build_plans(schema.graphql_schema, parse(document)) == {}, document
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_plans__query_document__same_bytes_as_graphql_core(request, monkeypatch, store_name,
+                                                          name):
+    case = CASES[name]
+    ctx = request.getfixturevalue(case.fixture)
+    uid, variables = case.prepare(ctx, case.sizes[0] if case.sizes else None)
+    document = operation(name)
+
+    # when: the document as the app sends it
+    planned, core, outcomes = _answers(ctx, document, uid, variables, monkeypatch)
+
+    # then: answered by the plan, with graphql-core's bytes
+    assert outcomes == ["ran"], f"{name}: the plan did not answer ({outcomes})"
+    assert b'"errors"' not in planned, planned[:500]
+    assert planned == core
+
+    # and: so are its variations, errors included
+    rng = random.Random(f"{name}-{request.node.callspec.id}")
+    abandoned = 0
+    for _ in range(VARIATIONS):
+        varied = dict(variables)
+        if varied:
+            key = rng.choice(sorted(varied))
+            varied[key] = _vary(varied[key], rng)
+        planned, core, outcomes = _answers(ctx, document, uid, varied, monkeypatch)
+        assert planned == core, (f"{name} with {json.dumps(varied, ensure_ascii=False)}:\n"
+                                 f"plan: {planned[:600]!r}\ncore: {core[:600]!r}")
+        abandoned += outcomes == ["abandoned"]
+    print(f"{name}: {abandoned} of {VARIATIONS} variations left to graphql-core")
+
+
+AD_HOC = [
+    # aliases, a field asked twice with different selections, fragments and inline fragments
+    """query($near: GeoPointInput!) { a: places(near: $near, first: 3) { edges { node { id
+         ...P region { code } } } } b: places(near: $near, first: 2, kinds: [CLINIC]) {
+         pageInfo { hasNextPage } edges { cursor node { ... on Place { name } region { name }
+         } } } }
+       fragment P on Place { name kind region { level } location(crs: GCJ02) { lat } }""",
+    """{ clusters { code ... on Cluster { name cities { code } } cities { name } } }""",
+    """query { regions(level: PROVINCE) { code name parent { code } } }""",
+]
+
+
+@pytest.mark.parametrize("index", range(len(AD_HOC)))
+def test_plans__fragments_aliases_merged_fields__same_data_as_graphql_core(demo, index):  # noqa: F811
+    document = parse(AD_HOC[index])
+    plan = build_plans(schema.graphql_schema, document)[None]
+    variables = {"near": {"lat": 30.2741, "lon": 120.1551}}
+    services = demo.app.extensions["servicemap"]
+    with demo.app.test_request_context():
+        planned_context = request_context(services)
+        core_context = request_context(services)
+        try:
+            planned = run_plan(schema.graphql_schema, document, plan, planned_context, variables)
+            core = execute(schema.graphql_schema, document, context_value=core_context,
+                           variable_values=variables,
+                           execution_context_class=LeanExecutionContext)
+        finally:
+            planned_context.close()
+            core_context.close()
+    assert core.errors is None
+    assert json.dumps(planned, ensure_ascii=False) == json.dumps(core.data, ensure_ascii=False)
+    assert any(value for value in planned.values())
