@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -125,7 +127,11 @@ def insert_ignoring_conflicts(session: Session, model, rows: list[dict],
     return len(session.execute(statement, rows).all())
 
 
+# Alembic (~12 MB of modules) is imported only by the commands that migrate: the serving
+# processes answer /readyz from the revision files and the alembic_version table instead.
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -133,12 +139,40 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), revision)
 
 
 def migration_status(engine: Engine) -> tuple[str | None, str | None]:
     """(current revision in the database, head revision of the code)."""
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    head = migration_head()
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
+        current = None
+        if inspect(connection).has_table("alembic_version"):
+            current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return current, head
+
+
+@functools.cache
+def migration_head(versions: Path = MIGRATIONS_DIR / "versions") -> str:
+    """The head revision of the migrations: the one no other revises (what alembic's
+    ScriptDirectory.get_current_head answers; a test compares the two)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()  # down_revision: None, one revision, or a merge's tuple
+    for path in sorted(versions.glob("*.py")):
+        values = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id in ("revision",
+                                                                       "down_revision"):
+                        values[target.id] = ast.literal_eval(node.value)
+        revisions.add(values["revision"])
+        down = values.get("down_revision")
+        revised.update(down if isinstance(down, tuple | list) else [down] if down else [])
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations need exactly one head, found {sorted(heads)}")
+    return heads.pop()

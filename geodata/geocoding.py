@@ -8,39 +8,16 @@ for ours, the region code; Baidu answers in BD-09 and is converted to WGS-84 her
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-
 from geopy.geocoders import BaiduV3, Nominatim
 from geopy.geocoders.base import DEFAULT_SENTINEL, Geocoder
 from geopy.location import Location
 from geopy.point import Point
 
 from geodata.crs import CRS, to_wgs84
+from geodata.gazetteer import PRECISIONS, Entry, Lookup, plain
 
-PRECISIONS = ("POI", "STREET", "DISTRICT", "CITY")
-_NOISE = re.compile(r"[\s\W_]+")
-
-
-def plain(text: str | None) -> str:
-    return _NOISE.sub("", text or "")
-
-
-@dataclass(frozen=True)
-class Entry:
-    """Something a text may name: a place (POI) or a region (DISTRICT / CITY, its centroid)."""
-
-    name: str
-    lat: float
-    lon: float
-    precision: str
-    region_code: str | None = None
-    address: str | None = None
-    parent_code: str | None = None  # a county's city
-
-
-Lookup = Callable[[str, str | None], Sequence[Entry]]
+__all__ = ["PRECISIONS", "Entry", "Lookup", "OfflineGeocoder", "nominatim_precision", "plain",
+           "provider"]
 
 
 class OfflineGeocoder(Geocoder):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from geographiclib.geodesic import Geodesic
-from pyproj import Geod
 
-__all__ = ["BBox", "bbox_around", "distance_m", "distances_m"]
+if TYPE_CHECKING:
+    from pyproj import Geod
 
-_GEOD = Geod(ellps="WGS84")
+__all__ = ["BBox", "bbox_around", "distance_m", "distances_m", "wgs84_geod"]
+
 _A = Geodesic.WGS84.a
 _E2 = Geodesic.WGS84.f * (2.0 - Geodesic.WGS84.f)
 _M_MIN = _A * (1.0 - _E2)  # meridional radius of curvature at the equator, its minimum
@@ -72,8 +75,17 @@ def distances_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> n
     # Geod.inv does not broadcast, so the origin is repeated to the same shape.
     lat0 = np.full(lats_a.shape, float(lat))
     lon0 = np.full(lats_a.shape, float(lon))
-    _, _, dist = _GEOD.inv(lon0, lat0, lons_a, lats_a)
+    _, _, dist = wgs84_geod().inv(lon0, lat0, lons_a, lats_a)
     return np.asarray(dist, dtype=float)
+
+
+@functools.cache
+def wgs84_geod() -> Geod:
+    """pyproj's ellipsoid, imported on first use: pyproj and PROJ's library (~13 MB) serve only
+    the vectorized distances, which a caller that measures elsewhere (PostGIS) never needs."""
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
 
 
 def bbox_around(lat: float, lon: float, radius_m: float) -> BBox:

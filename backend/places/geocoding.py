@@ -7,10 +7,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import shapely
-from geopy.exc import GeopyError
-from geopy.extra.rate_limiter import RateLimiter
 from sqlalchemy import delete, literal, or_, select
 from sqlalchemy.orm import Session
 
@@ -22,7 +21,10 @@ from backend.db import insert_ignoring_conflicts
 from backend.places.models import GeocodeCache, Place
 from backend.places.permissions import require_some_editor
 from backend.places.regions import region_codes_at, region_index, regions_by_code
-from geodata.geocoding import Entry, nominatim_precision, plain, provider
+from geodata.gazetteer import Entry, plain
+
+if TYPE_CHECKING:
+    from geopy.extra.rate_limiter import RateLimiter
 
 GEOCODERS = ("offline", "baidu", "nominatim")
 MAX_ADDRESS = 200
@@ -75,6 +77,12 @@ _limiters_lock = threading.Lock()
 def _limited(config: GeocoderConfig, lookup) -> RateLimiter:  # noqa: ANN001
     """One RateLimiter per remote provider and process (the provider's quota is per key);
     ours is not limited (no one else's service is asked)."""
+    # geopy and requests (~6 MB) are imported by the first geocoding, not by every process
+    # that serves the API: only editors geocode.
+    from geopy.extra.rate_limiter import RateLimiter
+
+    from geodata.geocoding import provider
+
     geocoder = provider(config.name, lookup=lookup, api_key=config.api_key,
                         domain=config.domain, scheme=config.scheme,
                         user_agent=config.user_agent, timeout=config.timeout_seconds)
@@ -175,6 +183,10 @@ def geocode_address(uow: UnitOfWork, principal: Principal, config: GeocoderConfi
 
 def _ask(session: Session, config: GeocoderConfig, address: str,
          region_code: str | None) -> list[GeocodeCandidate]:
+    from geopy.exc import GeopyError
+
+    from geodata.geocoding import nominatim_precision
+
     geocode = _limited(config, offline_lookup(session))
     query = address
     if region_code is not None and config.name != "offline":

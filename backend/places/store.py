@@ -36,7 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from backend.places.models import Place
 from backend.places.records import PlaceKind
 from backend.places.text import TextQuery, ranked_matches
-from geodata.geodesic import BBox, bbox_around, distances_m
+from geodata.geodesic import BBox, bbox_around, distances_m, wgs84_geod
 
 # Half the equatorial circumference: no two points on Earth are farther apart than this.
 MAX_EARTH_DISTANCE_M = 20_040_000.0
@@ -185,6 +185,11 @@ class SqliteStore:
     """R*Tree bounding-box prefilter, then exact geodesic refinement in numpy."""
 
     name = "sqlite"
+
+    def __init__(self) -> None:
+        # The distances' library, loaded with the application (gunicorn's master, before the
+        # fork: shared by the workers) rather than by each worker's first search.
+        wgs84_geod()
 
     def nearest_search(self, session, lat, lon, filters):
         return SqliteNearest(session.connection(), lat, lon, statements_for(SqliteStatements,

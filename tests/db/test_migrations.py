@@ -1,10 +1,12 @@
 """The Alembic history builds exactly the tables the models describe, on both stores."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from backend.db import Base, migration_status
+from backend.db import MIGRATIONS_DIR, Base, migration_head, migration_status
 
 # Spatial and text indexes are store-specific and live only in the migrations, not the models.
 STORE_ONLY_TABLES = {"place_rtree", "place_rtree_node", "place_rtree_parent", "place_rtree_rowid",
@@ -72,3 +74,31 @@ def test_migration_0002__places_loaded_before__become_searchable(database_factor
         "query": '{ places(text: "xihu zwfw") { edges { node { name } } } }'}).get_json()
     assert body == {"data": {"places": {"edges": [{"node": {"name": "西湖区政务服务中心"}}]}}}
     engine.dispose()
+
+
+def test_migration_head__is_alembics_head() -> None:
+    # /readyz reads the head from the revision files, without importing alembic
+    assert migration_head() == ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+
+
+def _revision(directory, name: str, down: str) -> None:  # noqa: ANN001
+    (directory / f"{name}.py").write_text(
+        f'"""{name}"""\nrevision = "{name}"\ndown_revision: object = {down}\n')
+
+
+def test_migration_head__after_a_merge__the_merge(tmp_path) -> None:  # noqa: ANN001
+    _revision(tmp_path, "a", "None")
+    _revision(tmp_path, "b", '"a"')
+    _revision(tmp_path, "c", '"a"')
+    _revision(tmp_path, "m", '("b", "c")')
+
+    assert migration_head(tmp_path) == "m"
+
+
+def test_migration_head__two_heads__refused(tmp_path) -> None:  # noqa: ANN001
+    _revision(tmp_path, "a", "None")
+    _revision(tmp_path, "b", '"a"')
+    _revision(tmp_path, "c", '"a"')
+
+    with pytest.raises(RuntimeError, match="exactly one head"):
+        migration_head(tmp_path)

@@ -11,7 +11,7 @@ from backend.schema.core.errors import domain_errors
 from backend.schema.places.loaders import RegionByCode
 from backend.schema.places.types import CRS, GeoPoint, LatLon, Region, enum_value
 from geodata import crs as crs_module
-from geodata.geocoding import PRECISIONS
+from geodata.gazetteer import PRECISIONS
 
 GeocodePrecision = graphene.Enum(
     "GeocodePrecision", [(name, name) for name in PRECISIONS],
