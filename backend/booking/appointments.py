@@ -5,7 +5,18 @@ Capacity is never checked-then-written: a slot's place is taken by one condition
 constraint on `slot` backs it. Per-resident rules (idempotency, one per item and day, at most
 N active) are decided under the resident's lock: the first write of every booking
 transaction is to the resident's `account` row, which serializes one resident's bookings on
-PostgreSQL (row lock) and all writers on SQLite (its single write lock)."""
+PostgreSQL (row lock) and all writers on SQLite (its single write lock). Lock order
+everywhere: resident, slot(s), appointment.
+
+`book` is the hot path of a slot release (the booking rush): a new booking is five statements
+on PostgreSQL — the item, slot, window and hall in one read (before the lock); the resident's
+lock; the resident's active appointments and the key's, in one read (idempotency and limits
+decided from it); the place and the appointment in one statement (a CTE: the conditional
+UPDATE … RETURNING feeds the INSERT); the outbox rows (notify's handler) — and six on SQLite,
+where the UPDATE and the INSERT are two statements. The writes go around the ORM (Core), and
+the rows read are handed back with the appointment, so the API's answer needs no more reads.
+A check-in code already held by an active appointment is drawn again by ON CONFLICT DO NOTHING
+on the partial unique index (no SELECT per code; a PostgreSQL transaction is not aborted)."""
 
 from __future__ import annotations
 
