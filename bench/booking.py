@@ -1,12 +1,14 @@
-"""Booking under contention: bookAppointment by BOOKING_CLIENTS clients over BOOKING_SLOTS
-slots through the API until every place is taken, the database checked afterwards, then the
-raw rate of the same writes on the same database."""
+"""Booking under contention (the rush of issue 18): bookAppointment by BOOKING_CLIENTS clients
+for BOOKING_RESIDENTS residents over BOOKING_SLOTS slots through the API until every place is
+taken, the database checked afterwards, then the raw rate of the same writes on the same
+database."""
 
 from __future__ import annotations
 
 from booking_data import (
     BOOKING_CLIENTS,
     BOOKING_RAW_CAPACITY,
+    BOOKING_RESIDENTS,
     BOOKING_SLOTS,
     BOOKING_UID,
     booking_checks,
@@ -24,9 +26,10 @@ from shell import log
 
 
 def measure_booking(store: str, scale: int, plan: Plan, features: dict) -> dict:
-    """Booking under contention: BOOKING_CLIENTS clients over BOOKING_SLOTS slots through the
-    API until every place is taken, the database checked afterwards, then the raw rate of
-    the same writes on the same database (pgbench / sqlite3 processes)."""
+    """Booking under contention: BOOKING_CLIENTS clients for BOOKING_RESIDENTS residents (one
+    place each) over BOOKING_SLOTS slots through the API until every place is taken, the
+    database checked afterwards, then the raw rate of the same writes on the same database
+    (pgbench / sqlite3 processes)."""
     if "bookAppointment" not in features["booking"]:
         return {"status": "not available: Mutation has no bookAppointment"}
     url = database_url(store, scale)
@@ -35,7 +38,9 @@ def measure_booking(store: str, scale: int, plan: Plan, features: dict) -> dict:
     setup = prepare_booking(url, plan.booking_capacity, warm_requests)
     lo, hi = setup["slot_ids"]
     slots = list(range(lo, hi + 1))
-    out: dict = {"query": f"bookAppointment ({BOOKING_CLIENTS} clients, {BOOKING_SLOTS} slots)",
+    residents = min(BOOKING_RESIDENTS, BOOKING_SLOTS * plan.booking_capacity)
+    out: dict = {"query": f"bookAppointment ({BOOKING_CLIENTS} clients, {residents} residents, "
+                          f"{BOOKING_SLOTS} slots x {plan.booking_capacity})",
                  "setup": setup}
     server = api_server(f"booking-{store}-{scale}", booking_server_env(url))
     try:
@@ -47,11 +52,11 @@ def measure_booking(store: str, scale: int, plan: Plan, features: dict) -> dict:
         # slot of their own (not one of the measured ones), by other residents.
         warm = book_clients(API_PORT, [setup["warmup_slot_id"]], warm_requests,
                             setup["service_item_id"], f"{BOOKING_UID}warm-", BOOKING_CLIENTS,
-                            30.0, max_attempts=warm_requests)
+                            30.0, residents=warm_requests)
         out["warmup"] = {k: warm[k] for k in ("requests", "booked", "other_errors", "seconds")}
         result = book_clients(API_PORT, slots, plan.booking_capacity,
                               setup["service_item_id"], f"{BOOKING_UID}api-", BOOKING_CLIENTS,
-                              plan.booking_seconds)
+                              plan.booking_seconds, residents=residents)
         out["rss"] = server.rss_mb()
     finally:
         server.stop()
@@ -59,7 +64,8 @@ def measure_booking(store: str, scale: int, plan: Plan, features: dict) -> dict:
     result.pop("appointment_ids")
     out["load"] = result
     log(f"{store} {scale}: booking {result['booked']} places in {result['fill_seconds']} s "
-        f"({result['bookings_per_s']}/s, {result['req_per_s']} req/s, {result['slot_full']} "
+        f"({result['bookings_per_s']}/s, p99 {result.get('p99_ms')} ms, {result['req_per_s']} "
+        f"req/s, {result['slot_full']} "
         f"SLOT_FULL, {result['other_errors']} other errors), checks "
         f"{'ok' if out['checks']['ok'] else 'FAILED'}")
 

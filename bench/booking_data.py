@@ -19,8 +19,10 @@ from servers import FIREBASE_PROJECT, app_env
 BOOKING_WINDOW = "bench-window"
 BOOKING_UID = "bench-"  # every account the booking bench makes starts so
 BOOKING_CLIENTS = 64
-BOOKING_SLOTS = 200
-BOOKING_SLOT_MINUTES = 2  # 200 distinct start times from 08:00 (Beijing time)
+# The rush of issue 18: 100 slots x 5 places released at once, 500 residents, 64 clients.
+BOOKING_SLOTS = 100
+BOOKING_SLOT_MINUTES = 2  # 100 distinct start times from 08:00 (Beijing time)
+BOOKING_RESIDENTS = 500  # each wants one place: as many as the places (100 x 5)
 BOOKING_SEED = 20_260_605
 BOOKING_RAW_CAPACITY = 1_000_000  # the raw runs measure updates, not refusals
 EMULATOR_HOST = "127.0.0.1:9099"  # never contacted: firebase-admin then accepts unsigned tokens
@@ -172,7 +174,8 @@ def prepare_booking(url: str, capacity: int, warm_capacity: int) -> dict:
 def booking_checks(url: str, setup: dict, run: dict, uid_prefix: str) -> dict:
     """Correctness read from the database after the run: no slot over its capacity, every
     slot's `booked` equal to its active appointments, one appointment per successful answer
-    (the same ids), no duplicate (uid, idempotency key), 3 notifications per booking."""
+    (the same ids), no duplicate (uid, idempotency key), 3 notifications per booking (no outbox
+    row lost or duplicated)."""
     from sqlalchemy import func, select
 
     from backend.booking.models import ACTIVE_STATUSES, Appointment, Slot
@@ -215,9 +218,13 @@ def booking_checks(url: str, setup: dict, run: dict, uid_prefix: str) -> dict:
         "notifications": notifications,
         "notifications_per_appointment": round(notifications / len(ids), 2) if ids else None,
     }
+    # The outbox: exactly the confirmation and both reminders of each booking, none lost
+    # and none twice (the setup's day keeps both reminders due in the future).
+    checks["notifications_eq_3_per_appointment"] = notifications == 3 * len(ids)
     checks["ok"] = (over == 0 and mismatched == 0 and checks["answers_eq_appointments"]
                     and duplicates == 0 and run["other_errors"] == 0
-                    and checks["places_taken"] == len(ids))
+                    and checks["places_taken"] == len(ids)
+                    and checks["notifications_eq_3_per_appointment"])
     return checks
 
 

@@ -1,6 +1,6 @@
-"""The booking rush through the API: many keep-alive clients (asyncio connections in one
-thread) book fresh slots, each request a new resident with a new idempotency key, until every
-place is taken."""
+"""The booking rush through the API (a 9:00 slot release, 抢号): many keep-alive clients
+(asyncio connections in one thread) book for a crowd of residents, each wanting one place,
+until every place is taken."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from servers import FIREBASE_PROJECT
 
 async def _book_clients(port: int, slots: list[int], capacity: int, item_id: int,
                         uid_prefix: str, clients: int, seconds: float,
-                        max_attempts: int | None) -> dict:
-    """`clients` keep-alive clients book until every place is taken (or `seconds` pass, or
-    `max_attempts` are made). Each attempt is a new resident (uid) with a new idempotency key
-    and a slot drawn uniformly among those still open as far as the clients know: a slot
-    leaves the choice once its places are all answered, or on its first SLOT_FULL (as
-    availableSlots would stop showing it); SLOT_FULL answers are the races for the last
-    places of a slot."""
+                        residents: int) -> dict:
+    """`clients` keep-alive clients book for `residents` residents (uids `uid_prefix` + n),
+    each wanting one place, until every place is taken, every resident has one, or `seconds`
+    pass. An attempt is the next waiting resident with a new idempotency key and a slot drawn
+    uniformly among those still open as far as the clients know: a slot leaves the choice once
+    its places are all answered, or on its first SLOT_FULL (as availableSlots would stop
+    showing it); a resident answered SLOT_FULL (the races for the last places of a slot)
+    waits again for another slot."""
     import asyncio
     import random
 
@@ -32,6 +33,7 @@ async def _book_clients(port: int, slots: list[int], capacity: int, item_id: int
     open_slots = list(slots)
     booked = dict.fromkeys(slots, 0)
     state = {"attempts": 0, "last_success": None}
+    waiting = list(range(residents - 1, -1, -1))  # popped from the end: resident 0 first
     latencies: dict[str, list[float]] = {"booked": [], "slot_full": [], "other": []}
     other_errors: dict[str, int] = {}
     appointment_ids: list[int] = []
@@ -43,15 +45,15 @@ async def _book_clients(port: int, slots: list[int], capacity: int, item_id: int
             open_slots.remove(slot)
 
     async def one_client(client: AsyncClient) -> None:
-        while open_slots and time.perf_counter() < deadline and (
-                max_attempts is None or state["attempts"] < max_attempts):
+        while open_slots and waiting and time.perf_counter() < deadline:
             slot = rng.choice(open_slots)
+            resident = waiting.pop()
             n = state["attempts"]
             state["attempts"] += 1
             body = json.dumps({"query": document, "operationName": "BookAppointment",
                                "variables": {"slotId": str(slot), "serviceItemId": str(item_id),
                                              "idempotencyKey": f"bench-key-{n}"}}).encode()
-            token = emulator_token(f"{uid_prefix}{n}", FIREBASE_PROJECT)
+            token = emulator_token(f"{uid_prefix}{resident}", FIREBASE_PROJECT)
             sent = time.perf_counter()
             try:
                 status, data = await asyncio.wait_for(client.post(body, token), 60)
@@ -78,6 +80,7 @@ async def _book_clients(port: int, slots: list[int], capacity: int, item_id: int
             if codes == ["SLOT_FULL"] and not answer.get("errors"):
                 latencies["slot_full"].append(elapsed)
                 close_slot(slot)
+                waiting.append(resident)
                 continue
             kind = (f"HTTP {status}" if status != 200 else
                     "GraphQL errors" if answer.get("errors") else
@@ -98,7 +101,8 @@ async def _book_clients(port: int, slots: list[int], capacity: int, item_id: int
     successes = len(latencies["booked"])
     fill = (state["last_success"] - started) if state["last_success"] else None
     result = {
-        "clients": clients, "slots": len(slots), "capacity_per_slot": capacity,
+        "clients": clients, "residents": residents, "slots": len(slots),
+        "capacity_per_slot": capacity,
         "places": len(slots) * capacity,
         "requests": state["attempts"], "booked": successes,
         "slot_full": len(latencies["slot_full"]),
@@ -120,8 +124,8 @@ async def _book_clients(port: int, slots: list[int], capacity: int, item_id: int
 
 
 def book_clients(port: int, slots: list[int], capacity: int, item_id: int, uid_prefix: str,
-                 clients: int, seconds: float, max_attempts: int | None = None) -> dict:
+                 clients: int, seconds: float, residents: int) -> dict:
     import asyncio
 
     return asyncio.run(_book_clients(port, slots, capacity, item_id, uid_prefix, clients,
-                                     seconds, max_attempts))
+                                     seconds, residents))

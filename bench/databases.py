@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -14,6 +15,9 @@ from servers import app_env
 from shell import log, run
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+# Bench databases are <prefix>_<scale>; another prefix keeps a second run on the same server
+# (a helper's, beside the recorded one) off the recorded databases.
+PG_PREFIX = os.environ.get("BENCH_PG_PREFIX", "bench")
 DATA_SEED = 0
 
 
@@ -42,10 +46,14 @@ def sqlite_path(scale: int) -> Path:
     return DATA / f"bench_{scale}.sqlite3"
 
 
+def pg_database(scale: int) -> str:
+    return f"{PG_PREFIX}_{scale}"
+
+
 def database_url(store: str, scale: int) -> str:
     if store == "sqlite":
         return f"sqlite:///{sqlite_path(scale)}"
-    return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/bench_{scale}"
+    return f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{pg_database(scale)}"
 
 
 def flask(args: list[str], url: str, timeout: float = 3600) -> str:
@@ -91,9 +99,9 @@ def prepare_database(store: str, scale: int, fresh: bool) -> dict:
     if store == "postgis":
         with pg_admin() as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  (f"bench_{scale}",)).fetchone()
+                                  (pg_database(scale),)).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "bench_{scale}"')
+                conn.execute(f'CREATE DATABASE "{pg_database(scale)}"')
     before, after = migrate(url)
     stamp_path = DATA / f"stamp-{store}-{scale}.json"
     stamp = {"scale": scale, "seed": DATA_SEED, "generator": generator_fingerprint()}
@@ -129,4 +137,4 @@ def sqlite_connect(scale: int):
 def pg_connect(scale: int):
     import psycopg
 
-    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=f"bench_{scale}")
+    return psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=pg_database(scale))

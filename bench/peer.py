@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from clients import first_pages, single_client, wrk_load
-from databases import PG_HOST, PG_PORT, PG_USER
+from databases import PG_HOST, PG_PORT, PG_USER, pg_database
 from install import POSTGRAPHILE_VERSION
 from paths import BENCH
 from plans import Plan
@@ -40,13 +40,13 @@ def peer_answers(port: int, bodies: list[bytes]) -> list[list[tuple[float, int]]
 def measure_peer(scale: int, plan: Plan, wrk: str, points, peer_binary: Path,
                  expected: list[list[tuple[float, int]]]) -> dict:
     log(f"postgis {scale}: postgraphile")
-    run(["psql", "-h", PG_HOST, "-U", PG_USER, "-d", f"bench_{scale}", "-q",
+    run(["psql", "-h", PG_HOST, "-U", PG_USER, "-d", pg_database(scale), "-q",
          "-v", "ON_ERROR_STOP=1", "-f", str(BENCH / "peer.sql")])
     bodies = peer_bodies(points)
     peer_server = Server(
         f"postgraphile-{scale}",
         ["node", str(peer_binary), "--connection",
-         f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/bench_{scale}", "--schema", "public",
+         f"postgres://{PG_USER}@{PG_HOST}:{PG_PORT}/{pg_database(scale)}", "--schema", "public",
          "--host", "127.0.0.1", "--port", str(PEER_PORT), "--cluster-workers", "2",
          "--disable-query-log", "--disable-default-mutations"],
         {**os.environ, "NODE_ENV": "production"}, PEER_PORT)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from clients import stats_ms
-from databases import PG_HOST, PG_PORT, PG_USER, pg_connect, sqlite_connect
+from databases import PG_HOST, PG_PORT, PG_USER, pg_connect, pg_database, sqlite_connect
 from paths import DATA
 from plans import Plan
 from shell import run
@@ -188,7 +188,7 @@ def pgbench(scale: int, script: Path, clients: int, threads: int, seconds: int,
     figures (tps without connection time), or {"error": its output} when it gave none."""
     cmd = ["pgbench", "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-n", "-M", "prepared",
            "-c", str(clients), "-j", str(threads), "-T", str(seconds),
-           "-f", str(script), f"bench_{scale}"]
+           "-f", str(script), pg_database(scale)]
     out = run(cmd, check=False, timeout=timeout)
     tps = re.search(r"tps = ([\d.]+) \(without initial", out.stdout)
     processed = re.search(r"number of transactions actually processed: (\d+)", out.stdout)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from booking_data import BOOKING_CLIENTS, BOOKING_SLOTS
+from booking_data import BOOKING_CLIENTS, BOOKING_RESIDENTS, BOOKING_SLOTS
 from paths import RESULTS_DIR, RESULTS_MD
 from plans import Plan
 from shell import log
@@ -134,15 +134,18 @@ def booking_markdown(results: list[dict]) -> list[str]:
     rows = [r for r in results if r.get("booking", {}).get("load")]
     if not rows:
         return []
-    lines = ["", f"Booking under contention: {BOOKING_CLIENTS} keep-alive clients (new resident "
-                 f"and idempotency key per request) over {BOOKING_SLOTS} slots of one window "
-                 "until every place is taken; raw = the same writes (account lock, conditional "
-                 "UPDATE, appointment, 3 notifications) in one transaction by pgbench -c64 -j2 "
-                 "-M prepared (PostgreSQL) or one sqlite3 process per core (SQLite), and the "
+    lines = ["", f"Booking under contention (the rush): {BOOKING_CLIENTS} keep-alive clients "
+                 f"for {BOOKING_RESIDENTS} residents (one place each; a new idempotency key per "
+                 f"request) over {BOOKING_SLOTS} slots of one window until every place is taken; "
+                 "p99 of every request under the clients; raw = the same writes (account lock, "
+                 "conditional UPDATE, appointment, 3 notifications) in one transaction by "
+                 "pgbench -c64 -j2 -M prepared (PostgreSQL) or one sqlite3 process per core "
+                 "(SQLite), and the "
                  "conditional UPDATE alone; correctness read from the database afterwards.",
-             "", "| scale | store | booked / places | bookings/s | req/s | SLOT_FULL | other "
-                 "errors | raw booking tx/s | API / raw | raw UPDATE alone /s | correctness |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "", "| scale | store | booked / places | bookings/s | p99 ms | req/s | SLOT_FULL "
+                 "| other errors | raw booking tx/s | API / raw | raw UPDATE alone /s "
+                 "| correctness |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         b = r["booking"]
         load, raw, checks = b["load"], b.get("raw", {}), b.get("checks", {})
@@ -150,14 +153,16 @@ def booking_markdown(results: list[dict]) -> list[str]:
         if checks.get("ok"):
             verdict = (f"ok: 0 over capacity, booked = active appointments in all "
                        f"{checks['slots_checked']} slots, {checks['appointments']} rows = "
-                       f"{checks['successful_answers']} answers, 0 duplicate keys")
+                       f"{checks['successful_answers']} answers, 0 duplicate keys, "
+                       f"{checks['notifications']} outbox rows = 3 per booking")
         else:
             verdict = "FAILED: " + ", ".join(f"{k} {v}" for k, v in checks.items()
                                              if k != "ok")
         ratio = b.get("api_over_raw")
         lines.append(
             f"| {scale_label(r['scale'])} | {r['store']} | {load['booked']} / {load['places']} "
-            f"| {fmt(load.get('bookings_per_s'), 0)} | {fmt(load.get('req_per_s'), 0)} | "
+            f"| {fmt(load.get('bookings_per_s'), 0)} | {fmt(load.get('p99_ms'), 0)} "
+            f"| {fmt(load.get('req_per_s'), 0)} | "
             f"{load['slot_full']} | {load['other_errors']} | {fmt(tx.get('tx_per_s'), 0)} | "
             f"{f'{ratio:.3f}×' if ratio else '–'} | {fmt(update.get('tx_per_s'), 0)} | "
             f"{verdict} |")

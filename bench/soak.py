@@ -5,7 +5,7 @@ PostgreSQL, with the rate limits on (Redis), and PostgreSQL restarted in the mid
     .venv/bin/python bench/soak.py [--seconds 600] [--load 0.7] [--places 10000] [--record]
 
 1. the database `soak` (created, migrated, `seed bench --places N` once, then reused) and a
-   booking window with 200 slots of ample capacity (booking_data.prepare_booking);
+   booking window with 100 slots of ample capacity (booking_data.prepare_booking);
 2. the API as production serves it (gunicorn wsgi:app, 2 workers x 4 threads, preloaded), with
    development sign-in (emulator tokens: every visit is a new resident), trusted documents
    only, rate limits on in Redis (a key prefix of its own) behind the trusted proxy 127.0.0.1;

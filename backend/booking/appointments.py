@@ -5,15 +5,27 @@ Capacity is never checked-then-written: a slot's place is taken by one condition
 constraint on `slot` backs it. Per-resident rules (idempotency, one per item and day, at most
 N active) are decided under the resident's lock: the first write of every booking
 transaction is to the resident's `account` row, which serializes one resident's bookings on
-PostgreSQL (row lock) and all writers on SQLite (its single write lock)."""
+PostgreSQL (row lock) and all writers on SQLite (its single write lock). Lock order
+everywhere: resident, slot(s), appointment.
+
+`book` is the hot path of a slot release (the booking rush): a new booking is five statements
+on PostgreSQL — the item, slot, window and hall in one read (before the lock); the resident's
+lock; the resident's active appointments and the key's, in one read (idempotency and limits
+decided from it); the place and the appointment in one statement (a CTE: the conditional
+UPDATE … RETURNING feeds the INSERT); the outbox rows (notify's handler) — and six on SQLite,
+where the UPDATE and the INSERT are two statements. The writes go around the ORM (Core), and
+the rows read are handed back with the appointment, so the API's answer needs no more reads.
+A check-in code already held by an active appointment is drawn again by ON CONFLICT DO NOTHING
+on the partial unique index (no SELECT per code; a PostgreSQL transaction is not aborted)."""
 
 from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, exists, func, literal, or_, select, text, true, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.accounts.locking import lock_account
 from backend.accounts.principal import Principal
@@ -25,6 +37,7 @@ from backend.booking.events import (
     AppointmentMoved,
 )
 from backend.booking.models import (
+    ACTIVE_SQL,
     ACTIVE_STATUSES,
     Appointment,
     ServiceWindow,
@@ -41,6 +54,7 @@ from backend.booking.windows import window_handles
 from backend.core.clock import as_utc, business_date, utcnow
 from backend.core.errors import InvalidInput
 from backend.core.unit_of_work import UnitOfWork
+from backend.db import dialect_insert
 from backend.guidance.models import ServiceItem
 from backend.guidance.queries import Checklist, checklist, guide_of
 from backend.places.models import Place
@@ -73,14 +87,12 @@ def _reread(session: Session, model, key):
     return session.get(model, key, populate_existing=True)
 
 
-def _check_bookable(session: Session, rules: BookingRules, slot: Slot, service_item_id: int,
-                    now: datetime) -> ServiceWindow:
-    window = session.get(ServiceWindow, slot.window_id)
+def _check_bookable_row(rules: BookingRules, slot: Slot, window: ServiceWindow, place: Place,
+                        handled: bool, now: datetime) -> None:
     # An archived place's slots are closed by its archiving; slots generated later are not.
-    if (not window.is_active or slot.status != "open"
-            or session.get(Place, window.place_id).archived):
+    if not window.is_active or slot.status != "open" or place.archived:
         raise BookingError("SLOT_CLOSED", field="slotId")
-    if not window_handles(session, slot.window_id, service_item_id):
+    if not handled:
         raise BookingError("ITEM_NOT_HANDLED", field="serviceItemId")
     if as_utc(slot.starts_at) - timedelta(minutes=rules.cutoff_minutes) <= now:
         raise BookingError("TOO_LATE",
@@ -88,7 +100,27 @@ def _check_bookable(session: Session, rules: BookingRules, slot: Slot, service_i
     if slot.day > business_date(now) + timedelta(days=rules.horizon_days):
         raise BookingError("OUT_OF_HORIZON",
                            f"只能预约 {rules.horizon_days} 天内的时段", "slotId")
+
+
+def _check_bookable(session: Session, rules: BookingRules, slot: Slot, service_item_id: int,
+                    now: datetime) -> ServiceWindow:
+    window = session.get(ServiceWindow, slot.window_id)
+    _check_bookable_row(rules, slot, window, session.get(Place, window.place_id),
+                        window_handles(session, slot.window_id, service_item_id), now)
     return window
+
+
+def _refuse_over_limits(rules: BookingRules, active: int, same_day: int, same_slot: int,
+                        moving: bool = False) -> None:
+    """The per-resident rules, from the resident's active appointments (without the one being
+    moved): those of the slot, those of the item on the slot's day, all of them."""
+    if same_slot:
+        # One place of a slot per resident, whatever the item: a second is someone else's.
+        raise BookingError("ALREADY_BOOKED", "您已预约该时段", "slotId")
+    if same_day >= rules.max_per_item_per_day:
+        raise BookingError("ALREADY_BOOKED", field="slotId")
+    if not moving and active >= rules.max_active:
+        raise BookingError("LIMIT_REACHED", f"每人最多同时持有 {rules.max_active} 个有效预约")
 
 
 def _check_resident_limits(session: Session, rules: BookingRules, uid: str, service_item_id: int,
@@ -100,13 +132,7 @@ def _check_resident_limits(session: Session, rules: BookingRules, uid: str, serv
     if moving is not None:
         counts = counts.where(Appointment.id != moving.id)
     active, same_day, same_slot = session.execute(counts).one()
-    if same_slot:
-        # One place of a slot per resident, whatever the item: a second is someone else's.
-        raise BookingError("ALREADY_BOOKED", "您已预约该时段", "slotId")
-    if same_day >= rules.max_per_item_per_day:
-        raise BookingError("ALREADY_BOOKED", field="slotId")
-    if moving is None and active >= rules.max_active:
-        raise BookingError("LIMIT_REACHED", f"每人最多同时持有 {rules.max_active} 个有效预约")
+    _refuse_over_limits(rules, active, same_day, same_slot, moving=moving is not None)
 
 
 def _take_place(session: Session, slot_id: int) -> None:
@@ -133,19 +159,85 @@ def _release_place(session: Session, slot_id: int) -> None:
                     .values(booked=Slot.booked - 1))
 
 
-def _insert_appointment(session: Session, values: dict) -> Appointment:
-    """Insert with a check-in code no active appointment holds. Two transactions drawing the
-    same code at once (odds ~1e-12) are stopped by the partial unique index."""
-    for _ in range(5):
-        code = new_check_in_code()
-        held = select(Appointment.id).where(Appointment.code == code,
-                                            Appointment.status.in_(ACTIVE_STATUSES))
-        if session.scalar(held) is None:
-            appointment = Appointment(code=code, **values)
-            session.add(appointment)
-            session.flush()
-            return appointment
-    raise RuntimeError("could not draw a free check-in code in 5 attempts")
+_SLOT = Slot.__table__
+_APPOINTMENT = Appointment.__table__
+CODE_ATTEMPTS = 5
+
+
+def _insert_ignoring_code(session: Session, values: dict, select_from=None):  # noqa: ANN001, ANN202
+    """INSERT of an appointment that does nothing when its check-in code is held by an active
+    appointment (the partial unique index decides: ON CONFLICT on it, so a collision neither
+    aborts a PostgreSQL transaction nor needs a SELECT per code); RETURNING its id. With
+    `select_from` (a CTE), the row is inserted only if the CTE gives one."""
+    insert = dialect_insert(session)(_APPOINTMENT)
+    if select_from is None:
+        insert = insert.values(values)
+    else:
+        columns = list(values)
+        insert = insert.from_select(columns, select(*(
+            select_from.c.id if column == "slot_id" else
+            literal(values[column], _APPOINTMENT.c[column].type) for column in columns
+        )).select_from(select_from))
+    return insert.on_conflict_do_nothing(
+        index_elements=["code"], index_where=text(ACTIVE_SQL),
+    ).returning(_APPOINTMENT.c.id)
+
+
+def _take_place_and_insert(session: Session, values: dict) -> tuple[dict, int]:
+    """Take a place of the slot (the conditional update that decides capacity) and insert the
+    appointment with a fresh check-in code: (its values with its id, the slot's new `booked`).
+    On PostgreSQL one statement (the UPDATE … RETURNING in a CTE feeding the INSERT), on
+    SQLite two (its RETURNING has no data-modifying CTEs). A code already held (odds ~1e-12
+    per booking) is drawn again, the place kept."""
+    taken_place = (update(_SLOT)
+                   .where(_SLOT.c.id == values["slot_id"], _SLOT.c.status == "open",
+                          _SLOT.c.booked < _SLOT.c.capacity)
+                   .values(booked=_SLOT.c.booked + 1)
+                   .returning(_SLOT.c.id, _SLOT.c.booked))
+    values = {**values, "code": new_check_in_code()}
+    if session.get_bind().dialect.name == "postgresql":
+        taken = taken_place.cte("taken")
+        made = _insert_ignoring_code(session, values, select_from=taken).cte("made")
+        row = session.execute(select(taken.c.booked, made.c.id)
+                              .select_from(taken.outerjoin(made, true()))).first()
+        booked, appointment_id = row if row is not None else (None, None)
+    else:
+        row = session.execute(taken_place).first()
+        booked = None if row is None else row.booked
+        appointment_id = None if booked is None else session.execute(
+            _insert_ignoring_code(session, values)).scalar()
+    if booked is None:
+        slot = _reread(session, Slot, values["slot_id"])
+        raise BookingError("SLOT_CLOSED" if slot.status != "open" else "SLOT_FULL",
+                           field="slotId")
+    for _ in range(CODE_ATTEMPTS):
+        if appointment_id is not None:
+            values["id"] = appointment_id
+            return values, booked
+        values["code"] = new_check_in_code()
+        appointment_id = session.execute(_insert_ignoring_code(session, values)).scalar()
+    raise RuntimeError(f"could not draw a free check-in code in {CODE_ATTEMPTS + 1} attempts")
+
+
+def _read_for_booking(session: Session, slot_id: int, service_item_id: int
+                      ) -> tuple[ServiceItem | None, Slot | None, ServiceWindow | None,
+                                 Place | None, bool]:
+    """The item, the slot, its window and hall, and whether the window handles the item: one
+    statement (a second only when the item does not exist, for the slot's NOT_FOUND)."""
+    handles = exists().where(WindowServiceItem.window_id == Slot.window_id,
+                             WindowServiceItem.service_item_id == service_item_id)
+    row = session.execute(
+        select(ServiceItem, Slot, ServiceWindow, Place, handles)
+        .select_from(ServiceItem)
+        .outerjoin(Slot, Slot.id == slot_id)
+        .outerjoin(ServiceWindow, ServiceWindow.id == Slot.window_id)
+        .outerjoin(Place, Place.id == ServiceWindow.place_id)
+        .where(ServiceItem.id == service_item_id)
+    ).first()
+    if row is None:
+        return None, session.get(Slot, slot_id), None, None, False
+    item, slot, window, place, handled = row
+    return item, slot, window, place, bool(handled)
 
 
 def describe(session: Session, appointment: Appointment) -> AppointmentDetails:
@@ -195,6 +287,21 @@ def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id:
     """Book a place in a slot, with the resident's answers to the guide's questions if they
     came from it. The same key from the same resident returns the same appointment (also when
     two calls race: the second waits for the resident's lock)."""
+    return book_described(uow, principal, rules, slot_id=slot_id,
+                          service_item_id=service_item_id, idempotency_key=idempotency_key,
+                          answers=answers, now=now)[0]
+
+
+def book_described(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id: int,
+                   service_item_id: int, idempotency_key: str,
+                   answers: list[tuple[str, bool]] | None = None, now: datetime | None = None
+                   ) -> tuple[Appointment, AppointmentDetails | None]:
+    """`book`, and where the new appointment is (the rows its answer shows, so the API need not
+    read them again); None for a retry answered with an earlier appointment.
+
+    Statements of a new booking: the read of item, slot, window and hall (one); the
+    resident's lock (one); the resident's active appointments and the key's (one); the place
+    and the appointment (one on PostgreSQL, two on SQLite); the outbox rows (one)."""
     uid = require_resident(principal)
     key = _check_key(idempotency_key)
     now = now or utcnow()
@@ -203,36 +310,47 @@ def book(uow: UnitOfWork, principal: Principal, rules: BookingRules, *, slot_id:
         # What the decisions read but no booking changes (the slot's times and window, the
         # item, the hall for the messages) is read before the lock, so the lock is held only
         # for the decisions; the slot's status and places are decided by the conditional update.
-        slot = session.get(Slot, slot_id)
-        item = session.get(ServiceItem, service_item_id)
+        item, slot, window, place, handled = _read_for_booking(session, slot_id, service_item_id)
         given = _check_answers(item, answers)
-        details = None
-        if slot is not None and item is not None:
-            window = session.get(ServiceWindow, slot.window_id)
-            details = AppointmentDetails(session.get(Place, window.place_id), window, item, slot)
         lock_resident(session, uid, now)
-        earlier = session.scalar(select(Appointment).where(Appointment.uid == uid,
-                                                           Appointment.idempotency_key == key))
+        # The resident's active appointments (the limits) and the one of this key, if any.
+        mine = session.execute(
+            select(Appointment.id, Appointment.idempotency_key, Appointment.status,
+                   Appointment.service_item_id, Appointment.day, Appointment.slot_id)
+            .where(Appointment.uid == uid, or_(Appointment.status.in_(ACTIVE_STATUSES),
+                                               Appointment.idempotency_key == key))).all()
+        earlier = next((row.id for row in mine if row.idempotency_key == key), None)
         if earlier is not None:
+            earlier = session.get(Appointment, earlier)
             _check_retry(earlier, slot_id, service_item_id, given)
             uow.commit()
-            return earlier
+            return earlier, None
         if slot is None:
             raise BookingError("NOT_FOUND", "未找到该时段", "slotId")
         if item is None:
             raise BookingError("NOT_FOUND", "未找到该事项", "serviceItemId")
-        _check_bookable(session, rules, slot, service_item_id, now)
-        _check_resident_limits(session, rules, uid, service_item_id, slot.day, slot.id)
-        _take_place(session, slot.id)
-        appointment = _insert_appointment(session, {
+        _check_bookable_row(rules, slot, window, place, handled, now)
+        active = [row for row in mine if row.status in ACTIVE_STATUSES]
+        _refuse_over_limits(
+            rules, len(active),
+            sum(row.service_item_id == service_item_id and row.day == slot.day
+                for row in active),
+            sum(row.slot_id == slot.id for row in active))
+        values, booked = _take_place_and_insert(session, {
             "uid": uid, "slot_id": slot.id, "window_id": slot.window_id,
             "service_item_id": service_item_id, "day": slot.day, "status": "booked",
             "idempotency_key": key, "booked_slot_id": slot.id, "revision": 0,
-            "answers": given, "created_at": now, "updated_at": now,
+            "answers": given, "cancel_reason": None, "checked_in_at": None,
+            "created_at": now, "updated_at": now,
         })
+        # The row as written (the INSERT went around the ORM); the slot as the update left it,
+        # without making it a change of this session.
+        appointment = Appointment(**values)
+        set_committed_value(slot, "booked", booked)
+        details = AppointmentDetails(place, window, item, slot)
         uow.record(AppointmentBooked(appointment, details, now))
         uow.commit()
-    return appointment
+    return appointment, details
 
 
 def _check_retry(earlier: Appointment, slot_id: int, service_item_id: int,

@@ -26,7 +26,9 @@ from backend.db import Base
 # An appointment holds its place in the slot while it is in one of these states.
 ACTIVE_STATUSES = ("booked", "checked_in")
 APPOINTMENT_STATUSES = ("booked", "checked_in", "completed", "no_show", "cancelled")
-_ACTIVE_SQL = "status IN ('booked', 'checked_in')"
+# The predicate of the partial unique index on active codes, as SQL: an ON CONFLICT that
+# names the index repeats it literally (a bound parameter would not match a prepared plan).
+ACTIVE_SQL = "status IN ('booked', 'checked_in')"
 
 
 class ServiceWindow(Base):
@@ -124,7 +126,7 @@ class Appointment(Base):
         ),
         # A check-in code names one active appointment; once it is over, the code may return.
         Index("uq_appointment_active_code", "code", unique=True,
-              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+              sqlite_where=text(ACTIVE_SQL), postgresql_where=text(ACTIVE_SQL)),
         Index("ix_appointment_uid_status", "uid", "status"),
     )
 

@@ -8,6 +8,7 @@ import graphene
 
 from backend.booking import appointments, schedule, staff, windows
 from backend.booking.models import Appointment as AppointmentRow
+from backend.schema.booking.loaders import ServiceItemById, SlotById, WindowById
 from backend.schema.booking.types import (
     AppointmentPayload,
     CloseOutPayload,
@@ -18,9 +19,11 @@ from backend.schema.booking.types import (
     WindowPayload,
     generated_payload,
 )
+from backend.schema.core.dataloaders import loaders
 from backend.schema.core.errors import parse_id, payload_of
 from backend.schema.core.scalars import Date
 from backend.schema.guidance.types import ChecklistAnswerInput
+from backend.schema.places.loaders import PlaceById
 
 
 def _appointment_payload(row: AppointmentRow) -> AppointmentPayload:
@@ -95,11 +98,21 @@ class BookingMutation(graphene.ObjectType):
                                  answers=None):
         context = info.context
         given = None if answers is None else [(a.question_id, a.answer) for a in answers]
-        return payload_of(info, AppointmentPayload, lambda uow: _appointment_payload(
-            appointments.book(uow, context.principal, context.rules,
-                              slot_id=parse_id(slot_id, "slotId"),
-                              service_item_id=parse_id(service_item_id, "serviceItemId"),
-                              idempotency_key=idempotency_key, answers=given)))
+
+        def book(uow):
+            appointment, details = appointments.book_described(
+                uow, context.principal, context.rules, slot_id=parse_id(slot_id, "slotId"),
+                service_item_id=parse_id(service_item_id, "serviceItemId"),
+                idempotency_key=idempotency_key, answers=given)
+            if details is not None:  # the rows the booking read: the answer's fields need them
+                registry = loaders(info)
+                registry[SlotById].prime(details.slot.id, details.slot)
+                registry[ServiceItemById].prime(details.item.id, details.item)
+                registry[WindowById].prime(details.window.id, details.window)
+                registry[PlaceById].prime(details.place.id, details.place)
+            return _appointment_payload(appointment)
+
+        return payload_of(info, AppointmentPayload, book)
 
     @staticmethod
     def resolve_cancel_appointment(root, info, id, reason=None):

@@ -57,6 +57,11 @@ class DataLoader(Generic[K, V]):
         """The values of `keys`, in key order (a missing one as None, or an empty list)."""
         raise NotImplementedError
 
+    def prime(self, key: K, value: V) -> None:
+        """A value the request already holds (a mutation's rows): not fetched again. A value
+        fetched or primed before wins."""
+        self._values.setdefault(key, value)
+
     def load(self, key: K | None) -> V | Lazy | None:
         if key is None:
             return None
