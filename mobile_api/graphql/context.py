@@ -53,7 +53,7 @@ class RequestContext:
         """Who sent the request, from its Authorization header (verified once per request).
         A refused token makes the request anonymous, remembering why."""
         if self._principal is None:
-            self._principal = identify(self._verifier, self._session_factory,
+            self._principal = identify(self._verifier, self._read_session_factory,
                                        self._authorization)
         return self._principal
 
