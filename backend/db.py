@@ -9,10 +9,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy import (
+    CursorResult,
+    Engine,
+    MetaData,
+    TextClause,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -54,7 +63,11 @@ def make_engine(database_url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping: it costs a round trip per checkout. A dropped connection shows on its next
+    # statement instead; SQLAlchemy then invalidates the whole pool (after a restart every
+    # pooled connection is dead at once, so each is replaced on its next checkout, not after
+    # failing a request of its own), and a read retries once (`_retry_dropped_read`).
+    return create_engine(url, pool_size=5, max_overflow=10)
 
 
 # SQLSTATE classes of a server going away: 08 connection exception, 57P operator intervention
@@ -64,8 +77,10 @@ UNAVAILABLE_SQLSTATES = ("08", "57P")
 
 def database_unavailable(error: BaseException) -> bool:
     """The database could not be reached or dropped the connection: an outage to report as
-    such (the client may retry), not a bug. The pool's pre-ping replaces the dead connections
-    on their next checkout, so the requests after the outage need no restart."""
+    such (the client may retry), not a bug. A dropped connection invalidates the whole pool,
+    so the requests after the outage get new connections and need no restart; a read has
+    already been tried once more on a new connection (`_retry_dropped_read`), a write is not
+    (its COMMIT may have reached the server)."""
     if not isinstance(error, DBAPIError):
         return False
     if error.connection_invalidated:  # SQLAlchemy recognised a disconnect
@@ -79,15 +94,61 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+# Session.info key of the read sessions whose reads may run again on a new connection.
+RETRIED_READS = "retried_reads"
+
+
 def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions for a request's reads (writes get a unit of work of their own). On PostgreSQL
     they run in autocommit: each statement sees what was committed before it, as in a READ
     COMMITTED transaction, without the BEGIN and ROLLBACK round trips (the largest item after
     the queries themselves in a profile of nearby searches at 1M places). SQLite's driver opens
-    no transaction for reads."""
+    no transaction for reads.
+
+    Without a transaction, a SELECT that lost its connection can run again on a new one with
+    nothing lost: on PostgreSQL it does, once (a restart or a failover dropped the pooled
+    connections), so the reads after an outage do not fail."""
     if is_sqlite(engine):
         return make_session_factory(engine)
-    return make_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    factory = sessionmaker(bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
+                           expire_on_commit=False, info={RETRIED_READS: True})
+    event.listen(factory, "do_orm_execute", _retry_dropped_read)
+    return factory
+
+
+def _is_read(statement) -> bool:  # noqa: ANN001
+    if isinstance(statement, TextClause):
+        return statement.text.lstrip()[:6].upper() == "SELECT"
+    return bool(getattr(statement, "is_select", False))
+
+
+def _retry_dropped_read(state: ORMExecuteState):  # noqa: ANN202
+    """Every statement of a read session (Session.execute, scalars, get, lazy loads): a SELECT
+    whose connection was dropped runs once more on a new connection."""
+    if not _is_read(state.statement):
+        return None  # SQLAlchemy executes it as usual
+    try:
+        return state.invoke_statement()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    # Nothing to keep: the session's (autocommit) transaction ends, its next statement
+    # checks out a connection, a new one since the pool was invalidated with this one.
+    state.session.rollback()
+    return state.invoke_statement()
+
+
+def execute_read(session: Session, statement, parameters: dict) -> CursorResult:  # noqa: ANN001
+    """A Core SELECT on the session's connection (without the ORM's per-statement work), tried
+    once more on a new connection when the session is a read session and the connection was
+    dropped; in a unit of work the error stands (the transaction is lost)."""
+    try:
+        return session.connection().execute(statement, parameters)
+    except DBAPIError as error:
+        if not (error.connection_invalidated and session.info.get(RETRIED_READS)):
+            raise
+    session.rollback()
+    return session.connection().execute(statement, parameters)
 
 
 @contextmanager

@@ -113,11 +113,11 @@ def measure(store: str, scale: int, plan: Plan, wrk: str, points, do_profile: bo
 
     # -- the peer
     if store == "postgis" and peer_binary is not None:
-        result["peer"] = measure_peer(scale, plan, wrk, points, peer_binary, expected)
+        result.update(measure_peer(scale, plan, wrk, points, peer_binary, expected))
     elif store == "postgis":
-        result["peer"] = {"status": "not measured (--no-peer)"}
+        result["peer"] = result["peer_knn"] = {"status": "not measured (--no-peer)"}
     else:
-        result["peer"] = {"status": "PostGraphile serves PostgreSQL only"}
+        result["peer"] = result["peer_knn"] = {"status": "PostGraphile serves PostgreSQL only"}
 
     # -- booking under contention: last, its writes cannot disturb the reads measured above
     try:

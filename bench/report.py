@@ -12,6 +12,9 @@ from plans import Plan
 from shell import log
 from workload import FIRST, KINDS, N_CENTRES, RADIUS_M
 
+# Result keys of the peer rows (bench/peer.py) and their names in the tables.
+PEERS = (("peer", "PostGraphile"), ("peer_knn", "PostGraphile (KNN)"))
+
 MARK_BEGIN, MARK_END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
 
 
@@ -49,8 +52,9 @@ def markdown(results: list[dict], meta: dict, profiles: list[dict] | None = None
     for r in results:
         rows = [("our API", r.get("api", {}))]
         rows.append(("raw SQL", r.get("raw", {})))
-        if "single" in r.get("peer", {}):
-            rows.append(("PostGraphile", r["peer"]))
+        for key, name in PEERS:
+            if "single" in r.get(key, {}):
+                rows.append((name, r[key]))
         for what, m in rows:
             single, load = m.get("single", {}), m.get("load", {})
             lines.append(
@@ -64,23 +68,27 @@ def markdown(results: list[dict], meta: dict, profiles: list[dict] | None = None
             )
     lines += ["", "Ratios and checks:", "",
               "| scale | store | API p50 / raw p50 | API req/s / raw req/s | API p50 / "
-              "PostGraphile p50 | API req/s / PostGraphile req/s | results = raw SQL (API, "
-              "PostGraphile) |",
-              "|---|---|---|---|---|---|---|"]
+              "PostGraphile p50 | API req/s / PostGraphile req/s | API p50 / PostGraphile "
+              "(KNN) p50 | API req/s / PostGraphile (KNN) req/s | results = raw SQL (API, "
+              "PostGraphile, PostGraphile (KNN)) |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        api, raw, peer = r.get("api", {}), r.get("raw", {}), r.get("peer", {})
+        api, raw = r.get("api", {}), r.get("raw", {})
+        peer, knn = r.get("peer", {}), r.get("peer_knn", {})
 
         def ratio(a: dict, b: dict, part: str, key: str) -> str:
             x, y = a.get(part, {}).get(key), b.get(part, {}).get(key)
             return f"{x / y:.2f}×" if x and y else "–"
 
         checks = f"{api.get('correctness', {}).get('mismatches', '–')} mismatches"
-        if "correctness" in peer:
-            checks += f", {peer['correctness']['mismatches']} mismatches"
+        for side in (peer, knn):
+            if "correctness" in side:
+                checks += f", {side['correctness']['mismatches']} mismatches"
         lines.append(
             f"| {scale_label(r['scale'])} | {r['store']} | "
             f"{ratio(api, raw, 'single', 'p50_ms')} | {ratio(api, raw, 'load', 'req_per_s')} | "
             f"{ratio(api, peer, 'single', 'p50_ms')} | {ratio(api, peer, 'load', 'req_per_s')} | "
+            f"{ratio(api, knn, 'single', 'p50_ms')} | {ratio(api, knn, 'load', 'req_per_s')} | "
             f"{checks} |"
         )
     lines += ["", "Text + geo, map clusters, booking:", "",

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from paths import LOGS, ROOT, VENV_BIN
 
-# BENCH_API_PORT: another port for a second run beside the recorded one (the peer's is next).
+# BENCH_API_PORT / BENCH_PEER_PORT: another pair, for a second run on the same machine.
 API_PORT = int(os.environ.get("BENCH_API_PORT", "18080"))
-PEER_PORT = API_PORT + 1
+PEER_PORT = int(os.environ.get("BENCH_PEER_PORT", "18081"))
 GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--preload"]  # = gunicorn.conf.py (make run)
 FIREBASE_PROJECT = "demo-servicemap"  # the development project of `make run`
 

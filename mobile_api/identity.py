@@ -25,6 +25,7 @@ def identify(verifier: TokenVerifier | None, session_factory: sessionmaker[Sessi
     except Unauthenticated as refused:
         return Principal(uid=None, token_problem=refused.message)
     # A session of its own, closed at once: asked for inside a mutation's unit of work, the
-    # request's read session would be a second connection held at the same time.
+    # request's read session would be a second connection held at the same time. The callers
+    # pass the read sessions' factory: a read that lost its connection runs again.
     with session_factory() as session:
         return principal_for(session, uid)

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from backend.db import execute_read
 from backend.places.models import Place
 from backend.places.records import PlaceKind
 from backend.places.text import TextQuery, ranked_matches
@@ -266,8 +267,7 @@ class PostgisStore:
     name = "postgis"
 
     def nearest_search(self, session, lat, lon, filters):
-        return PostgisNearest(session.connection(), lat, lon, statements_for(PostgisStatements,
-                                                                             filters))
+        return PostgisNearest(session, lat, lon, statements_for(PostgisStatements, filters))
 
 
 # The sphere and the spheroid differ by < 0.6 %; the prefilter radius must cover both.
@@ -357,9 +357,9 @@ class PostgisStatements:
 
 
 class PostgisNearest:
-    def __init__(self, connection: Connection, lat: float, lon: float,
+    def __init__(self, session: Session, lat: float, lon: float,
                  statements: PostgisStatements) -> None:
-        self._connection = connection
+        self._session = session
         self._point = {"lat": lat, "lon": lon}
         self._statements = statements
         # The first circle's candidates, fetched in the same statement as its radius:
@@ -373,14 +373,14 @@ class PostgisNearest:
 
     def first_radius(self, after, limit, max_radius_m):
         # One round trip: the radius from the KNN guess and the candidates within it.
-        rows = self._connection.execute(
-            self._statements.first(after is not None),
+        rows = execute_read(
+            self._session, self._statements.first(after is not None),
             self._params(after, cap=max_radius_m, offset=limit - 1, limit=limit),
         ).all()
         if not rows:
             # Nothing within the circle, so its radius did not come back: ask for it alone.
-            sphere = self._connection.execute(
-                self._statements.guess(after is not None),
+            sphere = execute_read(
+                self._session, self._statements.guess(after is not None),
                 self._params(after, offset=limit - 1),
             ).scalar()
             if sphere is None:
@@ -395,8 +395,8 @@ class PostgisNearest:
         if self._first is not None and self._first[0] == (radius_m, after, limit):
             return self._first[1]
         prefilter = radius_m * PREFILTER_FACTOR + 1.0 < MAX_EARTH_DISTANCE_M
-        rows = self._connection.execute(
-            self._statements.within(after is not None, prefilter),
+        rows = execute_read(
+            self._session, self._statements.within(after is not None, prefilter),
             self._params(after, radius=radius_m, limit=limit),
         )
         return [(float(d), int(i), lat, lon) for d, i, lat, lon in rows]

@@ -79,7 +79,7 @@ def _owned(render: Callable[[Appointment, AppointmentDetails], Response],
     services = current_app.extensions["servicemap"]
     principal: Principal | None = None
     try:
-        principal = identify(services.verifier, services.session_factory,
+        principal = identify(services.verifier, services.read_session_factory,
                              request.headers.get("Authorization"))
         with services.read_session_factory() as session:
             appointment, details = own_appointment_details(session, principal,

@@ -1,7 +1,8 @@
 """A database that is away (restarted, failing over) or a bug before execution: every answer
 is a GraphQL JSON body with a code and nothing about the internals (graphql-server alone
 answers 400 with the exception's text), and the pool replaces dead connections by itself, so
-the requests after a PostgreSQL restart need no server restart (bench/soak.py restarts it)."""
+the requests after a PostgreSQL restart need no server restart (bench/soak.py restarts it; so
+does test_postgres_restart.py, on a cluster of its own)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sqlite3
 import psycopg
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.exc import OperationalError
 
 import mobile_api.graphql.rate_limits
@@ -95,6 +96,18 @@ def test_database_unavailable__not_a_database_error():
     assert database_unavailable(RuntimeError("boom")) is False
 
 
+def _terminate_connections(app: Flask) -> int:
+    """The server drops every connection to the app's database, as a restart does."""
+    database = make_url(app.extensions["servicemap"].settings.database_url).database
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        terminated = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": database}).scalar()
+    admin.dispose()
+    return terminated
+
+
 def test_postgres_connections_terminated__next_requests_answer(demo_app: Flask,
                                                                store_name: str):
     if store_name != "postgis":
@@ -102,16 +115,40 @@ def test_postgres_connections_terminated__next_requests_answer(demo_app: Flask,
     # given: the pool holds connections, then the server drops them (as a restart does)
     client = demo_app.test_client()
     assert "errors" not in gql(client, operation("Regions"), {"level": "PROVINCE"})
-    database = make_url(demo_app.extensions["servicemap"].settings.database_url).database
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        terminated = connection.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": database}).scalar()
-    admin.dispose()
-    assert terminated >= 1
+    assert _terminate_connections(demo_app) >= 1
 
-    # when / then: the pool's pre-ping replaces them; no request fails
+    # when / then: a read on a dropped connection runs again on a new one; no request fails
     for _ in range(5):
         body = gql(client, operation("Regions"), {"level": "PROVINCE"})
         assert "errors" not in body, body
+
+
+def test_postgres_connections_terminated__the_whole_pool_replaced_at_once(demo_app: Flask,
+                                                                         store_name: str):
+    if store_name != "postgis":
+        pytest.skip("PostgreSQL only: SQLite has no server to lose")
+    services = demo_app.extensions["servicemap"]
+    # given: three connections in the pool, then the server drops them
+    sessions = [services.read_session_factory() for _ in range(3)]
+    for session in sessions:
+        session.execute(text("SELECT 1"))
+    for session in sessions:
+        session.close()
+    assert _terminate_connections(demo_app) >= 3
+    disconnects: list[bool] = []
+
+    def count(context) -> None:  # noqa: ANN001
+        disconnects.append(context.is_disconnect)
+
+    event.listen(services.engine, "handle_error", count)
+    try:
+        # when: reads one after another, each on a connection out of the pool
+        client = demo_app.test_client()
+        for _ in range(4):
+            assert "errors" not in gql(client, operation("Regions"), {"level": "PROVINCE"})
+    finally:
+        event.remove(services.engine, "handle_error", count)
+
+    # then: the first dropped connection invalidated the pool: the others were replaced on
+    # their checkout, without failing a statement each
+    assert disconnects == [True]
