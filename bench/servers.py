@@ -15,7 +15,9 @@ from pathlib import Path
 
 from paths import LOGS, ROOT, VENV_BIN
 
-API_PORT, PEER_PORT = 18080, 18081
+# BENCH_API_PORT moves the API (and PostGraphile, one above) when 18080 is taken.
+API_PORT = int(os.environ.get("BENCH_API_PORT", "18080"))
+PEER_PORT = API_PORT + 1
 GUNICORN_ARGS = ["--workers", "2", "--threads", "4", "--preload"]  # = gunicorn.conf.py (make run)
 FIREBASE_PROJECT = "demo-servicemap"  # the development project of `make run`
 
