@@ -46,6 +46,15 @@ def measure_extra(server: Server, wrk: str, features: dict, points, plan: Plan) 
                            "single": single, "load": load}
     else:
         out["text_geo"] = {"status": "not available: Query.places has no `text` argument"}
+    out.update(measure_clusters(server, wrk, features, points, plan))
+    return out
+
+
+def measure_clusters(server: Server, wrk: str, features: dict, points, plan: Plan,
+                     warmup: int = 0) -> dict:
+    """mapClusters at each of ZOOMS: single client, then wrk (`warmup` requests first)."""
+    port = server.port
+    out: dict = {}
     clusters = features["map_clusters"]
     for zoom in ZOOMS:
         key = f"clusters_z{zoom}"
@@ -56,6 +65,8 @@ def measure_extra(server: Server, wrk: str, features: dict, points, plan: Plan) 
         if bodies is None:
             out[key] = {"status": f"not measured: {document}"}
             continue
+        if warmup:
+            single_client(port, "/graphql", bodies, warmup)
         single = single_client(port, "/graphql", bodies, plan.extra_requests)
         load = wrk_load(wrk, port, "/graphql", bodies, plan, plan.extra_seconds, key, server)
         out[key] = {"query": f"mapClusters(bbox: <phone screen>, zoom: {zoom})",
@@ -142,4 +153,22 @@ def profile_only(store: str, scale: int, plan: Plan, wrk: str, points) -> dict:
                   "profile": profile(server, wrk, bodies, plan, 12.0)}
     finally:
         server.stop()
+    return result
+
+
+def clusters_only(store: str, scale: int, plan: Plan, wrk: str, points, fresh: bool) -> dict:
+    """Only mapClusters at one scale and store through the API, as in `measure` (the bench
+    database seeded or reused the same way), after `plan.warmup` requests per zoom."""
+    result: dict = {"scale": scale, "store": store, "plan": plan.name,
+                    "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                    "loadavg_before": loadavg()}
+    result["data"] = prepare_database(store, scale, fresh)
+    server = api_server(f"clusters-{store}-{scale}", app_env(database_url(store, scale)))
+    try:
+        server.wait_first_answer("/graphql", nearby_bodies(points)[0])
+        features = introspect_features(server.port)
+        result.update(measure_clusters(server, wrk, features, points, plan, plan.warmup))
+    finally:
+        server.stop()
+    result["loadavg_after"] = loadavg()
     return result

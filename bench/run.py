@@ -40,7 +40,7 @@ from dataclasses import asdict
 
 from install import ensure_postgis, ensure_postgraphile, ensure_python_requirements, ensure_wrk
 from machine import commit, machine, tool_versions
-from measure import measure, profile_only
+from measure import clusters_only, measure, profile_only
 from paths import RESULTS_DIR, ROOT
 from plans import PLANS
 from report import markdown, profile_path, publish, report_only, results_path
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", action="store_true", help="write the tables to RESULTS.md")
     parser.add_argument("--profile-only", action="store_true",
                         help="only profile the API at each scale and store of the plan")
+    parser.add_argument("--clusters-only", action="store_true",
+                        help="only mapClusters through the API at each scale and store")
     parser.add_argument("--report-only", metavar="DATE",
                         help="only rebuild the tables from bench/results/DATE-*.json")
     args = parser.parse_args(argv)
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             skipped["postgis"] = reason
             stores.remove("postgis")
     peer_binary = None
-    if "postgis" in stores and not args.no_peer:
+    if "postgis" in stores and not args.no_peer and not args.clusters_only:
         peer_binary = ensure_postgraphile()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     points = centres()
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                 path.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
                 log(f"{store} {scale}: profile -> {path.relative_to(ROOT)}")
         return report_only(meta["date"], plan, args.record)
+    if args.clusters_only:
+        return clusters_report(plan, stores, wrk, points, meta, args.fresh)
     results = []
     for scale in plan.scales:
         for store in stores:
@@ -116,6 +120,31 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
     publish(markdown(results, meta), meta["date"], plan, args.record)
     log(f"done in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def clusters_report(plan, stores: list[str], wrk: str, points, meta: dict, fresh: bool) -> int:
+    """--clusters-only: mapClusters at every scale and store of the plan, one after the other
+    (compare scales within one run); JSON per scale x store and a table on stdout, never
+    RESULTS.md."""
+    rows = []
+    for scale in plan.scales:
+        for store in stores:
+            result = clusters_only(store, scale, plan, wrk, points, fresh)
+            result["meta"] = meta
+            path = RESULTS_DIR / f"{meta['date']}-clusters-{scale}-{store}.json"
+            path.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+            for zoom in ("z8", "z12"):
+                single = result.get(f"clusters_{zoom}", {}).get("single", {})
+                load = result.get(f"clusters_{zoom}", {}).get("load", {})
+                rows.append(f"| {scale} | {store} | {zoom} | {single.get('p50_ms')} | "
+                            f"{single.get('p95_ms')} | {single.get('p99_ms')} | "
+                            f"{load.get('req_per_s')} | {single.get('failed_responses')} | "
+                            f"{result['loadavg_before'][0]} → {result['loadavg_after'][0]} |")
+            log(f"{store} {scale}: mapClusters -> {path.relative_to(ROOT)}")
+    print("| scale | store | zoom | p50 ms | p95 | p99 | wrk req/s | failed | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
     return 0
 
 

@@ -8,16 +8,21 @@ statement runs on SQLite (≥ 3.35, math functions) and PostgreSQL.
 Counting every place of a window costs as much as the window holds (600k rows for a city at
 zoom 8 among a million places), so `place_grid` keeps the same sums per cell for zoom 0 to
 GRID_MAX_ZOOM, rebuilt after bulk loads. A window then reads the cells it covers whole from the
-grid: whole cells of its zoom, and cells three zooms finer (8 × 8 per cell) along its edges.
-Only the places in the thin strips between those and the window's edges are read one by one.
-Every cell index, of the grid and of those places, comes from the same SQL arithmetic
-(`cell_columns`): a finer index is the coarser one times a power of two, exactly, so the
-answer is the scan's. A place written after the rebuild makes the grid stale (triggers, see
-migration 0004) and the scan answers until the next rebuild.
+grid: whole cells of its zoom, a ring of cells three zooms finer (8 × 8 per cell) along its
+edges, and a ring of cells six zooms finer (1 px at the window's zoom) along those. Only the
+places in the thin strips between the finest ring and the window's edges are read one by one
+(`grid_boxes` splits the window; each cell is read at exactly one level). The database sums
+grid rows and strip places per cell of the window's zoom, so one row per cluster travels
+(JSON-1 `json_each`, SQLite ≥ 3.38, lists a ring's columns). Every cell index, of the grid and
+of those places, comes from the same SQL arithmetic (`cell_columns`): a finer index is the
+coarser one times a power of two, exactly, so the answer is the scan's (up to the order in
+which the database adds the coordinates). A place written after the rebuild makes the grid
+stale (triggers, see migration 0004) and the scan answers until the next rebuild.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -25,9 +30,14 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import (
+    ARRAY,
+    Integer,
     and_,
+    any_,
     case,
+    cast,
     func,
+    literal,
     literal_column,
     not_,
     select,
@@ -52,14 +62,19 @@ MAX_CELLS = 10_000  # a window spanning more cells than this is refused, not ans
 # GCJ-02 and BD-09 shift a WGS-84 point by [0, 0.0094]° in latitude and [-0.0003, 0.0173]° in
 # longitude (nothing outside China), so the shifts of any two points differ by less than this.
 DATUM_SHIFT_SPREAD_DEG = 0.02
-# The grid keeps zoom 0 to GRID_MAX_ZOOM; a window at zoom z reads cells of z and of z + 3
-# (cells of z + 3 are ≤ 8 px wide at zoom z, so the edge strips hold few places). At zoom 15
-# a cell is about 300 m; windows of higher zooms hold few places and are scanned.
+# The grid keeps zoom 0 to GRID_MAX_ZOOM; a window at zoom z reads cells of z, a ring of cells
+# of z + 3 around them and a ring of z + 6 (capped at GRID_MAX_ZOOM) around those: cells of
+# z + 6 are 1 px wide at zoom z, so the edge strips left to count place by place are thin even
+# where places are dense. At zoom 15 a cell is about 300 m; windows of zoom 13 and higher
+# (z + 3 beyond the grid) hold few places and are scanned.
 GRID_MAX_ZOOM = 15
-SUB_LEVELS = 3
+EDGE_LEVELS = (3, 6)
+# Row tags of the grid statement: a cell's sums, a place near a datum box's edge, the state.
+CELL_ROW, PLACE_ROW, STATE_ROW = 0, 1, 2
 # Cell indices computed in Python (a window's corners) and in SQL (places) may differ in the
 # last bits of the libm functions; the window's corners are snapped this far (in cells of
-# z + 3) further inside, and the strips reach this far (in degrees) into the snapped region.
+# the finest level) further inside, and the strips reach this far (in degrees) into the
+# snapped region.
 SNAP_GUARD_CELLS = 1e-6
 STRIP_OVERLAP_DEG = 1e-7
 
@@ -239,8 +254,9 @@ def _aggregate_datum_box(
 
 
 @dataclass(frozen=True)
-class _Snapped:
-    """The cells of zoom z + 3 wholly inside the core box: columns x0..x1, rows y0..y1."""
+class Snapped:
+    """The cells of the finest grid level wholly inside the core box: columns x0..x1, rows
+    y0..y1."""
 
     x0: int
     x1: int
@@ -248,19 +264,16 @@ class _Snapped:
     y1: int
 
     @staticmethod
-    def inside(core: BBox, n: int) -> _Snapped | None:
+    def inside(core: BBox, n: int) -> Snapped | None:
         west_x, north_y = mercator.position(core.north, core.west, n)
         east_x, south_y = mercator.position(core.south, core.east, n)
         # A cell k spans [k, k + 1): wholly inside when west ≤ k and k + 1 ≤ east. Any place
         # in it then lies inside the core box: the arithmetic is monotonic in lat and lon.
-        snapped = _Snapped(math.ceil(west_x + SNAP_GUARD_CELLS),
+        snapped = Snapped(math.ceil(west_x + SNAP_GUARD_CELLS),
                            math.floor(east_x - SNAP_GUARD_CELLS) - 1,
                            math.ceil(north_y + SNAP_GUARD_CELLS),
                            math.floor(south_y - SNAP_GUARD_CELLS) - 1)
         return snapped if snapped.x0 <= snapped.x1 and snapped.y0 <= snapped.y1 else None
-
-    def holds(self, x: int, y: int) -> bool:
-        return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
 
     def box(self, n: int) -> BBox:
         """Its WGS-84 box (edges by the inverse projection)."""
@@ -270,44 +283,81 @@ class _Snapped:
                     mercator.lon_of_column_edge(self.x1 + 1, n))
 
 
-def _grid_parts(snapped: _Snapped, kinds: tuple[str, ...] | None, zoom: int) -> list:
-    """SELECTs of the grid rows inside the snapped region: its whole cells of `zoom` and its
-    other cells of zoom + 3, as (part, ix, iy, count, sums…, first_id)."""
-    step = 2**SUB_LEVELS
-    # Whole cells of zoom z: columns px0..px1, rows py0..py1 (in cells of z).
-    px0, px1 = -(-snapped.x0 // step), (snapped.x1 + 1) // step - 1
-    py0, py1 = -(-snapped.y0 // step), (snapped.y1 + 1) // step - 1
+def grid_levels(zoom: int) -> tuple[int, ...] | None:
+    """The grid zooms a window at `zoom` reads, coarse to fine: its own, then the finer ones
+    of its edge rings (EDGE_LEVELS, the last capped at GRID_MAX_ZOOM); None when even the
+    first ring is beyond the grid (the window is scanned)."""
+    if zoom + EDGE_LEVELS[0] > GRID_MAX_ZOOM:
+        return None
+    return tuple(dict.fromkeys([zoom, *(min(zoom + step, GRID_MAX_ZOOM) for step in EDGE_LEVELS)]))
 
-    def part(tag: int, part_zoom: int, x0: int, x1: int, y0: int, y1: int):
+
+def grid_boxes(snapped: Snapped, levels: tuple[int, ...]) -> list[tuple[int, int, int, int, int]]:
+    """The snapped region (in cells of the finest level) split into (level, x0, x1, y0, y1)
+    boxes of grid cells, each cell in exactly one: the whole cells of the window's zoom
+    there, then, level by level, the cells of each finer zoom that no coarser level covered
+    (a ring around them, at most 2^step − 1 cells deep)."""
+    finest = levels[-1]
+    boxes = []
+    inner = None  # the region the coarser levels covered, in cells of the previous level
+    previous = levels[0]
+    for level in levels:
+        step = 2 ** (finest - level)
+        # The whole cells of this level inside the snapped region (it is a union of them
+        # at the finest level; at coarser ones it may hold none).
+        x0, x1 = -(-snapped.x0 // step), (snapped.x1 + 1) // step - 1
+        y0, y1 = -(-snapped.y0 // step), (snapped.y1 + 1) // step - 1
         if x0 > x1 or y0 > y1:
-            return None
+            previous = level
+            continue
+        if inner is None:
+            boxes.append((level, x0, x1, y0, y1))
+        else:
+            # The coarser region in cells of this level; it lies within (x0..x1, y0..y1).
+            scale = 2 ** (level - previous)
+            ix0, ix1 = inner[0] * scale, (inner[1] + 1) * scale - 1
+            iy0, iy1 = inner[2] * scale, (inner[3] + 1) * scale - 1
+            boxes += [  # the ring around it: north, south, west, east
+                (level, x0, x1, y0, iy0 - 1),
+                (level, x0, x1, iy1 + 1, y1),
+                (level, x0, ix0 - 1, iy0, iy1),
+                (level, ix1 + 1, x1, iy0, iy1),
+            ]
+        inner, previous = (x0, x1, y0, y1), level
+    return [box for box in boxes if box[1] <= box[2] and box[3] <= box[4]]
+
+
+def _grid_parts(snapped: Snapped, kinds: tuple[str, ...] | None,
+                levels: tuple[int, ...], dialect: str) -> list:
+    """SELECTs of the grid rows of `grid_boxes`, as (ix, iy) of the window's zoom (a cell of
+    zoom + k is in cell ix // 2^k: indices are never negative), count, sums…, first_id."""
+
+    def part(i: int, level: int, x0: int, x1: int, y0: int, y1: int):
         # Columns as an IN list and rows as a range: each column is one seek in the primary
-        # key (zoom, ix, iy, kind), whatever the grid holds elsewhere.
-        conditions = [PlaceGrid.zoom == part_zoom, PlaceGrid.ix.in_(range(x0, x1 + 1)),
-                      PlaceGrid.iy.between(y0, y1)]
+        # key (zoom, ix, iy, kind), whatever the grid holds elsewhere. A ring of the finest
+        # level is hundreds of columns wide: one parameter (a PostgreSQL array for = ANY, a
+        # JSON array for SQLite's json_each; the same index seeks) rather than hundreds of
+        # parameters to expand, bind and parse (they cost more than the rows they find).
+        columns = list(range(x0, x1 + 1))
+        if dialect == "postgresql":
+            column_test = PlaceGrid.ix == any_(literal(columns, ARRAY(Integer)))
+        else:
+            name = f"columns_{i}"  # by position: the same text, so the compiled form is reused
+            column_test = text(f"place_grid.ix IN (SELECT value FROM json_each(:{name}))"
+                               ).bindparams(**{name: json.dumps(columns)})
+        conditions = [PlaceGrid.zoom == level, column_test, PlaceGrid.iy.between(y0, y1)]
         if kinds is not None:
             conditions.append(PlaceGrid.kind.in_(kinds))
+        k = 2 ** (level - levels[0])
         return select(
-            sql_literal(tag), PlaceGrid.ix, PlaceGrid.iy, PlaceGrid.count,
-            PlaceGrid.lat_sum, PlaceGrid.lon_sum, PlaceGrid.south, PlaceGrid.west, PlaceGrid.north,
-            PlaceGrid.east, PlaceGrid.first_id,
+            (PlaceGrid.ix // k).label("ix"), (PlaceGrid.iy // k).label("iy"),
+            PlaceGrid.count.label("count"), PlaceGrid.lat_sum.label("lat_sum"),
+            PlaceGrid.lon_sum.label("lon_sum"), PlaceGrid.south.label("south"),
+            PlaceGrid.west.label("west"), PlaceGrid.north.label("north"),
+            PlaceGrid.east.label("east"), PlaceGrid.first_id.label("first_id"),
         ).where(*conditions)
 
-    sub = zoom + SUB_LEVELS
-    if px0 > px1 or py0 > py1:
-        parts = [part(1, sub, snapped.x0, snapped.x1, snapped.y0, snapped.y1)]
-    else:
-        whole_x0, whole_x1 = px0 * step, (px1 + 1) * step - 1
-        whole_y0, whole_y1 = py0 * step, (py1 + 1) * step - 1
-        parts = [
-            part(0, zoom, px0, px1, py0, py1),
-            # the ring of finer cells around the whole ones: north, south, west, east
-            part(1, sub, snapped.x0, snapped.x1, snapped.y0, whole_y0 - 1),
-            part(1, sub, snapped.x0, snapped.x1, whole_y1 + 1, snapped.y1),
-            part(1, sub, snapped.x0, whole_x0 - 1, whole_y0, whole_y1),
-            part(1, sub, whole_x1 + 1, snapped.x1, whole_y0, whole_y1),
-        ]
-    return [p for p in parts if p is not None]
+    return [part(i, *box) for i, box in enumerate(grid_boxes(snapped, levels))]
 
 
 def spatial_prefilter(dialect: str, boxes: list[BBox]) -> ColumnElement[bool]:
@@ -336,10 +386,12 @@ def _aggregate_from_grid(
 ) -> dict[CellKey, _Cell] | None:
     """The cells of the window from `place_grid` and the places of its edge strips; None
     when the grid cannot answer (stale, or a zoom it does not reach)."""
-    sub = zoom + SUB_LEVELS
-    if sub > GRID_MAX_ZOOM:
+    levels = grid_levels(zoom)
+    if levels is None:
         return None
-    n_sub = cells_per_axis(sub)
+    finest = levels[-1]
+    shift = finest - zoom
+    n_sub = cells_per_axis(finest)
     # core: certainly inside the window, so the grid may count it blindly; candidates: every
     # place possibly inside. For a GCJ-02/BD-09 box, the shrunk and the padded WGS-84 boxes.
     keep: Callable[[list], list[bool]] | None = None
@@ -353,15 +405,13 @@ def _aggregate_from_grid(
                           min(90.0, view.north + spread), min(180.0, view.east + spread))
 
         def keep(rows: list) -> list[bool]:
-            # As `_aggregate_datum_box`: inside the shrunk box without a test, else exactly.
-            inside = datum_box.contains(np.array([r[4] for r in rows]),
-                                        np.array([r[5] for r in rows])).tolist()
-            return [ok or (core is not None and core.south <= r[4] <= core.north
-                           and core.west <= r[5] <= core.east)
-                    for r, ok in zip(rows, inside, strict=True)]
+            # As `_aggregate_datum_box`: places outside the shrunk box are tested exactly.
+            return datum_box.contains(np.array([r[4] for r in rows]),
+                                      np.array([r[5] for r in rows])).tolist()
 
-    snapped = _Snapped.inside(core, n_sub) if core is not None else None
-    parts = _grid_parts(snapped, kinds, zoom) if snapped is not None else []
+    snapped = Snapped.inside(core, n_sub) if core is not None else None
+    dialect = session.get_bind().dialect.name
+    parts = _grid_parts(snapped, kinds, levels, dialect) if snapped is not None else []
     if snapped is None:
         strips = [candidates]
     else:
@@ -373,36 +423,66 @@ def _aggregate_from_grid(
                   BBox(c.south, c.west, min(c.north, box.south + eps), c.east)]
     ix, iy = cell_columns(n_sub)
     conditions = PlaceFilters(kinds=kinds, bbox=candidates).conditions()
-    conditions.append(spatial_prefilter(session.get_bind().dialect.name, strips))
-    # Each place of the strips as a one-place cell of zoom z + 3: its lat and lon are its sums
-    # (columns 4 and 5) and its bounds.
-    parts.append(select(sql_literal(2), ix, iy, sql_literal(1), Place.lat, Place.lon, Place.lat,
-                        Place.lon, Place.lat, Place.lon, Place.id).where(*conditions))
+    conditions.append(spatial_prefilter(dialect, strips))
+    if snapped is not None:  # the grid counted the snapped region
+        conditions.append(not_(and_(ix.between(snapped.x0, snapped.x1),
+                                    iy.between(snapped.y0, snapped.y1))))
+    # Places of the strips certainly inside the window join the grid's rows, one-place cells
+    # of the finest level (lat and lon are their sums and bounds), so that the database sums
+    # each cell of the window's zoom and only one row per cluster travels. Near the edges of a
+    # GCJ-02/BD-09 box, places are read one by one and decided in Python (`keep`).
+    k = 2 ** shift
+    certain, tested = list(conditions), None  # places summed by the database / by Python
+    if keep is not None:
+        if core is None:
+            certain, tested = None, list(conditions)
+        else:
+            in_core = and_(Place.lat.between(core.south, core.north),
+                           Place.lon.between(core.west, core.east))
+            certain, tested = [*conditions, in_core], [*conditions, not_(in_core)]
+    if certain is not None:
+        parts.append(select(
+            (cast(ix, Integer) // k).label("ix"), (cast(iy, Integer) // k).label("iy"),
+            sql_literal(1).label("count"), Place.lat.label("lat_sum"),
+            Place.lon.label("lon_sum"), Place.lat.label("south"), Place.lon.label("west"),
+            Place.lat.label("north"), Place.lon.label("east"), Place.id.label("first_id"),
+        ).where(*certain))
+    statements = []
+    if parts:
+        cell = union_all(*parts).subquery("cell")
+        statements.append(select(
+            sql_literal(CELL_ROW), cell.c.ix, cell.c.iy, func.sum(cell.c.count),
+            func.sum(cell.c.lat_sum), func.sum(cell.c.lon_sum), func.min(cell.c.south),
+            func.min(cell.c.west), func.max(cell.c.north), func.max(cell.c.east),
+            func.min(cell.c.first_id),
+        ).group_by(cell.c.ix, cell.c.iy))
+    if tested is not None:
+        statements.append(select(
+            sql_literal(PLACE_ROW), cast(ix, Integer) // k, cast(iy, Integer) // k,
+            sql_literal(1), Place.lat, Place.lon, Place.lat, Place.lon, Place.lat, Place.lon,
+            Place.id,
+        ).where(*tested))
     # The freshness in the same statement, so on PostgreSQL too the grid, the places and
     # the state are read in one snapshot.
-    parts.append(select(sql_literal(3), sql_literal(0), sql_literal(0),
-                        case((PlaceGridState.version == PlaceGridState.built_version, 1),
-                             else_=0),
-                        *[sql_literal(0.0)] * 6, sql_literal(0)))
-    rows = session.execute(union_all(*parts)).all()
-    if not any(row[0] == 3 and row[3] == 1 for row in rows):
+    statements.append(select(sql_literal(STATE_ROW), sql_literal(0), sql_literal(0),
+                             case((PlaceGridState.version == PlaceGridState.built_version, 1),
+                                  else_=0),
+                             *[sql_literal(0.0)] * 6, sql_literal(0)))
+    rows = session.execute(union_all(*statements)).all()
+    if not any(row[0] == STATE_ROW and row[3] == 1 for row in rows):
         _log_stale()
         return None
     _GridLog.stale_logged = False
 
+    places = [row for row in rows if row[0] == PLACE_ROW]
+    if places and keep is not None:
+        rows = [row for row in rows if row[0] != PLACE_ROW]
+        rows += [row for row, ok in zip(places, keep(places), strict=True) if ok]
     cells: dict[CellKey, _Cell] = {}
-    places = [row for row in rows
-              if row[0] == 2 and (snapped is None or not snapped.holds(int(row[1]), int(row[2])))]
-    if keep is not None and places:
-        places = [row for row, ok in zip(places, keep(places), strict=True) if ok]
     for tag, x, y, count, lat_sum, lon_sum, south, west, north, east, first_id in rows:
-        if tag in (0, 1):
+        if tag != STATE_ROW:
             part = _Cell(int(count), lat_sum, lon_sum, south, west, north, east, int(first_id))
-            key = (int(x), int(y)) if tag == 0 else (int(x) >> SUB_LEVELS, int(y) >> SUB_LEVELS)
-            _merge_into(cells, key, part)
-    for _, x, y, _, lat, lon, _, _, _, _, place_id in places:
-        part = _Cell(1, lat, lon, lat, lon, lat, lon, int(place_id))
-        _merge_into(cells, (int(x) >> SUB_LEVELS, int(y) >> SUB_LEVELS), part)
+            _merge_into(cells, (int(x), int(y)), part)
     return cells
 
 

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import event, select
 
 from backend.db import session_scope
+from backend.places.clusters import Snapped, grid_boxes, grid_levels
 from backend.places.grid import rebuild_place_grid, register_math_functions
 from backend.places.importing import upsert_places
 from backend.places.models import Place, PlaceGridState
@@ -398,6 +399,127 @@ def test_map_clusters__windows_across_cell_and_sub_cell_edges__equal_brute_force
         # then
         assert_same_clusters(got, brute_force(places, box, zoom, kinds, "WGS84"),
                              (case, zoom, box, kinds))
+
+
+def test_grid_boxes__snapped_region_tiled_by_the_coarsest_cells_that_fit():
+    # given: snapped regions (in cells of the finest level) of every shape, from one finest
+    # cell to several whole cells of the window's zoom, aligned and not, for each ladder
+    rng = random.Random(11)
+    for case in range(600):
+        zoom = rng.choice([0, 5, 8, 9, 10, 11, 12])
+        levels = grid_levels(zoom)
+        finest = levels[-1]
+        scale = 2 ** (finest - zoom)
+        x0, y0 = rng.randrange(0, 4 * scale), rng.randrange(0, 4 * scale)
+        sizes = [1, 2, 7, 8, 9, scale - 1, scale, scale + 1, 2 * scale + 3]
+        width = rng.choice([*sizes, rng.randrange(1, 5 * scale)])
+        height = rng.choice([*sizes, rng.randrange(1, 5 * scale)])
+        snapped = Snapped(x0, x0 + max(width, 1) - 1, y0, y0 + max(height, 1) - 1)
+
+        # when
+        boxes = grid_boxes(snapped, levels)
+
+        # then: the boxes, seen at the finest level, lie in the region, do not overlap and
+        # cover its area: each finest cell is read once, by exactly one box
+        spans = [(bx0 * 2 ** (finest - level), (bx1 + 1) * 2 ** (finest - level) - 1,
+                  by0 * 2 ** (finest - level), (by1 + 1) * 2 ** (finest - level) - 1)
+                 for level, bx0, bx1, by0, by1 in boxes]
+        for fx0, fx1, fy0, fy1 in spans:
+            assert snapped.x0 <= fx0 <= fx1 <= snapped.x1, (case, snapped, boxes)
+            assert snapped.y0 <= fy0 <= fy1 <= snapped.y1, (case, snapped, boxes)
+        for i, p in enumerate(spans):
+            for q in spans[i + 1:]:
+                assert p[1] < q[0] or q[1] < p[0] or p[3] < q[2] or q[3] < p[2], (case, boxes)
+        area = sum((fx1 - fx0 + 1) * (fy1 - fy0 + 1) for fx0, fx1, fy0, fy1 in spans)
+        assert area == (snapped.x1 - snapped.x0 + 1) * (snapped.y1 - snapped.y0 + 1), case
+
+        # and no cell is read at a finer level when a coarser cell holding it fits whole
+        for level, bx0, bx1, by0, by1 in boxes:
+            for coarser in (lv for lv in levels if lv < level):
+                k = 2 ** (level - coarser)
+                for px in range(bx0 // k, bx1 // k + 1):
+                    for py in range(by0 // k, by1 // k + 1):
+                        f = 2 ** (finest - coarser)
+                        fits = (snapped.x0 <= px * f and (px + 1) * f - 1 <= snapped.x1
+                                and snapped.y0 <= py * f and (py + 1) * f - 1 <= snapped.y1)
+                        assert not fits, (case, snapped, level, coarser, px, py)
+
+
+@pytest.mark.parametrize("zoom", [8, 10, 12])
+def test_map_clusters__window_edges_on_and_beside_the_finest_cells__equal_brute_force(
+    scratch_app, zoom
+):
+    # given: places on the column edges of the finest grid level (and of the coarser ones,
+    # which are edges of it too), beside its row edges and corners, and scattered between,
+    # around a corner of cells of the window's zoom
+    rng = random.Random(100 + zoom)
+    finest = grid_levels(zoom)[-1]
+    n = cells_per_axis(finest)
+    scale = 2 ** (finest - zoom)
+    x_edge, y_edge = (v // scale * scale for v in oracle_cell(*CORNER, finest))
+
+    def lon_at(x: float) -> float:
+        return x / n * 360.0 - 180.0
+
+    def lat_at(y: float) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1.0 - 2.0 * y / n))))
+
+    def beside_row(y: int) -> float:
+        # A hair (1e-9°) north or south of a row edge: exactly on one, the last bit of the
+        # store's ln/tan/cos may differ from Python's and put the place in the other row (the
+        # grid and the scan share the store's arithmetic; the oracle cannot). Column edges
+        # are exact arithmetic everywhere.
+        return lat_at(y) + rng.choice([-1e-9, 1e-9])
+
+    span = 4 * scale  # four cells of the window's zoom each way
+    points = []
+    for _ in range(300):  # on a column edge
+        points.append((lat_at(y_edge + rng.uniform(-span, span)),
+                       lon_at(x_edge + rng.randint(-span, span))))
+    for _ in range(300):  # beside a row edge
+        points.append((beside_row(y_edge + rng.randint(-span, span)),
+                       lon_at(x_edge + rng.uniform(-span, span))))
+    for _ in range(100):  # on a column edge, beside a corner
+        points.append((beside_row(y_edge + rng.randint(-span, span)),
+                       lon_at(x_edge + rng.randint(-span, span))))
+    for _ in range(300):  # anywhere around
+        points.append((lat_at(y_edge + rng.uniform(-span, span)),
+                       lon_at(x_edge + rng.uniform(-span, span))))
+    places = store_places(scratch_app, [record(n_, lat, lon, rng.choice(KINDS))
+                                        for n_, (lat, lon) in enumerate(points)])
+    client = scratch_app.test_client()
+
+    def offset() -> float:
+        # on a finest edge, a hair beside it either way, or anywhere in the cell
+        return rng.choice([0.0, 0.0, 1e-9, -1e-9, rng.random()])
+
+    # when: windows whose edges are on, or beside, edges of the finest cells, from a few finest
+    # cells to several cells of the window's zoom wide
+    answered = with_places = 0
+    for case in range(30):
+        x0 = x_edge + rng.randint(-span, span // 2)
+        y0 = y_edge + rng.randint(-span, span // 2)
+        width = rng.choice([1, 3, scale - 1, scale + 1, 2 * scale, rng.randint(1, 3 * scale)])
+        height = rng.choice([1, 5, scale, 2 * scale + 1, rng.randint(1, 3 * scale)])
+        west, east = lon_at(x0 + offset()), lon_at(x0 + width + offset())
+        north, south = lat_at(y0 + offset()), lat_at(y0 + height + offset())
+        if west >= east or south >= north:
+            continue
+        box = {"south": south, "west": west, "north": north, "east": east, "crs": "WGS84"}
+        if case % 5 == 0:  # exactly on edges: no hair, the window's edges are the grid's
+            box = {"south": lat_at(y0 + height), "west": lon_at(x0), "north": lat_at(y0),
+                   "east": lon_at(x0 + width), "crs": "WGS84"}
+        kinds = rng.sample(KINDS, 2) if case % 3 == 0 else None
+        got = clusters(client, box, zoom, kinds)
+
+        # then
+        expected = brute_force(places, box, zoom, kinds, "WGS84")
+        assert_same_clusters(got, expected, (case, zoom, box, kinds))
+        answered += 1
+        with_places += bool(got)
+
+    # the cases covered what they should
+    assert answered >= 25 and with_places >= 12, (answered, with_places)
 
 
 def test_map_clusters__place_written_after_rebuild__grid_stale_until_rebuilt(scratch_app):
