@@ -43,6 +43,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    default_field_resolver,
     is_leaf_type,
 )
 from mobile_api.graphql.execution import DeadlinePassed
@@ -236,7 +237,7 @@ class _Run:
                 value = (source.get(attname, default) if isinstance(source, dict)
                          else getattr(source, attname, default))
             else:
-                resolve = field_plan.definition.resolve or dict_or_attr_resolver
+                resolve = field_plan.definition.resolve or default_field_resolver
                 try:
                     value = resolve(source, self.info(field_plan),
                                     **self.argument_values(field_plan))
