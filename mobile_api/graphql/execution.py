@@ -17,6 +17,7 @@ from graphql import (
     ExecutionContext,
     FieldNode,
     GraphQLError,
+    GraphQLField,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -50,21 +51,27 @@ class PlainField:
         self.attname, self.default, self.leaf, self.nullable = attname, default, leaf, nullable
 
 
+def default_attribute(field: GraphQLField) -> tuple[str, Any] | None:
+    """(attribute, default) of a field without arguments that graphene's default resolver
+    reads straight off its parent; None for any other field."""
+    resolve = field.resolve
+    if (field.args or not isinstance(resolve, partial) or resolve.func is not dict_or_attr_resolver
+            or len(resolve.args) != 2 or resolve.keywords):
+        return None
+    return resolve.args[0], resolve.args[1]
+
+
 @lru_cache(maxsize=4096)
 def plain_field(parent_type: GraphQLObjectType, field_name: str) -> PlainField | None:
     field = parent_type.fields.get(field_name)
-    if field is None or field.args:
-        return None
-    resolve = field.resolve
-    if not (isinstance(resolve, partial) and resolve.func is dict_or_attr_resolver
-            and len(resolve.args) == 2 and not resolve.keywords):
+    attribute = None if field is None else default_attribute(field)
+    if attribute is None:
         return None
     nullable = not isinstance(field.type, GraphQLNonNull)
     leaf = field.type if nullable else field.type.of_type
     if not is_leaf_type(leaf):
         return None
-    attname, default = resolve.args
-    return PlainField(attname, default, leaf, nullable)
+    return PlainField(*attribute, leaf, nullable)
 
 
 class _Deferred:

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
-from graphene.types.resolver import dict_or_attr_resolver
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Undefined
 
@@ -46,7 +44,7 @@ from graphql import (
     default_field_resolver,
     is_leaf_type,
 )
-from mobile_api.graphql.execution import DeadlinePassed
+from mobile_api.graphql.execution import DeadlinePassed, default_attribute
 from mobile_api.graphql.limits import list_maximum
 
 
@@ -68,7 +66,6 @@ class FieldPlan:
     return_type: GraphQLOutputType
     # graphene's default resolver on a field without arguments: (attribute, default)
     attribute: tuple[str, Any] | None
-    has_arguments: bool
     list_maximum: int | None
     selection: ObjectPlan | None  # for an object type (or a list of them)
 
@@ -83,15 +80,6 @@ class ObjectPlan:
 class Plan:
     operation: OperationDefinitionNode
     root: ObjectPlan
-
-
-def _attribute(definition: GraphQLField) -> tuple[str, Any] | None:
-    resolve = definition.resolve
-    if (definition.args or not isinstance(resolve, partial)
-            or resolve.func is not dict_or_attr_resolver or len(resolve.args) != 2
-            or resolve.keywords):
-        return None
-    return resolve.args[0], resolve.args[1]
 
 
 def _named_object(return_type: GraphQLOutputType) -> GraphQLObjectType | None:
@@ -164,8 +152,7 @@ class _Compiler:
                     named, [node.selection_set for node in nodes if node.selection_set])
             plan.fields.append(FieldPlan(
                 key=key, name=name, definition=definition, parent_type=object_type,
-                nodes=nodes, return_type=definition.type, attribute=_attribute(definition),
-                has_arguments=bool(definition.args),
+                nodes=nodes, return_type=definition.type, attribute=default_attribute(definition),
                 list_maximum=list_maximum(object_type.name, name), selection=selection))
         return plan
 
@@ -195,9 +182,9 @@ def build_plans(schema: GraphQLSchema, document: DocumentNode) -> dict[str | Non
 class _Run:
     """One request's run of a plan."""
 
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, plan: Plan,
-                 context: Any, variables: dict[str, Any]) -> None:
-        self.schema, self.document, self.plan = schema, document, plan
+    def __init__(self, schema: GraphQLSchema, plan: Plan, context: Any,
+                 variables: dict[str, Any]) -> None:
+        self.schema, self.plan = schema, plan
         self.context, self.variables = context, variables
         self.deadline: float | None = getattr(context, "deadline", None)
         self.arguments: dict[int, dict[str, Any]] = {}
@@ -296,7 +283,7 @@ class _Run:
         return data
 
 
-def run_plan(schema: GraphQLSchema, document: DocumentNode, plan: Plan, context: Any,
+def run_plan(schema: GraphQLSchema, plan: Plan, context: Any,
              raw_variables: dict[str, Any] | None) -> dict[str, Any]:
     """The data of a query run by its plan; PlanAbandoned when graphql-core must run it."""
     operation = plan.operation
@@ -304,4 +291,4 @@ def run_plan(schema: GraphQLSchema, document: DocumentNode, plan: Plan, context:
                                     raw_variables or {})
     if isinstance(variables, list):  # coercion errors: graphql-core reports them
         raise PlanAbandoned
-    return _Run(schema, document, plan, context, variables).run()
+    return _Run(schema, plan, context, variables).run()

@@ -214,8 +214,7 @@ class ServiceMapGraphQLView(GraphQLView):
         try:
             if plan is not None and self.plans_enabled:
                 try:
-                    data = run_plan(self.schema, document, plan, context,
-                                    request_data.variables)
+                    data = run_plan(self.schema, plan, context, request_data.variables)
                 except PlanAbandoned:
                     pass  # not the ordinary case: graphql-core answers it as always
                 else:

@@ -153,7 +153,7 @@ def test_plans__fragments_aliases_merged_fields__same_data_as_graphql_core(demo,
         planned_context = request_context(services)
         core_context = request_context(services)
         try:
-            planned = run_plan(schema.graphql_schema, document, plan, planned_context, variables)
+            planned = run_plan(schema.graphql_schema, plan, planned_context, variables)
             core = execute(schema.graphql_schema, document, context_value=core_context,
                            variable_values=variables,
                            execution_context_class=LeanExecutionContext)
