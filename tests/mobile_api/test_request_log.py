@@ -6,13 +6,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import threading
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
 
 from mobile_api.graphql.documents import document_id
-from mobile_api.request_log import user_hash
+from mobile_api.request_log import BackgroundLineWriter, user_hash
 from tests.booking.conftest import RESIDENT, STAFF, World
 from tests.helpers import operation
 
@@ -122,3 +124,49 @@ def test_logs__token_phone_and_check_in_code__in_no_log_output(world: World,
     assert len(captured.lines()) == 6
     for secret in (token, token[:20], token.split(".")[1][:16], PHONE, PHONE[3:], code):
         assert secret not in captured.text, secret
+
+
+def test_background_writer__lines_in_order_once_each__flushed_and_written_by_a_forked_child():
+    # given: a writer on a pipe-like stream, lines queued from several threads
+    stream = io.StringIO()
+    writer = BackgroundLineWriter(stream)
+    logger = logging.getLogger("test.request_log.background")
+    logger.addHandler(writer)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        def log_lines(prefix: str) -> None:
+            for n in range(300):
+                logger.info("%s-%03d", prefix, n)
+
+        threads = [threading.Thread(target=log_lines, args=(p,)) for p in "abcd"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # when
+        writer.flush()
+        # then: every line once, each thread's lines in its order
+        lines = stream.getvalue().splitlines()
+        assert sorted(lines) == sorted(f"{p}-{n:03d}" for p in "abcd" for n in range(300))
+        for prefix in "abcd":
+            assert [line for line in lines if line[0] == prefix] == [
+                f"{prefix}-{n:03d}" for n in range(300)]
+
+        # and: a forked child (a preloaded gunicorn worker) starts its own writer thread
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: log through the inherited handler, flush at exit
+            try:
+                writer._stream = os.fdopen(write_end, "w")
+                logger.info("from the child")
+                logging.shutdown()  # what the interpreter's exit runs: flush, close
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end) as child_output:
+            assert child_output.read() == "from the child\n"
+        assert os.waitpid(pid, 0)[1] == 0
+    finally:
+        logger.removeHandler(writer)
+        writer.close()
