@@ -250,7 +250,8 @@ POSTGIS_DETAIL = (
     + DETAIL_JOINS + "WHERE p.id = %(id)s"
 )
 
-# What the detail answers are compared on: (id, region codes up the chain, item ids in order).
+# What the detail answers are compared on: (id, region codes up the chain, ids of the items
+# it handles, sorted: PostGraphile lists them by the link table's key, our API by code).
 Detail = tuple[int, tuple[str, ...], tuple[int, ...]]
 
 
@@ -260,7 +261,7 @@ def detail_of(row) -> Detail:
     items = row[25]
     items = json.loads(items) if isinstance(items, str) else (items or [])
     return (int(row[0]), tuple(code for code in (row[16], row[19], row[22]) if code),
-            tuple(int(item[0]) for item in items))
+            tuple(sorted(int(item[0]) for item in items)))
 
 
 def sqlite_detail(db, place_id: int) -> Detail:
