@@ -15,7 +15,7 @@ from databases import PG_HOST, PG_PORT, PG_USER, pg_database
 from install import POSTGRAPHILE_VERSION
 from paths import BENCH
 from plans import Plan
-from raw import Detail, same_answers, same_details, text_query
+from raw import Detail, region_codes, same_answers, same_details, text_query
 from servers import PEER_PORT, Server
 from shell import log, run
 from workload import RADIUS_M
@@ -118,13 +118,10 @@ def peer_answers(port: int, bodies: list[bytes], field: str = "nearbyPlaces"
 
 def peer_detail(place: dict) -> Detail:
     """A placeById answer as raw.detail_of makes the raw SQL's."""
-    codes, region = [], place["region"]
-    while region:
-        codes.append(region["code"])
-        region = region.get("regionByParentCode")
     items = sorted(int(n["serviceItemByServiceItemId"]["id"])
                    for n in place["placeServiceItemsByPlaceId"]["nodes"])
-    return int(place["id"]), tuple(codes), tuple(items)
+    return (int(place["id"]), region_codes(place["region"], "regionByParentCode"),
+            tuple(items))
 
 
 def peer_details(port: int, bodies: list[bytes]) -> list[Detail]:

@@ -7,6 +7,7 @@ answers."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 import re
 import time
@@ -54,27 +55,38 @@ POSTGIS_NEARBY = (
 SQLITE_FIRST_RADIUS_M = 500.0
 
 
+def exact_distances(rows, lat: float, lon: float) -> tuple[np.ndarray, np.ndarray]:
+    """The ids and exact geodesic distances from (lat, lon) of rows (id, lat, lon)."""
+    from geodata.geodesic import distances_m
+
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    lats = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
+    lons = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
+    return ids, distances_m(lat, lon, lats, lons) if rows else np.empty(0)
+
+
+def first_page(ids: np.ndarray, distances: np.ndarray) -> list[tuple[float, int]]:
+    """(distance, id), nearest first: a page and one more (the API's next-page probe)."""
+    order = np.lexsort((ids, distances))[:FIRST + 1]
+    return [(float(distances[i]), int(ids[i])) for i in order]
+
+
 def sqlite_nearby(db, lat: float, lon: float) -> list[tuple[float, int]]:
     """SqliteNearest.within without SQLAlchemy: R*Tree box, exact distances, sort, limit 21 —
     in a small circle first, widened ×4 up to the radius while fewer than 21 lie inside."""
-    from geodata.geodesic import bbox_around, distances_m
+    from geodata.geodesic import bbox_around
 
     radius = min(SQLITE_FIRST_RADIUS_M, RADIUS_M)
     while True:
         box = bbox_around(lat, lon, radius)
         rows = db.execute(SQLITE_NEARBY,
                           (box.north, box.south, box.east, box.west, *KINDS)).fetchall()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        lats = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
-        lons = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-        distances = distances_m(lat, lon, lats, lons) if rows else np.empty(0)
+        ids, distances = exact_distances(rows, lat, lon)
         keep = distances <= radius
         if keep.sum() > FIRST or radius >= RADIUS_M:
             break
         radius = min(radius * 4.0, RADIUS_M)
-    ids, distances = ids[keep], distances[keep]
-    order = np.lexsort((ids, distances))[:FIRST + 1]
-    return [(float(distances[i]), int(ids[i])) for i in order]
+    return first_page(ids[keep], distances[keep])
 
 
 def postgis_params(lat: float, lon: float) -> dict:
@@ -94,6 +106,7 @@ MAX_EARTH_DISTANCE_M = 20_040_000.0
 SEARCH_RADIUS_GROWTH = 4.0
 
 
+@functools.cache
 def text_query() -> tuple[str, str]:
     """TEXT as the store asks it: (FTS5 MATCH expression, tsquery literal)."""
     from backend.places.text import parse_text_query
@@ -102,6 +115,7 @@ def text_query() -> tuple[str, str]:
     return query.fts5(), query.tsquery()
 
 
+@functools.cache
 def sqlite_text_statement(parts: int) -> str:
     """SqliteStatements.candidates with the text filter: R*Tree box (one or two parts), not
     archived, the FTS5 match."""
@@ -116,7 +130,7 @@ def sqlite_text_statement(parts: int) -> str:
 def sqlite_text_nearby(db, lat: float, lon: float) -> list[tuple[float, int]]:
     """SqliteNearest.within with the text filter: circles from 500 m, ×4 until more than a page
     of matches lies inside (or the whole Earth), exact distances, (distance, id), 21 rows."""
-    from geodata.geodesic import bbox_around, distances_m
+    from geodata.geodesic import bbox_around
 
     match = text_query()[0]
     radius = SQLITE_FIRST_RADIUS_M
@@ -124,17 +138,12 @@ def sqlite_text_nearby(db, lat: float, lon: float) -> list[tuple[float, int]]:
         parts = bbox_around(lat, lon, radius).parts()
         bounds = [v for b in parts for v in (b.north, b.south, b.east, b.west)]
         rows = db.execute(sqlite_text_statement(len(parts)), (*bounds, match)).fetchall()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        lats = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
-        lons = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-        distances = distances_m(lat, lon, lats, lons) if rows else np.empty(0)
+        ids, distances = exact_distances(rows, lat, lon)
         keep = distances <= radius
         if keep.sum() > FIRST or radius >= MAX_EARTH_DISTANCE_M:
             break
         radius = min(radius * SEARCH_RADIUS_GROWTH, MAX_EARTH_DISTANCE_M)
-    ids, distances = ids[keep], distances[keep]
-    order = np.lexsort((ids, distances))[:FIRST + 1]
-    return [(float(distances[i]), int(ids[i])) for i in order]
+    return first_page(ids[keep], distances[keep])
 
 
 # PostgisStatements.first with the text filter (the statement the API runs for this query):
@@ -206,15 +215,8 @@ POSTGIS_TEXT_ALL = (
 
 
 def sqlite_text_all(db, lat: float, lon: float) -> list[tuple[float, int]]:
-    from geodata.geodesic import distances_m
-
     rows = db.execute(SQLITE_TEXT_ALL, (text_query()[0],)).fetchall()
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    lats = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
-    lons = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    distances = distances_m(lat, lon, lats, lons) if rows else np.empty(0)
-    order = np.lexsort((ids, distances))[:FIRST + 1]
-    return [(float(distances[i]), int(ids[i])) for i in order]
+    return first_page(*exact_distances(rows, lat, lon))
 
 
 def postgis_text_all(db, lat: float, lon: float) -> list[tuple[float, int]]:
@@ -262,6 +264,15 @@ def detail_of(row) -> Detail:
     items = json.loads(items) if isinstance(items, str) else (items or [])
     return (int(row[0]), tuple(code for code in (row[16], row[19], row[22]) if code),
             tuple(sorted(int(item[0]) for item in items)))
+
+
+def region_codes(region: dict | None, parent: str) -> tuple[str, ...]:
+    """The codes of a GraphQL region object and its parents (field `parent`) up the chain."""
+    codes = []
+    while region:
+        codes.append(region["code"])
+        region = region.get(parent)
+    return tuple(codes)
 
 
 def sqlite_detail(db, place_id: int) -> Detail:
