@@ -167,14 +167,19 @@ class AsyncClient:
         raise AssertionError("unreachable")
 
 
-def first_pages(port: int, bodies: list[bytes], field: str) -> list[list[dict]]:
-    """The edges of the page `Query.<field>` answers to each body, over one connection."""
+def answers(port: int, bodies: list[bytes]) -> list[dict]:
+    """The `data` of the answer to each body, over one connection."""
     client = Client(port, "/graphql")
-    pages = []
+    found = []
     try:
         for body in bodies:
             _, data = client.post(body)
-            pages.append(json.loads(data)["data"][field]["edges"])
+            found.append(json.loads(data)["data"])
     finally:
         client.close()
-    return pages
+    return found
+
+
+def first_pages(port: int, bodies: list[bytes], field: str) -> list[list[dict]]:
+    """The edges of the page `Query.<field>` answers to each body, over one connection."""
+    return [data[field]["edges"] for data in answers(port, bodies)]

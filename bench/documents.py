@@ -117,6 +117,15 @@ def text_bodies(points) -> list[bytes]:
             for lat, lon in points]
 
 
+def detail_bodies(ids) -> list[bytes]:
+    """PlaceDetail (graphql/operations/) of each place id ((id,) tuples), WGS-84."""
+    document = operation("PlaceDetail")
+    if document is None:
+        raise RuntimeError("graphql/operations/PlaceDetail.graphql is missing")
+    return [json.dumps({"query": document, "operationName": "PlaceDetail",
+                        "variables": {"id": str(place_id)}}).encode() for (place_id,) in ids]
+
+
 def cluster_bodies(port: int, clusters: dict, points, zoom: int
                    ) -> tuple[list[bytes] | None, str]:
     args = {a["name"]: a for a in clusters["args"]}

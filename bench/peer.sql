@@ -90,3 +90,74 @@ $$;
 COMMENT ON FUNCTION nearby_places_knn(double precision, double precision, double precision,
                                       integer) IS
   'Places within radius metres of (lat, lon), nearest first, KNN first (bench peer, not the app).';
+
+-- FindPlaces (text + geo) and PlaceDetail through PostGraphile: functions returning the
+-- `place` table's own type, so PostGraphile exposes its columns and relations (service items
+-- through place_service_item, regions through their parent) as for any table row, plus two
+-- computed columns. What PostGraphile cannot give without a plugin: isOpen / openingStatus
+-- (the OSM opening_hours rules are evaluated in Python by our API).
+--
+-- The text is the tsquery our API makes of it (backend.places.text: `'医保'`), matched against
+-- the same generated tsvector and GIN index. No radius: the matches nearest first, ordered by
+-- (exact spheroid distance, id), archived places left out — the order of our API's
+-- places(near, text).
+
+-- The plain way: rank every match by its exact distance.
+CREATE OR REPLACE FUNCTION find_places(lat double precision, lon double precision,
+                                       text_query text)
+RETURNS SETOF place
+LANGUAGE sql STABLE
+AS $$
+  SELECT p.*
+  FROM place p
+  WHERE p.archived IS false AND p.search_vector @@ CAST($3 AS tsquery)
+  ORDER BY ST_Distance(p.geog, ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography), p.id
+$$;
+
+COMMENT ON FUNCTION find_places(double precision, double precision, text) IS
+  'Places matching a tsquery, nearest first (bench peer, not the app).';
+
+-- KNN first, as nearby_places_knn: `<->` over the matches picks the (page_size + 1)-th; its
+-- sphere distance, 1 % wider, is the circle the exact distance ranks (the whole Earth when
+-- there are fewer matches). page_size is the `first` it is queried with.
+CREATE OR REPLACE FUNCTION find_places_knn(lat double precision, lon double precision,
+                                           text_query text, page_size integer DEFAULT 20)
+RETURNS SETOF place
+LANGUAGE sql STABLE
+AS $$
+  SELECT p.*
+  FROM place p
+  WHERE p.archived IS false AND p.search_vector @@ CAST($3 AS tsquery)
+    AND ST_DWithin(
+      p.geog, ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography,
+      coalesce((SELECT ST_Distance(k.geog, ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography,
+                                   false)
+                FROM place k
+                WHERE k.archived IS false AND k.search_vector @@ CAST($3 AS tsquery)
+                ORDER BY k.geog <-> ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography
+                OFFSET $4 LIMIT 1) * 1.01 + 1.0,
+               20040000.0),
+      false)
+  ORDER BY ST_Distance(p.geog, ST_SetSRID(ST_MakePoint($2, $1), 4326)::geography), p.id
+$$;
+
+COMMENT ON FUNCTION find_places_knn(double precision, double precision, text, integer) IS
+  'Places matching a tsquery, nearest first, KNN first (bench peer, not the app).';
+
+-- Computed column Place.distanceMeters(lat, lon): the exact spheroid distance.
+CREATE OR REPLACE FUNCTION place_distance_meters(p place, lat double precision,
+                                                 lon double precision)
+RETURNS double precision
+LANGUAGE sql STABLE
+AS $$
+  SELECT ST_Distance(p.geog, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography)
+$$;
+
+-- Computed column Place.region: the county, else the city, else the province, as our API's
+-- Place.region (its parents through the region table's own relation).
+CREATE OR REPLACE FUNCTION place_region(p place)
+RETURNS region
+LANGUAGE sql STABLE
+AS $$
+  SELECT r.* FROM region r WHERE r.code = coalesce(p.county_code, p.city_code, p.province_code)
+$$;

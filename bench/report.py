@@ -10,10 +10,24 @@ from booking_data import BOOKING_CLIENTS, BOOKING_RESIDENTS, BOOKING_SLOTS
 from paths import RESULTS_DIR, RESULTS_MD
 from plans import Plan
 from shell import log
-from workload import FIRST, KINDS, N_CENTRES, RADIUS_M
+from workload import FIRST, KINDS, N_CENTRES, RADIUS_M, TEXT
 
 # Result keys of the peer rows (bench/peer.py) and their names in the tables.
 PEERS = (("peer", "PostGraphile"), ("peer_knn", "PostGraphile (KNN)"))
+
+# The rows of the FindPlaces / PlaceDetail table: per query, our API's result key, then the
+# others' (result key, name); the first raw row is the oracle the others' answers are checked
+# against.
+QUERY_ROWS = (
+    ("FindPlaces (text + geo)", "text_geo", (
+        ("raw_text", "raw SQL (the store's circles)"),
+        ("raw_text_all", "raw SQL (every match ranked)"),
+        ("peer_text", "PostGraphile"),
+        ("peer_text_knn", "PostGraphile (KNN)"))),
+    ("PlaceDetail", "detail", (
+        ("raw_detail", "raw SQL"),
+        ("peer_detail", "PostGraphile"))),
+)
 
 MARK_BEGIN, MARK_END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
 
@@ -76,10 +90,6 @@ def markdown(results: list[dict], meta: dict, profiles: list[dict] | None = None
         api, raw = r.get("api", {}), r.get("raw", {})
         peer, knn = r.get("peer", {}), r.get("peer_knn", {})
 
-        def ratio(a: dict, b: dict, part: str, key: str) -> str:
-            x, y = a.get(part, {}).get(key), b.get(part, {}).get(key)
-            return f"{x / y:.2f}×" if x and y else "–"
-
         checks = f"{api.get('correctness', {}).get('mismatches', '–')} mismatches"
         for side in (peer, knn):
             if "correctness" in side:
@@ -91,6 +101,7 @@ def markdown(results: list[dict], meta: dict, profiles: list[dict] | None = None
             f"{ratio(api, knn, 'single', 'p50_ms')} | {ratio(api, knn, 'load', 'req_per_s')} | "
             f"{checks} |"
         )
+    lines += queries_markdown(results)
     lines += ["", "Text + geo, map clusters, booking:", "",
               "| scale | store | query | p50 | p95 | p99 | load req/s | status |",
               "|---|---|---|---|---|---|---|---|"]
@@ -136,6 +147,56 @@ def markdown(results: list[dict], meta: dict, profiles: list[dict] | None = None
         lines += [f"| {p['share'] * 100:.1f} % | `{p['frame']}` |"
                   for p in prof["inclusive_ours"][:15]]
     return "\n".join(lines) + "\n"
+
+
+def ratio(a: dict, b: dict, part: str, key: str) -> str:
+    """a's figure over b's (`part` "single" or "load"), or '–' when either is missing."""
+    x, y = a.get(part, {}).get(key), b.get(part, {}).get(key)
+    return f"{x / y:.2f}×" if x and y else "–"
+
+
+def checked(m: dict) -> str:
+    """`n mismatches / m` of a side's answers against the raw SQL's, or '–'."""
+    c = m.get("correctness")
+    if not c:
+        return "–"
+    return f"{c['mismatches']} mismatches / {c.get('centres', c.get('ids'))}"
+
+
+def queries_markdown(results: list[dict]) -> list[str]:
+    """FindPlaces and PlaceDetail: our API, the raw SQL of the store and PostGraphile, with
+    the API's ratios to each (results of runs before these were measured have no rows)."""
+    rows = []
+    for r in results:
+        for query, api_key, others in QUERY_ROWS:
+            api = r.get(api_key, {})
+            if "single" not in api or not any("single" in r.get(k, {}) for k, _ in others):
+                continue
+            sides = [("our API", api)] + [(name, r[key]) for key, name in others
+                                          if "single" in r.get(key, {})]
+            for i, (what, m) in enumerate(sides):
+                single, load = m.get("single", {}), m.get("load", {})
+                p50, rps = ("–", "–") if i == 0 else (
+                    ratio(api, m, "single", "p50_ms"), ratio(api, m, "load", "req_per_s"))
+                # The first raw row is the oracle: the others are checked against it.
+                check = "oracle" if i == 1 and others[0][0] in r else checked(m)
+                rows.append(
+                    f"| {scale_label(r['scale'])} | {r['store']} | {query} | {what} | "
+                    f"{fmt(single.get('p50_ms'), 2)} | {fmt(single.get('p95_ms'), 2)} | "
+                    f"{fmt(single.get('p99_ms'), 2)} | {fmt(load.get('req_per_s'), 0)} | "
+                    f"{fmt(load.get('p99_ms'), 2)} | {p50} | {rps} | {check} |")
+    if not rows:
+        return []
+    return ["", f'FindPlaces (`places(near, text: "{TEXT}", first: {FIRST})`, no radius) and '
+                "PlaceDetail (the nearest place of each centre) beside the raw SQL of the same "
+                "store and PostGraphile; single = one keep-alive client (ms), load = wrk -t2 -c8 "
+                "or pgbench -c8 -j2 / one process per core (raw); ratios = our API's p50 / "
+                "the row's p50 and our req/s / the row's req/s; results = page ids and "
+                "distances (FindPlaces) or id, region chain and item ids (PlaceDetail) against "
+                "the first raw SQL row's:",
+            "", "| scale | store | query | what | p50 | p95 | p99 | load req/s | load p99 | "
+                "API p50 / p50 | API req/s / req/s | results = raw SQL |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|", *rows]
 
 
 def booking_markdown(results: list[dict]) -> list[str]:

@@ -7,13 +7,15 @@ For each scale (places) and store (sqlite, postgis) it seeds a bench database wi
   api      nearby search through HTTP + GraphQL on the production server (gunicorn wsgi:app,
            2 workers x 4 threads): single keep-alive client p50/p95/p99, then wrk throughput;
            cold start (process start -> first answered query) and server RSS
-  raw      the store's own spatial SQL on the same centres (sqlite3 + R*Tree + numpy
-           geodesics; psycopg + ST_DWithin/ST_Distance), single client and throughput
-           (2 processes for SQLite, pgbench for PostgreSQL)
+  raw      the store's own SQL on the same centres and ids (sqlite3 + R*Tree / FTS5 + numpy
+           geodesics; psycopg + ST_DWithin/ST_Distance / tsvector) of the nearby query, text +
+           geo and one place by id, single client and throughput (2 processes for SQLite,
+           pgbench for PostgreSQL)
   peer     PostGraphile 4 (2 cluster workers) over the same PostGIS database, through the SQL
-           function of bench/peer.sql, same centres, same clients
-  text     places(near, text: "医保") and mapClusters at zoom 8 and 12, when the running
-           server's schema has them (introspected), else "not available"
+           functions of bench/peer.sql (nearby, text + geo) and its own placeById, same
+           centres and ids, same clients
+  text     places(near, text: "医保") (FindPlaces), PlaceDetail and mapClusters at zoom 8 and
+           12 (when the running server's schema has them: introspected, else "not available")
   booking  bookAppointment under contention: 64 keep-alive clients over 200 fresh slots of a
            bench window through the API (development sign-in: emulator tokens) until every
            place is taken, overbooking and bookkeeping checked in the database afterwards;
