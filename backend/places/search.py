@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -176,6 +176,9 @@ class PlaceQuery:
     fetch: Callable[[object, int], list[Candidate]]
     after_key: object
     has_previous_page: bool
+    # Place rows the store read with its candidates (PostGIS: the page's, in the ranking
+    # statement), by id: `page_of` reads only those missing.
+    rows: dict[int, Place] = field(default_factory=dict)
 
     @staticmethod
     def key_of(candidate: Candidate) -> object:
@@ -242,9 +245,10 @@ def prepare_search(
     previous = after is not None
 
     if center is not None:
+        rows: dict[int, Place] = {}
         return PlaceQuery("d", lambda key, n: _nearest(session, store, center, radius_m, filters,
-                                                       checks, key, n),
-                          _float_key(after, "d"), previous)
+                                                       checks, key, n, rows),
+                          _float_key(after, "d"), previous, rows)
     if text_query is not None:
         return PlaceQuery("r", lambda key, n: _filtered(
             lambda k, m: by_relevance(session, text_query, filters, k, m), key, n, checks),
@@ -257,10 +261,13 @@ def prepare_search(
 def page_of(session: Session, query: PlaceQuery, candidates: Sequence[Candidate],
             limit: int, places: Mapping[int, Place] | None = None) -> PlacePage:
     """The page of the first `limit` candidates (one more says there is a next page); the
-    rows are read unless given (`load_places`)."""
+    rows are read unless given (`load_places`) or read with the candidates."""
     keys = [(key, place_id) for key, place_id, _, _ in candidates[:limit]]
     if places is None:
-        places = load_places(session, [place_id for _, place_id in keys])
+        places = query.rows
+        missing = [place_id for _, place_id in keys if place_id not in places]
+        if missing:
+            places = {**places, **load_places(session, missing)}
     hits = [
         PlaceHit(
             place=places[place_id],
@@ -331,9 +338,10 @@ def _nearest(
     checks: Sequence[RowCheck],
     after: DistanceKey | None,
     limit: int,
+    rows: dict[int, Place] | None = None,
 ) -> list[Candidate]:
     lat, lon = center
-    search = store.nearest_search(session, lat, lon, filters)
+    search = store.nearest_search(session, lat, lon, filters, rows)
 
     def within(radius: float) -> list[Candidate]:
         return _filtered(lambda after_key, n: search.within(radius, after_key, n),

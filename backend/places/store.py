@@ -30,7 +30,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.elements import ColumnElement
 
 from backend.db import execute_read
@@ -141,8 +141,10 @@ class NearestSearch(Protocol):
 class SpatialStore(Protocol):
     name: str
 
-    def nearest_search(self, session: Session, lat: float, lon: float,
-                       filters: PlaceFilters) -> NearestSearch:
+    def nearest_search(self, session: Session, lat: float, lon: float, filters: PlaceFilters,
+                       rows: dict[int, Place] | None = None) -> NearestSearch:
+        """`rows`, when given, receives the place rows the store read with its candidates
+        (by id), so that a page of them needs no statement of its own."""
         ...
 
 
@@ -192,7 +194,9 @@ class SqliteStore:
         # fork: shared by the workers) rather than by each worker's first search.
         wgs84_geod()
 
-    def nearest_search(self, session, lat, lon, filters):
+    def nearest_search(self, session, lat, lon, filters, rows=None):
+        # The R*Tree box holds more rows than the page: reading the page's rows by id after
+        # the exact ranking is cheaper in the process than loading them all.
         return SqliteNearest(session.connection(), lat, lon, statements_for(SqliteStatements,
                                                                             filters))
 
@@ -266,8 +270,9 @@ class PostgisStore:
 
     name = "postgis"
 
-    def nearest_search(self, session, lat, lon, filters):
-        return PostgisNearest(session, lat, lon, statements_for(PostgisStatements, filters))
+    def nearest_search(self, session, lat, lon, filters, rows=None):
+        return PostgisNearest(session, lat, lon, statements_for(PostgisStatements, filters),
+                              rows)
 
 
 # The sphere and the spheroid differ by < 0.6 %; the prefilter radius must cover both.
@@ -355,13 +360,26 @@ class PostgisStatements:
 
         return self._memo(("first", after), build)
 
+    def first_with_rows(self, after: bool) -> Select:
+        """`first` with each candidate's place (an ORM entity) ahead of its columns: a page
+        found within the first circle then comes with its rows, in one round trip."""
+        def build() -> Select:
+            ranked = self.first(after).subquery("ranked")
+            return (select(Place, ranked.c.distance_m, ranked.c.search_radius)
+                    .options(defer(Place.search_text))
+                    .join(ranked, ranked.c.id == Place.id)
+                    .order_by(ranked.c.distance_m, ranked.c.id))
+
+        return self._memo(("first_with_rows", after), build)
+
 
 class PostgisNearest:
     def __init__(self, session: Session, lat: float, lon: float,
-                 statements: PostgisStatements) -> None:
+                 statements: PostgisStatements, rows: dict[int, Place] | None = None) -> None:
         self._session = session
         self._point = {"lat": lat, "lon": lon}
         self._statements = statements
+        self._rows = rows
         # The first circle's candidates, fetched in the same statement as its radius:
         # ((radius_m, after, limit), candidates).
         self._first: tuple[tuple, list[Candidate]] | None = None
@@ -372,11 +390,19 @@ class PostgisNearest:
         return {**self._point, **values}
 
     def first_radius(self, after, limit, max_radius_m):
-        # One round trip: the radius from the KNN guess and the candidates within it.
-        rows = execute_read(
-            self._session, self._statements.first(after is not None),
-            self._params(after, cap=max_radius_m, offset=limit - 1, limit=limit),
-        ).all()
+        # One round trip: the radius from the KNN guess and the candidates within it (and,
+        # when asked for, their rows).
+        params = self._params(after, cap=max_radius_m, offset=limit - 1, limit=limit)
+        if self._rows is not None:
+            rows = []
+            # Through the ORM (entities); a read session retries a dropped SELECT itself.
+            for place, distance_m, search_radius in self._session.execute(
+                    self._statements.first_with_rows(after is not None), params):
+                self._rows[place.id] = place
+                rows.append((distance_m, place.id, place.lat, place.lon, search_radius))
+        else:
+            rows = execute_read(self._session, self._statements.first(after is not None),
+                                params).all()
         if not rows:
             # Nothing within the circle, so its radius did not come back: ask for it alone.
             sphere = execute_read(

@@ -78,7 +78,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "EditorHallWindows": (5, 5),
     "EditorPlaces": (2, 2),
     "DeleteScheduleTemplate": (9, 9),
-    "FindPlaces": (6, 5),
+    "FindPlaces": (6, 4),  # PostGIS: the page's rows come with the ranking (issue 18)
     "GenerateSlots": (6, 6),
     "GeocodeAddress": (2, 2),
     "ImportPlaces": (29, 30),
@@ -87,7 +87,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "MarkNotificationsRead": (4, 4),
     "MyAppointments": (6, 6),
     "MyNotifications": (8, 8),
-    "NearbyPlaces": (3, 2),
+    "NearbyPlaces": (3, 1),  # PostGIS: the page's rows come with the ranking (issue 18)
     "PlaceDetail": (4, 4),
     "PlaceNavigation": (1, 1),
     "PlaceSheet": (6, 6),
@@ -95,7 +95,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "Regions": (2, 2),
     "Clusters": (0, 0),
     "ConsoleMe": (1, 1),
-    "ClusterPlaces": (4, 2),
+    "ClusterPlaces": (4, 1),  # as NearbyPlaces
     "RegisterDevice": (5, 5),  # the account lock (one user's registrations in order)
     "RescheduleAppointment": (23, 23),
     "RestorePlace": (8, 8),
