@@ -7,17 +7,19 @@ statement runs on SQLite (≥ 3.35, math functions) and PostgreSQL.
 
 Counting every place of a window costs as much as the window holds (600k rows for a city at
 zoom 8 among a million places), so `place_grid` keeps the same sums per cell for zoom 0 to
-GRID_MAX_ZOOM, rebuilt after bulk loads. A window then reads the cells it covers whole from the
-grid: whole cells of its zoom, a ring of cells three zooms finer (8 × 8 per cell) along its
-edges, and a ring of cells six zooms finer (1 px at the window's zoom) along those. Only the
-places in the thin strips between the finest ring and the window's edges are read one by one
-(`grid_boxes` splits the window; each cell is read at exactly one level). The database sums
-grid rows and strip places per cell of the window's zoom, so one row per cluster travels
-(JSON-1 `json_each`, SQLite ≥ 3.38, lists a ring's columns). Every cell index, of the grid and
-of those places, comes from the same SQL arithmetic (`cell_columns`): a finer index is the
-coarser one times a power of two, exactly, so the answer is the scan's (up to the order in
-which the database adds the coordinates). A place written after the rebuild makes the grid
-stale (triggers, see migration 0004) and the scan answers until the next rebuild.
+GRID_MAX_ZOOM, per kind and for all kinds (ALL_KINDS: one row per cell when no kinds are asked
+for, the map's default), rebuilt after bulk loads and kept by place edits. A window then reads
+the cells it covers whole from the grid: whole cells of its zoom, a ring of cells three zooms
+finer (8 × 8 per cell) along its edges, and a ring of cells six zooms finer (1 px at the
+window's zoom) along those. Only the places in the thin strips between the finest ring and the
+window's edges are read one by one (`grid_boxes` splits the window; each cell is read at
+exactly one level). The database sums grid rows and strip places per cell of the window's zoom,
+so one row per cluster travels (JSON-1 `json_each`, SQLite ≥ 3.38, lists a ring's columns).
+Every cell index, of the grid and of those places, comes from the same SQL arithmetic
+(`cell_columns`): a finer index is the coarser one times a power of two, exactly, so the answer
+is the scan's (up to the order in which the database adds the coordinates). A place written
+after the rebuild makes the grid stale (triggers, see migration 0004) and the scan answers
+until the next rebuild.
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ DATUM_SHIFT_SPREAD_DEG = 0.02
 # (z + 3 beyond the grid) hold few places and are scanned.
 GRID_MAX_ZOOM = 15
 EDGE_LEVELS = (3, 6)
+# The `kind` of a grid row that sums every kind of its cell: the map asks for all kinds by
+# default, and one row per cell reads a third of the rows of one per kind (not a PlaceKind, so
+# no filter by kinds can match it).
+ALL_KINDS = "*"
 # Row tags of the grid statement: a cell's sums, a place near a datum box's edge, the state.
 CELL_ROW, PLACE_ROW, STATE_ROW = 0, 1, 2
 # Cell indices computed in Python (a window's corners) and in SQL (places) may differ in the
@@ -346,8 +352,8 @@ def _grid_parts(snapped: Snapped, kinds: tuple[str, ...] | None,
             column_test = text(f"place_grid.ix IN (SELECT value FROM json_each(:{name}))"
                                ).bindparams(**{name: json.dumps(columns)})
         conditions = [PlaceGrid.zoom == level, column_test, PlaceGrid.iy.between(y0, y1)]
-        if kinds is not None:
-            conditions.append(PlaceGrid.kind.in_(kinds))
+        conditions.append(PlaceGrid.kind == ALL_KINDS if kinds is None
+                          else PlaceGrid.kind.in_(kinds))
         k = 2 ** (level - levels[0])
         return select(
             (PlaceGrid.ix // k).label("ix"), (PlaceGrid.iy // k).label("iy"),

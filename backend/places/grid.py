@@ -11,6 +11,7 @@ from sqlalchemy import Engine, delete, event, func, insert, literal, select, tex
 from sqlalchemy.orm import Session
 
 from backend.places.clusters import (
+    ALL_KINDS,
     GRID_MAX_ZOOM,
     cell_columns,
     cell_of,
@@ -26,9 +27,10 @@ from geodata.mercator import lat_of_row_edge, lon_of_column_edge
 def rebuild_place_grid(session: Session) -> int:
     """Recompute `place_grid` from `place` and mark it fresh; returns its number of rows.
 
-    Zoom GRID_MAX_ZOOM is counted from the places with the arithmetic of `_aggregate`; each
-    coarser zoom from the next finer one (ix // 2, iy // 2: the same cell, since the finer
-    position is the coarser one times two, exactly).
+    Zoom GRID_MAX_ZOOM is counted from the places with the arithmetic of `_aggregate`, its
+    all-kinds rows (ALL_KINDS) from its per-kind rows; each coarser zoom from the next finer
+    one, kind by kind and all kinds from all kinds (ix // 2, iy // 2: the same cell, since the
+    finer position is the coarser one times two, exactly).
     """
     # The state row first: on PostgreSQL its lock makes place writers wait (their trigger
     # updates it), so no write can fall between what the grid reads and marking it built.
@@ -44,6 +46,7 @@ def rebuild_place_grid(session: Session) -> int:
         func.sum(cells.c.lat), func.sum(cells.c.lon), func.min(cells.c.lat),
         func.min(cells.c.lon), func.max(cells.c.lat), func.max(cells.c.lon), func.min(cells.c.id),
     ).group_by(cells.c.kind, cells.c.ix, cells.c.iy)))
+    session.execute(insert(PlaceGrid).from_select(columns, _all_kinds_source()))
     for zoom in range(GRID_MAX_ZOOM - 1, -1, -1):
         finer = select(PlaceGrid.kind, (PlaceGrid.ix // 2).label("ix"),
                        (PlaceGrid.iy // 2).label("iy"), PlaceGrid.count, PlaceGrid.lat_sum,
@@ -119,21 +122,40 @@ def lock_grid_state(session: Session) -> bool:
     return version == built
 
 
+def _all_kinds_source(*cell: int):  # noqa: ANN202
+    """The all-kinds rows of zoom GRID_MAX_ZOOM summed from its per-kind rows: of every cell,
+    or of the one cell (ix, iy) given."""
+    conditions = [PlaceGrid.zoom == GRID_MAX_ZOOM, PlaceGrid.kind != ALL_KINDS]
+    if cell:
+        conditions += [PlaceGrid.ix == cell[0], PlaceGrid.iy == cell[1]]
+    return select(
+        sql_literal(GRID_MAX_ZOOM), sql_literal_text(ALL_KINDS), PlaceGrid.ix, PlaceGrid.iy,
+        func.sum(PlaceGrid.count), func.sum(PlaceGrid.lat_sum), func.sum(PlaceGrid.lon_sum),
+        func.min(PlaceGrid.south), func.min(PlaceGrid.west), func.max(PlaceGrid.north),
+        func.max(PlaceGrid.east), func.min(PlaceGrid.first_id),
+    ).where(*conditions).group_by(PlaceGrid.ix, PlaceGrid.iy)
+
+
 def refresh_grid_cells(session: Session, points: Iterable[tuple[str, float, float]]) -> int:
     """Recount the grid cells holding these (kind, lat, lon) points at every zoom — a place's
-    old and new position after an edit — and mark the grid fresh again. Only after
-    `lock_grid_state` said it was fresh, in the same transaction. Returns statements sent."""
+    old and new position after an edit — and their all-kinds rows, and mark the grid fresh
+    again. Only after `lock_grid_state` said it was fresh, in the same transaction. Returns
+    statements sent."""
     keys = {(kind, *cell_of(lat, lon, GRID_MAX_ZOOM)) for kind, lat, lon in points}
+    keys |= {(ALL_KINDS, x, y) for _, x, y in keys}
     columns = ["zoom", "kind", "ix", "iy", "count", "lat_sum", "lon_sum", "south", "west",
                "north", "east", "first_id"]
     n = cells_per_axis(GRID_MAX_ZOOM)
     ix, iy = cell_columns(n)
     sent = 0
     for zoom in range(GRID_MAX_ZOOM, -1, -1):
-        for kind, x, y in sorted(keys):
+        # The per-kind rows first: at GRID_MAX_ZOOM the all-kinds row is summed from them.
+        for kind, x, y in sorted(keys, key=lambda key: (key[0] == ALL_KINDS, key)):
             session.execute(delete(PlaceGrid).where(PlaceGrid.zoom == zoom, PlaceGrid.kind == kind,
                                                     PlaceGrid.ix == x, PlaceGrid.iy == y))
-            if zoom == GRID_MAX_ZOOM:
+            if zoom == GRID_MAX_ZOOM and kind == ALL_KINDS:
+                source = _all_kinds_source(x, y)
+            elif zoom == GRID_MAX_ZOOM:
                 # The cell's box, a hair wider: the index finds the candidates, the cell
                 # arithmetic (the rebuild's) decides.
                 pad = 1e-6

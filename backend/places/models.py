@@ -112,9 +112,10 @@ class HolidayDay(Base):
 
 
 class PlaceGrid(Base):
-    """Places per map-cluster cell, per zoom (0 to GRID_MAX_ZOOM) and kind: the sums mapClusters
-    merges (backend.places.clusters). Derived from `place` by `rebuild_place_grid`; used only
-    while `place_grid_state` says no place was written since."""
+    """Places per map-cluster cell, per zoom (0 to GRID_MAX_ZOOM) and kind, and of all kinds
+    (kind ALL_KINDS, '*'): the sums mapClusters merges (backend.places.clusters). Derived from
+    `place` by `rebuild_place_grid` and kept by place edits; used only while `place_grid_state`
+    says no place was written since."""
 
     __tablename__ = "place_grid"
 

@@ -40,7 +40,7 @@ def test_migrations__head__matches_models(scratch_app):
 def test_migrations__head__is_current_and_spatial_index_exists(scratch_app):
     engine = scratch_app.extensions["servicemap"].engine
     current, head = migration_status(engine)
-    assert current == head == "0010"
+    assert current == head == "0011"
     tables = set(inspect(engine).get_table_names())
     if engine.dialect.name == "sqlite":
         assert {"place_rtree", "place_fts", "service_item_fts"} <= tables
@@ -73,6 +73,49 @@ def test_migration_0002__places_loaded_before__become_searchable(database_factor
     body = client.post("/graphql", json={
         "query": '{ places(text: "xihu zwfw") { edges { node { name } } } }'}).get_json()
     assert body == {"data": {"places": {"edges": [{"node": {"name": "西湖区政务服务中心"}}]}}}
+    engine.dispose()
+
+
+def test_migration_0011__fresh_grid_of_0010__gets_all_kinds_rows_and_stays_fresh(
+    database_factory, store_name
+):
+    # given: a database at 0010 with places and a fresh grid of per-kind rows only
+    from sqlalchemy import delete
+
+    from backend.app import create_app
+    from backend.config import Settings
+    from backend.db import session_scope, upgrade
+    from backend.places.clusters import ALL_KINDS
+    from backend.places.grid import rebuild_place_grid
+    from backend.places.importing import upsert_places
+    from backend.places.models import PlaceGrid, PlaceGridState
+    from backend.places.records import PlaceKind, PlaceRecord
+    from tests.helpers import uow_of
+    from tests.places.grid_helpers import assert_all_kinds_rows_sum_kinds, grid_rows
+
+    app = create_app(Settings(database_url=database_factory(store_name), app_env="test"))
+    engine = app.extensions["servicemap"].engine
+    upgrade(engine, "0010")
+    factory = app.extensions["servicemap"].session_factory
+    kinds = list(PlaceKind)
+    records = [PlaceRecord(kind=kinds[n % 3], name=f"网格{n}", lat=31.2 + 0.0007 * (n % 37),
+                           lon=121.4 + 0.0011 * (n % 53), source="test", external_id=f"g{n}")
+               for n in range(300)]
+    with session_scope(factory) as session:
+        upsert_places(uow_of(session), records)
+        rebuild_place_grid(session)
+        session.execute(delete(PlaceGrid).where(PlaceGrid.kind == ALL_KINDS))  # as 0010 built it
+    # when
+    upgrade(engine)
+    # then: the all-kinds rows are those a rebuild makes, and the grid is still fresh
+    with session_scope(factory) as session:
+        state = session.get(PlaceGridState, 1)
+        assert state.version == state.built_version
+        migrated = grid_rows(session)
+        assert_all_kinds_rows_sum_kinds(session)
+        assert sum(row[3] == ALL_KINDS for row in migrated) > 100
+        rebuild_place_grid(session)
+        assert migrated == grid_rows(session)
     engine.dispose()
 
 

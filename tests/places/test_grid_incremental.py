@@ -8,30 +8,28 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from backend.places.grid import rebuild_place_grid
-from backend.places.models import PlaceGrid, PlaceGridState
+from backend.places.models import PlaceGridState
 from tests.booking.conftest import EDITOR, World
 from tests.helpers import operation
 from tests.places.editing_helpers import XIHU_POINT, create, payload
+from tests.places.grid_helpers import assert_all_kinds_rows_sum_kinds, grid_rows
 
 UPDATE_PLACE = operation("UpdatePlace")
 
 
-def _grid(session) -> list[tuple]:  # noqa: ANN001
-    rows = session.execute(select(PlaceGrid).order_by(
-        PlaceGrid.zoom, PlaceGrid.ix, PlaceGrid.iy, PlaceGrid.kind)).scalars()
-    return [(r.zoom, r.ix, r.iy, r.kind, r.count, round(r.lat_sum, 9), round(r.lon_sum, 9),
-             r.south, r.west, r.north, r.east, r.first_id) for r in rows]
-
-
 def _fresh_and_rebuilt(world: World) -> tuple[bool, list, list]:
-    """Whether the grid is fresh, its rows, and the rows a full rebuild gives (rolled back)."""
+    """Whether the grid is fresh, its rows, and the rows a full rebuild gives (rolled back);
+    a fresh grid's all-kinds rows and the rebuild's are the sums of their per-kind rows."""
     session = world.services.session_factory()
     try:
         version, built = session.execute(select(PlaceGridState.version,
                                                 PlaceGridState.built_version)).one()
-        current = _grid(session)
+        current = grid_rows(session)
+        if version == built:
+            assert_all_kinds_rows_sum_kinds(session)
         rebuild_place_grid(session)
-        return version == built, current, _grid(session)
+        assert_all_kinds_rows_sum_kinds(session)
+        return version == built, current, grid_rows(session)
     finally:
         session.rollback()
         session.close()
@@ -93,11 +91,11 @@ def test_grid__beds_update__grid_untouched(world: World):
     with world.session() as session:
         state = session.execute(select(PlaceGridState.version,
                                        PlaceGridState.built_version)).one()
-        rows = _grid(session)
+        rows = grid_rows(session)
     result = payload(world, UPDATE_PLACE, {"id": place["id"], "version": 1,
                                             "input": {"availableBeds": 3}}, EDITOR)
     assert result["errors"] == []
     with world.session() as session:
         assert session.execute(select(PlaceGridState.version,
                                       PlaceGridState.built_version)).one() == state
-        assert _grid(session) == rows
+        assert grid_rows(session) == rows
