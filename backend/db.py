@@ -165,25 +165,37 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def dialect_insert(session: Session):  # noqa: ANN201
-    """The store's INSERT construct, the one with ON CONFLICT clauses."""
-    if session.get_bind().dialect.name == "sqlite":
+def insert_construct(store: str):  # noqa: ANN201
+    """The INSERT construct with ON CONFLICT clauses of a store ("sqlite" or "postgresql")."""
+    if store == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
         from sqlalchemy.dialects.postgresql import insert
     return insert
 
 
+def dialect_insert(session: Session):  # noqa: ANN201
+    """The store's INSERT construct, the one with ON CONFLICT clauses."""
+    return insert_construct(session.get_bind().dialect.name)
+
+
+@functools.cache
+def _insert_ignoring(store: str, table, index_elements: tuple[str, ...]):  # noqa: ANN001, ANN202
+    # Built once per table: the construct and its cache key cost more than a small INSERT.
+    return (insert_construct(store)(table)
+            .on_conflict_do_nothing(index_elements=list(index_elements))
+            # rowcount of a batched INSERT is -1 on psycopg: count what comes back.
+            .returning(*table.primary_key.columns))
+
+
 def insert_ignoring_conflicts(session: Session, model, rows: list[dict],
                               index_elements: list[str]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on either store; returns the number of rows written."""
+    """INSERT … ON CONFLICT DO NOTHING on either store; returns the number of rows written.
+    The rows' keys are column names (the statement is on the model's table)."""
     if not rows:
         return 0
-    insert = dialect_insert(session)
-    statement = (insert(model)
-                 .on_conflict_do_nothing(index_elements=index_elements)
-                 # rowcount of a batched INSERT is -1 on psycopg: count what comes back.
-                 .returning(*model.__table__.primary_key.columns))
+    statement = _insert_ignoring(session.get_bind().dialect.name, model.__table__,
+                                 tuple(index_elements))
     # Parameters as a list: one cached statement, sent in batches ("insertmanyvalues").
     return len(session.execute(statement, rows).all())
 
