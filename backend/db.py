@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import functools
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -97,6 +98,11 @@ class WriterQueue:
 
     def __init__(self, timeout: float = SQLITE_BUSY_SECONDS) -> None:
         self.timeout = timeout
+        self._reset()
+
+    def _reset(self) -> None:
+        # Also in a forked child (gunicorn's workers from the preloaded app): a turn held by a
+        # thread of the parent is no thread's in the child.
         self._lock = threading.Lock()
         self._holder: int | None = None
 
@@ -127,6 +133,14 @@ def writer_queue(path: str) -> WriterQueue:
     """The process's queue of the SQLite file at `path` (shared by every engine on it)."""
     with _WRITER_QUEUES_LOCK:
         return _WRITER_QUEUES.setdefault(path, WriterQueue())
+
+
+def _reset_writer_queues() -> None:
+    for queue in _WRITER_QUEUES.values():
+        queue._reset()  # noqa: SLF001
+
+
+os.register_at_fork(after_in_child=_reset_writer_queues)
 
 
 # The statements before which Python's sqlite3 opens a transaction by itself (its legacy

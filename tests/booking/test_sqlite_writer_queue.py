@@ -6,6 +6,7 @@ wait for itself."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections import Counter
@@ -198,3 +199,21 @@ def test_setting__off__plain_sqlite_connections(tmp_path):
     assert Settings.from_env({}).sqlite_write_queue is True
     with pytest.raises(ConfigError, match="SQLITE_WRITE_QUEUE"):
         Settings.from_env({"SQLITE_WRITE_QUEUE": "yes please"})
+
+
+def test_queue__forked_child__has_its_own_turn():
+    """gunicorn forks its workers from the preloaded app: a turn the parent's thread holds at
+    the fork is no thread's in the child."""
+    queue = writer_queue("/nonexistent/forked.sqlite3")
+    assert queue.enter() is True
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: reports whether it gets the turn at once, then leaves
+        got = queue._lock.acquire(blocking=False)
+        os.write(write, b"1" if got else b"0")
+        os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.waitpid(pid, 0)
+    queue.leave()
+    assert answer == b"1"
