@@ -159,25 +159,21 @@ def _queued_connection_class(path: str) -> type[sqlite3.Connection]:
     queue = writer_queue(path)
 
     class QueuedCursor(sqlite3.Cursor):
-        def execute(self, sql, parameters=(), /):  # noqa: ANN001, ANN202
+        def _in_turn(self, run, sql, parameters):  # noqa: ANN001, ANN202
             connection = self.connection
             if not connection.in_transaction and not connection.queued and _is_dml(sql):
                 connection.queued = queue.enter()
             try:
-                return super().execute(sql, parameters)
+                return run(sql, parameters)
             finally:
                 if connection.queued and not connection.in_transaction:
                     connection.leave_queue()  # no transaction was opened (an error, autocommit)
 
+        def execute(self, sql, parameters=(), /):  # noqa: ANN001, ANN202
+            return self._in_turn(super().execute, sql, parameters)
+
         def executemany(self, sql, parameters, /):  # noqa: ANN001, ANN202
-            connection = self.connection
-            if not connection.in_transaction and not connection.queued and _is_dml(sql):
-                connection.queued = queue.enter()
-            try:
-                return super().executemany(sql, parameters)
-            finally:
-                if connection.queued and not connection.in_transaction:
-                    connection.leave_queue()
+            return self._in_turn(super().executemany, sql, parameters)
 
     class QueuedConnection(sqlite3.Connection):
         queued = False
@@ -190,19 +186,18 @@ def _queued_connection_class(path: str) -> type[sqlite3.Connection]:
                 self.queued = False
                 queue.leave()
 
-        def commit(self) -> None:
+        def _end(self, end) -> None:  # noqa: ANN001
             try:
-                super().commit()
+                end()
             finally:
                 if not self.in_transaction:
                     self.leave_queue()
 
+        def commit(self) -> None:
+            self._end(super().commit)
+
         def rollback(self) -> None:
-            try:
-                super().rollback()
-            finally:
-                if not self.in_transaction:
-                    self.leave_queue()
+            self._end(super().rollback)
 
         def close(self) -> None:
             try:
