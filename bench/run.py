@@ -165,8 +165,9 @@ def booking_report(plan, stores: list[str], meta: dict, fresh: bool) -> int:
             path.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
             booking = result["booking"]
             load, checks = booking.get("load", {}), booking.get("checks", {})
+            raw = booking.get("raw", {}).get("transaction", {}).get("tx_per_s")
             rows.append(f"| {scale} | {store} | {load.get('bookings_per_s')} | "
-                        f"{booking.get('raw', {}).get('transaction', {}).get('tx_per_s')} | "
+                        f"{raw if raw is None else round(raw, 1)} | "
                         f"{booking.get('api_over_raw')} | {load.get('p50_ms')} | "
                         f"{load.get('p99_ms')} | {load.get('other_errors')} | "
                         f"{'ok' if checks.get('ok') else 'FAILED'} | "
