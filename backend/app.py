@@ -64,7 +64,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     app = Flask(__name__, instance_relative_config=True)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url,
+                         sqlite_write_queue=settings.sqlite_write_queue)
     init_places_engine(engine)
     services = Services(settings, engine, make_session_factory(engine),
                         make_read_session_factory(engine), store_for(engine),

@@ -129,6 +129,9 @@ class Settings:
     graphql_document_cache_bytes: int = 32 * 1024**2
     # Trusted queries run by their execution plans (GRAPHQL_PLANS=0: graphql-core runs all).
     graphql_plans: bool = True
+    # SQLite: a process's write transactions wait their turn in a queue of the process instead
+    # of sleeping in SQLite's busy handler (SQLITE_WRITE_QUEUE=0: SQLite's handler alone).
+    sqlite_write_queue: bool = True
     # The resident app's map (MAP_TILE_*): an optional tile layer over our own region outlines,
     # e.g. https://tiles.example.cn/{z}/{x}/{y}.png, in its datum, with its attribution.
     map_tile_url: str | None = None
@@ -245,6 +248,7 @@ class Settings:
             trusted_documents_only=boolean("TRUSTED_DOCUMENTS_ONLY"),
             rate_limits_enabled=boolean("RATE_LIMITS_ENABLED"),
             graphql_plans=boolean("GRAPHQL_PLANS") is not False,
+            sqlite_write_queue=boolean("SQLITE_WRITE_QUEUE") is not False,
             rate_limit_storage_uri=get("RATE_LIMIT_STORAGE_URI") or "memory://",
             rate_limit_key_prefix=get("RATE_LIMIT_KEY_PREFIX") or "servicemap",
             rate_limit_trusted_proxies=get("RATE_LIMIT_TRUSTED_PROXIES") or "",

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import logging
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +30,8 @@ from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmak
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 NAMING_CONVENTION = {
@@ -45,13 +51,22 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(database_url: str) -> Engine:
+# SQLite's busy timeout (seconds): how long a writer waits for the database's write lock, and
+# the longest a writer waits in the process's queue before it tries SQLite's lock anyway.
+SQLITE_BUSY_SECONDS = 30
+
+
+def make_engine(database_url: str, *, sqlite_write_queue: bool = True) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
+        connect_args: dict = {"timeout": SQLITE_BUSY_SECONDS}
         if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if sqlite_write_queue:
+                connect_args["factory"] = _queued_connection_class(str(path.resolve()))
         # The default pool keeps one connection per thread; WAL lets readers run beside a writer.
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -59,7 +74,7 @@ def make_engine(database_url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
             cursor.close()
 
         return engine
@@ -78,6 +93,129 @@ def make_engine(database_url: str) -> Engine:
 
 
 NO_PARALLEL_QUERY = "-c max_parallel_workers_per_gather=0"
+
+
+class WriterQueue:
+    """The writers of one SQLite file in this process, one at a time (SQLITE_WRITE_QUEUE).
+
+    SQLite lets one transaction write at a time; a writer that finds the lock taken sleeps in
+    SQLite's busy handler (1, 2, 5, 10 … 100 ms) and tries again, so under a booking rush the
+    threads of a worker slept while the lock was free (40 % of a profile). Here a thread's
+    first write of a transaction waits on a lock of the process instead, handed over the
+    moment the transaction before it commits or rolls back. It is a queue, not the guarantee:
+    SQLite's own lock still decides (other processes — the second gunicorn worker, the CLI,
+    the dispatcher — meet this one there, as before)."""
+
+    def __init__(self, timeout: float = SQLITE_BUSY_SECONDS) -> None:
+        self.timeout = timeout
+        self._reset()
+
+    def _reset(self) -> None:
+        # Also in a forked child (gunicorn's workers from the preloaded app): a turn held by a
+        # thread of the parent is no thread's in the child.
+        self._lock = threading.Lock()
+        self._holder: int | None = None
+
+    def enter(self) -> bool:
+        """Wait for the turn of this thread's write transaction; False when it goes ahead
+        without the queue: the thread is in the queue already through another connection (it
+        would wait for itself), or the queue did not move for `timeout` seconds."""
+        me = threading.get_ident()
+        if self._holder == me:
+            return False
+        if not self._lock.acquire(timeout=self.timeout):
+            log.warning("SQLite writer queue did not move for %s s; writing without it",
+                        self.timeout)
+            return False
+        self._holder = me
+        return True
+
+    def leave(self) -> None:
+        self._holder = None
+        self._lock.release()
+
+
+_WRITER_QUEUES: dict[str, WriterQueue] = {}
+_WRITER_QUEUES_LOCK = threading.Lock()
+
+
+def writer_queue(path: str) -> WriterQueue:
+    """The process's queue of the SQLite file at `path` (shared by every engine on it)."""
+    with _WRITER_QUEUES_LOCK:
+        return _WRITER_QUEUES.setdefault(path, WriterQueue())
+
+
+def _reset_writer_queues() -> None:
+    for queue in _WRITER_QUEUES.values():
+        queue._reset()  # noqa: SLF001
+
+
+os.register_at_fork(after_in_child=_reset_writer_queues)
+
+
+# The statements before which Python's sqlite3 opens a transaction by itself (its legacy
+# transaction control, which SQLAlchemy's pysqlite dialect uses): the first write.
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _is_dml(statement: str) -> bool:
+    return statement.lstrip()[:7].upper().startswith(_DML)
+
+
+def _queued_connection_class(path: str) -> type[sqlite3.Connection]:
+    """A sqlite3 connection class whose write transactions go through `writer_queue(path)`:
+    in it from the first write of a transaction to its commit or rollback (or the
+    connection's close)."""
+    queue = writer_queue(path)
+
+    class QueuedCursor(sqlite3.Cursor):
+        def _in_turn(self, run, sql, parameters):  # noqa: ANN001, ANN202
+            connection = self.connection
+            if not connection.in_transaction and not connection.queued and _is_dml(sql):
+                connection.queued = queue.enter()
+            try:
+                return run(sql, parameters)
+            finally:
+                if connection.queued and not connection.in_transaction:
+                    connection.leave_queue()  # no transaction was opened (an error, autocommit)
+
+        def execute(self, sql, parameters=(), /):  # noqa: ANN001, ANN202
+            return self._in_turn(super().execute, sql, parameters)
+
+        def executemany(self, sql, parameters, /):  # noqa: ANN001, ANN202
+            return self._in_turn(super().executemany, sql, parameters)
+
+    class QueuedConnection(sqlite3.Connection):
+        queued = False
+
+        def cursor(self, factory=QueuedCursor):  # noqa: ANN001, ANN202
+            return super().cursor(factory)
+
+        def leave_queue(self) -> None:
+            if self.queued:
+                self.queued = False
+                queue.leave()
+
+        def _end(self, end) -> None:  # noqa: ANN001
+            try:
+                end()
+            finally:
+                if not self.in_transaction:
+                    self.leave_queue()
+
+        def commit(self) -> None:
+            self._end(super().commit)
+
+        def rollback(self) -> None:
+            self._end(super().rollback)
+
+        def close(self) -> None:
+            try:
+                super().close()
+            finally:
+                self.leave_queue()
+
+    return QueuedConnection
 
 
 # SQLSTATE classes of a server going away: 08 connection exception, 57P operator intervention
@@ -175,25 +313,37 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def dialect_insert(session: Session):  # noqa: ANN201
-    """The store's INSERT construct, the one with ON CONFLICT clauses."""
-    if session.get_bind().dialect.name == "sqlite":
+def insert_construct(store: str):  # noqa: ANN201
+    """The INSERT construct with ON CONFLICT clauses of a store ("sqlite" or "postgresql")."""
+    if store == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
         from sqlalchemy.dialects.postgresql import insert
     return insert
 
 
+def dialect_insert(session: Session):  # noqa: ANN201
+    """The store's INSERT construct, the one with ON CONFLICT clauses."""
+    return insert_construct(session.get_bind().dialect.name)
+
+
+@functools.cache
+def _insert_ignoring(store: str, table, index_elements: tuple[str, ...]):  # noqa: ANN001, ANN202
+    # Built once per table: the construct and its cache key cost more than a small INSERT.
+    return (insert_construct(store)(table)
+            .on_conflict_do_nothing(index_elements=list(index_elements))
+            # rowcount of a batched INSERT is -1 on psycopg: count what comes back.
+            .returning(*table.primary_key.columns))
+
+
 def insert_ignoring_conflicts(session: Session, model, rows: list[dict],
                               index_elements: list[str]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on either store; returns the number of rows written."""
+    """INSERT … ON CONFLICT DO NOTHING on either store; returns the number of rows written.
+    The rows' keys are column names (the statement is on the model's table)."""
     if not rows:
         return 0
-    insert = dialect_insert(session)
-    statement = (insert(model)
-                 .on_conflict_do_nothing(index_elements=index_elements)
-                 # rowcount of a batched INSERT is -1 on psycopg: count what comes back.
-                 .returning(*model.__table__.primary_key.columns))
+    statement = _insert_ignoring(session.get_bind().dialect.name, model.__table__,
+                                 tuple(index_elements))
     # Parameters as a list: one cached statement, sent in batches ("insertmanyvalues").
     return len(session.execute(statement, rows).all())
 

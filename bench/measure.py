@@ -230,3 +230,15 @@ def clusters_only(store: str, scale: int, plan: Plan, wrk: str, points, fresh: b
         server.stop()
     result["loadavg_after"] = loadavg()
     return result
+
+
+def booking_only(store: str, scale: int, plan: Plan, fresh: bool) -> dict:
+    """Only the booking rush at one scale and store (the bench database seeded or reused as
+    usual), with its raw booking transaction: `measure_booking` as the full run makes it."""
+    result: dict = {"scale": scale, "store": store, "plan": plan.name,
+                    "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                    "loadavg_before": loadavg()}
+    result["data"] = prepare_database(store, scale, fresh)
+    result["booking"] = measure_booking(store, scale, plan, {"booking": ["bookAppointment"]})
+    result["loadavg_after"] = loadavg()
+    return result

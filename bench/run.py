@@ -42,7 +42,7 @@ from dataclasses import asdict
 
 from install import ensure_postgis, ensure_postgraphile, ensure_python_requirements, ensure_wrk
 from machine import commit, machine, tool_versions
-from measure import clusters_only, measure, profile_only
+from measure import booking_only, clusters_only, measure, profile_only
 from paths import RESULTS_DIR, ROOT
 from plans import PLANS
 from report import markdown, profile_path, publish, report_only, results_path
@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only profile the API at each scale and store of the plan")
     parser.add_argument("--clusters-only", action="store_true",
                         help="only mapClusters through the API at each scale and store")
+    parser.add_argument("--booking-only", action="store_true",
+                        help="only the booking rush (and its raw transaction) at each scale "
+                             "and store")
     parser.add_argument("--report-only", metavar="DATE",
                         help="only rebuild the tables from bench/results/DATE-*.json")
     args = parser.parse_args(argv)
@@ -89,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             skipped["postgis"] = reason
             stores.remove("postgis")
     peer_binary = None
-    if "postgis" in stores and not args.no_peer and not args.clusters_only:
+    if "postgis" in stores and not (args.no_peer or args.clusters_only or args.booking_only):
         peer_binary = ensure_postgraphile()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     points = centres()
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         return report_only(meta["date"], plan, args.record)
     if args.clusters_only:
         return clusters_report(plan, stores, wrk, points, meta, args.fresh)
+    if args.booking_only:
+        return booking_report(plan, stores, meta, args.fresh)
     results = []
     for scale in plan.scales:
         for store in stores:
@@ -146,6 +151,33 @@ def clusters_report(plan, stores: list[str], wrk: str, points, meta: dict, fresh
             log(f"{store} {scale}: mapClusters -> {path.relative_to(ROOT)}")
     print("| scale | store | zoom | p50 ms | p95 | p99 | wrk req/s | failed | load avg |")
     print("|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    return 0
+
+
+def booking_report(plan, stores: list[str], meta: dict, fresh: bool) -> int:
+    """--booking-only: the booking rush at every scale and store of the plan; JSON per scale x
+    store and a table on stdout, never RESULTS.md."""
+    rows = []
+    for scale in plan.scales:
+        for store in stores:
+            result = booking_only(store, scale, plan, fresh)
+            result["meta"] = meta
+            path = RESULTS_DIR / f"{meta['date']}-booking-{scale}-{store}.json"
+            path.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+            booking = result["booking"]
+            load, checks = booking.get("load", {}), booking.get("checks", {})
+            raw = booking.get("raw", {}).get("transaction", {}).get("tx_per_s")
+            rows.append(f"| {scale} | {store} | {load.get('bookings_per_s')} | "
+                        f"{raw if raw is None else round(raw, 1)} | "
+                        f"{booking.get('api_over_raw')} | {load.get('p50_ms')} | "
+                        f"{load.get('p99_ms')} | {load.get('other_errors')} | "
+                        f"{'ok' if checks.get('ok') else 'FAILED'} | "
+                        f"{result['loadavg_before'][0]} → {result['loadavg_after'][0]} |")
+            log(f"{store} {scale}: booking -> {path.relative_to(ROOT)}")
+    print("| scale | store | bookings/s | raw tx/s | API / raw | p50 ms | p99 ms | other errors "
+          "| checks | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     return 0
 

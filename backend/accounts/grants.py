@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from backend.accounts.models import ROLES, Account, RoleGrant
@@ -152,11 +152,13 @@ def admin_list_grants(session: Session, principal: Principal, *, uid: str | None
                        limit=MAX_LISTED_GRANTS)
 
 
+# Built once: every signed-in request reads its grants.
+_GRANTS_OF = select(RoleGrant.role, RoleGrant.scope).where(RoleGrant.uid == bindparam("uid"))
+
+
 def principal_for(session: Session, uid: str) -> Principal:
     """The verified user `uid` with the grants the database holds for them."""
-    rows = session.execute(
-        select(RoleGrant.role, RoleGrant.scope).where(RoleGrant.uid == uid)
-    ).all()
+    rows = session.execute(_GRANTS_OF, {"uid": uid}).all()
     return Principal(uid=uid, grants=frozenset(Grant(role, scope) for role, scope in rows))
 
 

@@ -22,6 +22,7 @@ import os
 import re
 import threading
 import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from backend.accounts.principal import Unauthenticated
@@ -42,6 +43,11 @@ MESSAGE_EMULATOR_CONFLICT = (
     "服务配置错误（环境变量 FIREBASE_AUTH_EMULATOR_HOST 与配置不一致），暂时无法验证登录凭证"
 )
 MESSAGE_BAD_HEADER = "Authorization 头格式应为 Bearer <token>"
+
+# Verified tokens remembered per verifier (a worker), by their SHA-256: how many, and for how
+# long at most (a token is never remembered past its own `exp`).
+VERIFIED_CACHE_SIZE = 4096
+VERIFIED_CACHE_SECONDS = 300
 
 if TYPE_CHECKING:
     import firebase_admin
@@ -97,6 +103,15 @@ class TokenVerifier:
         # firebase-admin and google-auth (~20 MB per process) are loaded with the first token:
         # a worker serving anonymous searches never needs them.
         self._app: firebase_admin.App | None = None
+        # A resident's app sends the same token with every request for its hour: verifying the
+        # RS256 signature (through firebase-admin's certificate cache) cost ~0.7 ms of CPU per
+        # request. What verification decides does not change within a token's lifetime except
+        # its expiry (revocation is not checked per request: check_revoked is off), so a token
+        # verified once is accepted again until its `exp` — and at most VERIFIED_CACHE_SECONDS,
+        # so that a rotated-out signing key stops counting soon. Refusals are not remembered.
+        self._verified: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
+        self._verified_lock = threading.Lock()
+        self.clock = time.time
 
     @property
     def app_name(self) -> str:
@@ -137,6 +152,10 @@ class TokenVerifier:
         if not isinstance(id_token, str) or not id_token.strip():
             raise Unauthenticated(MESSAGE_EMPTY)
         self._check_emulator_environment()
+        digest = hashlib.sha256(id_token.strip().encode()).digest()
+        uid = self._remembered(digest)
+        if uid is not None:
+            return uid
         from firebase_admin import auth
 
         if self._app is None:
@@ -167,7 +186,33 @@ class TokenVerifier:
                 raise Unauthenticated(MESSAGE_INVALID)
             if expires + CLOCK_SKEW_SECONDS < time.time():
                 raise Unauthenticated(MESSAGE_EXPIRED)
+        self._remember(digest, claims["uid"], claims.get("exp"))
         return claims["uid"]
+
+    def _remembered(self, digest: bytes) -> str | None:
+        """The uid of a token verified before and still within its time; None otherwise (an
+        expired one is verified again, and refused as verification refuses it)."""
+        with self._verified_lock:
+            entry = self._verified.get(digest)
+            if entry is None:
+                return None
+            uid, until = entry
+            if self.clock() > until:
+                del self._verified[digest]
+                return None
+            self._verified.move_to_end(digest)
+            return uid
+
+    def _remember(self, digest: bytes, uid: str, expires: object) -> None:
+        if not isinstance(expires, int | float):
+            return
+        # firebase-admin accepts a token until `exp` + the tolerated skew.
+        until = min(expires + CLOCK_SKEW_SECONDS, self.clock() + VERIFIED_CACHE_SECONDS)
+        with self._verified_lock:
+            self._verified[digest] = (uid, until)
+            self._verified.move_to_end(digest)
+            while len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
 
     def _check_emulator_environment(self) -> None:
         current = os.environ.get(EMULATOR_ENV, "")

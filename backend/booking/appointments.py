@@ -20,10 +20,11 @@ on the partial unique index (no SELECT per code; a PostgreSQL transaction is not
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, exists, func, literal, or_, select, text, true, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, text, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -54,7 +55,7 @@ from backend.booking.windows import window_handles
 from backend.core.clock import as_utc, business_date, utcnow
 from backend.core.errors import InvalidInput
 from backend.core.unit_of_work import UnitOfWork
-from backend.db import dialect_insert
+from backend.db import insert_construct
 from backend.guidance.models import ServiceItem
 from backend.guidance.queries import Checklist, checklist, guide_of
 from backend.places.models import Place
@@ -163,24 +164,70 @@ _SLOT = Slot.__table__
 _APPOINTMENT = Appointment.__table__
 CODE_ATTEMPTS = 5
 
+# The statements of a booking are built once (per store) with bound parameters: building and
+# hashing SQLAlchemy constructs per request cost more than running them (a profile of the
+# rush: statement construction and cache keys were the largest part of `book`). A statement
+# object keeps its cache key, so each is compiled once, too.
+_APPOINTMENT_COLUMNS = ("uid", "slot_id", "window_id", "service_item_id", "day", "status",
+                        "idempotency_key", "booked_slot_id", "revision", "answers",
+                        "cancel_reason", "checked_in_at", "created_at", "updated_at", "code")
 
-def _insert_ignoring_code(session: Session, values: dict, select_from=None):  # noqa: ANN001, ANN202
+
+def _value(column: str):  # noqa: ANN202
+    return bindparam(f"v_{column}", type_=_APPOINTMENT.c[column].type)
+
+
+def _insert_ignoring_code(store: str, select_from=None):  # noqa: ANN001, ANN202
     """INSERT of an appointment that does nothing when its check-in code is held by an active
     appointment (the partial unique index decides: ON CONFLICT on it, so a collision neither
     aborts a PostgreSQL transaction nor needs a SELECT per code); RETURNING its id. With
-    `select_from` (a CTE), the row is inserted only if the CTE gives one."""
-    insert = dialect_insert(session)(_APPOINTMENT)
+    `select_from` (a CTE), the row is inserted only if the CTE gives one, with its slot id."""
+    insert = insert_construct(store)(_APPOINTMENT)
     if select_from is None:
-        insert = insert.values(values)
+        insert = insert.values({column: _value(column) for column in _APPOINTMENT_COLUMNS})
     else:
-        columns = list(values)
-        insert = insert.from_select(columns, select(*(
-            select_from.c.id if column == "slot_id" else
-            literal(values[column], _APPOINTMENT.c[column].type) for column in columns
-        )).select_from(select_from))
+        insert = insert.from_select(list(_APPOINTMENT_COLUMNS), select(*(
+            select_from.c.id if column == "slot_id" else _value(column)
+            for column in _APPOINTMENT_COLUMNS)).select_from(select_from))
     return insert.on_conflict_do_nothing(
         index_elements=["code"], index_where=text(ACTIVE_SQL),
     ).returning(_APPOINTMENT.c.id)
+
+
+@functools.cache
+def _booking_statements(store: str) -> dict:
+    """The statements of `book_described` on `store` ("sqlite" or "postgresql")."""
+    taken_place = (update(_SLOT)
+                   .where(_SLOT.c.id == bindparam("v_slot_id"), _SLOT.c.status == "open",
+                          _SLOT.c.booked < _SLOT.c.capacity)
+                   .values(booked=_SLOT.c.booked + 1)
+                   .returning(_SLOT.c.id, _SLOT.c.booked))
+    statements = {"take_place": taken_place, "insert": _insert_ignoring_code(store)}
+    if store == "postgresql":
+        taken = taken_place.cte("taken")
+        made = _insert_ignoring_code(store, select_from=taken).cte("made")
+        statements["take_place_and_insert"] = select(taken.c.booked, made.c.id).select_from(
+            taken.outerjoin(made, true()))
+    handles = exists().where(WindowServiceItem.window_id == Slot.window_id,
+                             WindowServiceItem.service_item_id == bindparam("item_id"))
+    statements["read"] = (
+        select(ServiceItem, Slot, ServiceWindow, Place, handles)
+        .select_from(ServiceItem)
+        .outerjoin(Slot, Slot.id == bindparam("slot_id"))
+        .outerjoin(ServiceWindow, ServiceWindow.id == Slot.window_id)
+        .outerjoin(Place, Place.id == ServiceWindow.place_id)
+        .where(ServiceItem.id == bindparam("item_id")))
+    statements["mine"] = (
+        select(_APPOINTMENT.c.id, _APPOINTMENT.c.idempotency_key, _APPOINTMENT.c.status,
+               _APPOINTMENT.c.service_item_id, _APPOINTMENT.c.day, _APPOINTMENT.c.slot_id)
+        .where(_APPOINTMENT.c.uid == bindparam("uid"),
+               or_(_APPOINTMENT.c.status.in_(ACTIVE_STATUSES),
+                   _APPOINTMENT.c.idempotency_key == bindparam("key"))))
+    return statements
+
+
+def _store_of(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def _take_place_and_insert(session: Session, values: dict) -> tuple[dict, int]:
@@ -189,23 +236,17 @@ def _take_place_and_insert(session: Session, values: dict) -> tuple[dict, int]:
     On PostgreSQL one statement (the UPDATE … RETURNING in a CTE feeding the INSERT), on
     SQLite two (its RETURNING has no data-modifying CTEs). A code already held (odds ~1e-12
     per booking) is drawn again, the place kept."""
-    taken_place = (update(_SLOT)
-                   .where(_SLOT.c.id == values["slot_id"], _SLOT.c.status == "open",
-                          _SLOT.c.booked < _SLOT.c.capacity)
-                   .values(booked=_SLOT.c.booked + 1)
-                   .returning(_SLOT.c.id, _SLOT.c.booked))
+    statements = _booking_statements(_store_of(session))
     values = {**values, "code": new_check_in_code()}
-    if session.get_bind().dialect.name == "postgresql":
-        taken = taken_place.cte("taken")
-        made = _insert_ignoring_code(session, values, select_from=taken).cte("made")
-        row = session.execute(select(taken.c.booked, made.c.id)
-                              .select_from(taken.outerjoin(made, true()))).first()
+    parameters = {f"v_{column}": values[column] for column in _APPOINTMENT_COLUMNS}
+    if "take_place_and_insert" in statements:
+        row = session.execute(statements["take_place_and_insert"], parameters).first()
         booked, appointment_id = row if row is not None else (None, None)
     else:
-        row = session.execute(taken_place).first()
+        row = session.execute(statements["take_place"], parameters).first()
         booked = None if row is None else row.booked
         appointment_id = None if booked is None else session.execute(
-            _insert_ignoring_code(session, values)).scalar()
+            statements["insert"], parameters).scalar()
     if booked is None:
         slot = _reread(session, Slot, values["slot_id"])
         raise BookingError("SLOT_CLOSED" if slot.status != "open" else "SLOT_FULL",
@@ -214,8 +255,8 @@ def _take_place_and_insert(session: Session, values: dict) -> tuple[dict, int]:
         if appointment_id is not None:
             values["id"] = appointment_id
             return values, booked
-        values["code"] = new_check_in_code()
-        appointment_id = session.execute(_insert_ignoring_code(session, values)).scalar()
+        values["code"] = parameters["v_code"] = new_check_in_code()
+        appointment_id = session.execute(statements["insert"], parameters).scalar()
     raise RuntimeError(f"could not draw a free check-in code in {CODE_ATTEMPTS + 1} attempts")
 
 
@@ -224,16 +265,8 @@ def _read_for_booking(session: Session, slot_id: int, service_item_id: int
                                  Place | None, bool]:
     """The item, the slot, its window and hall, and whether the window handles the item: one
     statement (a second only when the item does not exist, for the slot's NOT_FOUND)."""
-    handles = exists().where(WindowServiceItem.window_id == Slot.window_id,
-                             WindowServiceItem.service_item_id == service_item_id)
-    row = session.execute(
-        select(ServiceItem, Slot, ServiceWindow, Place, handles)
-        .select_from(ServiceItem)
-        .outerjoin(Slot, Slot.id == slot_id)
-        .outerjoin(ServiceWindow, ServiceWindow.id == Slot.window_id)
-        .outerjoin(Place, Place.id == ServiceWindow.place_id)
-        .where(ServiceItem.id == service_item_id)
-    ).first()
+    row = session.execute(_booking_statements(_store_of(session))["read"],
+                          {"slot_id": slot_id, "item_id": service_item_id}).first()
     if row is None:
         return None, session.get(Slot, slot_id), None, None, False
     item, slot, window, place, handled = row
@@ -314,11 +347,8 @@ def book_described(uow: UnitOfWork, principal: Principal, rules: BookingRules, *
         given = _check_answers(item, answers)
         lock_resident(session, uid, now)
         # The resident's active appointments (the limits) and the one of this key, if any.
-        mine = session.execute(
-            select(Appointment.id, Appointment.idempotency_key, Appointment.status,
-                   Appointment.service_item_id, Appointment.day, Appointment.slot_id)
-            .where(Appointment.uid == uid, or_(Appointment.status.in_(ACTIVE_STATUSES),
-                                               Appointment.idempotency_key == key))).all()
+        mine = session.execute(_booking_statements(_store_of(session))["mine"],
+                               {"uid": uid, "key": key}).all()
         earlier = next((row.id for row in mine if row.idempotency_key == key), None)
         if earlier is not None:
             earlier = session.get(Appointment, earlier)

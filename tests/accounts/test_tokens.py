@@ -9,6 +9,7 @@ import os
 import jwt
 import pytest
 
+from backend.accounts import tokens
 from backend.accounts.dev_token import emulator_token
 from backend.accounts.dev_token import main as dev_token_main
 from backend.accounts.principal import Unauthenticated
@@ -253,3 +254,83 @@ def test_bearer_token__well_formed_or_absent__token_or_none(header, expected):
 def test_bearer_token__malformed__unauthenticated(header):
     with pytest.raises(Unauthenticated, match="Bearer <token>"):
         bearer_token(header)
+
+
+# -- verified tokens remembered (VERIFIED_CACHE_*) ---------------------------------------------
+
+@pytest.fixture
+def verifications(monkeypatch) -> list[str]:
+    """The tokens firebase-admin was asked to verify."""
+    from firebase_admin import auth
+
+    asked: list[str] = []
+    verify = auth.verify_id_token
+
+    def counted(token, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        asked.append(token)
+        return verify(token, *args, **kwargs)
+
+    monkeypatch.setattr(auth, "verify_id_token", counted)
+    return asked
+
+
+def test_verify__same_token_again__remembered_not_verified_again(verifier, token_factory,
+                                                                 verifications):
+    token = token_factory.sign("alice")
+    assert [verifier.verify(token), verifier.verify(f" {token} ")] == ["alice", "alice"]
+    assert verifications == [token]
+    assert verifier.verify(token_factory.sign("bob")) == "bob"
+    assert len(verifications) == 2
+
+
+def test_verify__remembered_token_past_its_exp__verified_again_and_refused_as_expired(
+        verifier, token_factory, verifications):
+    token = token_factory.sign("alice", expires_in=60)
+    assert verifier.verify(token) == "alice"
+    claims = jwt.decode(token, options={"verify_signature": False})
+    # the verifier's clock past exp + the tolerated skew; firebase-admin's own clock is not
+    # moved, so only the remembered entry can expire here: it must not answer
+    verifier.clock = lambda: claims["exp"] + tokens.CLOCK_SKEW_SECONDS + 1
+    assert verifier.verify(token) == "alice"  # verified again (firebase-admin still accepts)
+    assert verifications == [token, token]
+
+
+def test_verify__remembered_at_most_the_cache_seconds(verifier, token_factory, verifications):
+    token = token_factory.sign("alice", expires_in=3600)
+    now = verifier.clock()
+    verifier.verify(token)
+    verifier.clock = lambda: now + tokens.VERIFIED_CACHE_SECONDS - 5
+    verifier.verify(token)
+    assert len(verifications) == 1
+    verifier.clock = lambda: now + tokens.VERIFIED_CACHE_SECONDS + 5
+    verifier.verify(token)
+    assert len(verifications) == 2
+
+
+def test_verify__refusals_not_remembered_forged_token_still_refused(verifier, token_factory,
+                                                                     verifications):
+    token = token_factory.sign("alice")
+    assert verifier.verify(token) == "alice"
+    header, payload, signature = segments(token)
+    forged = ".".join([header, encode_segment({**json.loads(base64.urlsafe_b64decode(
+        payload + "=" * (-len(payload) % 4))), "sub": "mallory", "user_id": "mallory"}),
+        signature])
+    assert refusal(verifier, forged) == "登录凭证无效"
+    assert refusal(verifier, forged) == "登录凭证无效"
+    assert verifications == [token, forged, forged]
+
+
+def test_verify__expired_token__never_remembered(verifier, token_factory, verifications):
+    token = token_factory.sign("alice", expires_in=-120)
+    assert "过期" in refusal(verifier, token)
+    assert "过期" in refusal(verifier, token)
+    assert verifications == [token, token]
+
+
+def test_verify__cache_bounded__oldest_forgotten(verifier, token_factory, verifications,
+                                                 monkeypatch):
+    monkeypatch.setattr(tokens, "VERIFIED_CACHE_SIZE", 2)
+    first, second, third = (token_factory.sign(uid) for uid in ("a", "b", "c"))
+    for token in (first, second, third, third, second, first):
+        verifier.verify(token)
+    assert verifications == [first, second, third, first]
