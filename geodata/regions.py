@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +16,9 @@ from shapely.geometry.base import BaseGeometry
 
 from geodata.crs import gcj02_to_wgs84
 
-__all__ = ["DATA_DIR", "RegionIndex", "RegionLevel", "RegionRecord", "load_yrd_regions"]
+__all__ = [
+    "DATA_DIR", "OutlineSource", "RegionIndex", "RegionLevel", "RegionRecord", "load_yrd_regions",
+]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -32,14 +34,15 @@ class RegionLevel(StrEnum):
 
 @dataclass(frozen=True)
 class RegionRecord:
-    """One region; `geometry` is a WGS-84 (Multi)Polygon in lon/lat axis order."""
+    """One region; `geometry` is a WGS-84 (Multi)Polygon in lon/lat axis order (None in an
+    index that reads outlines on demand)."""
 
     code: str  # 6-digit adcode
     name: str
     level: RegionLevel
     parent_code: str | None
     # Regions are identified by code; comparing or printing outlines would only cost time.
-    geometry: BaseGeometry = field(compare=False, repr=False)
+    geometry: BaseGeometry | None = field(default=None, compare=False, repr=False)
 
 
 def _read_features(path: Path) -> list[dict]:
@@ -113,32 +116,40 @@ def load_yrd_regions(data_dir: Path = DATA_DIR) -> list[RegionRecord]:
     return by_code(province_records) + by_code(cities) + by_code(counties)
 
 
-class _LevelIndex:
-    """An STRtree over one level's polygons, ordered by code.
+# Outlines of some regions by code: how an index that holds no outlines gets the candidates'.
+OutlineSource = Callable[[Sequence[str]], Mapping[str, BaseGeometry]]
 
-    The polygons are not prepared: the tree leaves one to three candidates, and a plain
+
+class _LevelIndex:
+    """An STRtree over the bounding boxes of one level's regions, ordered by code.
+
+    Boxes, not outlines: the tree only ever answered which envelopes hold the point, and the
+    outlines are tested afterwards, so an index may keep them elsewhere (the serving process
+    reads them from the database on demand; bench/RESULTS.md, "Server memory, issue 18").
+    The outlines are not prepared: the tree leaves one to three candidates, and a plain
     point-in-polygon test on them is as fast as a prepared one (16–24 µs against 18 µs per
     lookup over China's counties), while GEOS's point locators inside prepared polygons took
     ~40 MB for all of China (bench/RESULTS.md, "City clusters")."""
 
-    def __init__(self, records: list[RegionRecord]) -> None:
-        self.records = sorted(records, key=lambda r: r.code)
-        self.geoms = np.array([r.geometry for r in self.records], dtype=object)
-        self.tree = shapely.STRtree(self.geoms)
+    def __init__(self, codes: list[str], bounds: np.ndarray) -> None:
+        self.codes = codes
+        self.tree = shapely.STRtree(shapely.box(bounds[:, 0], bounds[:, 1], bounds[:, 2],
+                                                bounds[:, 3]))
 
-    def containing(self, point: shapely.Point, lat: float, lon: float) -> list[str]:
-        """Codes of the regions containing the point, smallest first."""
-        candidates = self.tree.query(point)
-        if candidates.size == 0:
-            return []
-        hits = candidates[shapely.intersects_xy(self.geoms[candidates], lon, lat)]
-        return [self.records[i].code for i in np.sort(hits)]
+    def candidates(self, point: shapely.Point) -> list[str]:
+        """Codes of the regions whose box holds the point, in code order."""
+        return [self.codes[i] for i in np.sort(self.tree.query(point))]
 
 
 class RegionIndex:
-    """Point → region chain lookup over a set of region records."""
+    """Point → region chain lookup over a set of region records.
 
-    def __init__(self, records: Iterable[RegionRecord]) -> None:
+    Records with outlines answer from them. An index of records without outlines
+    (`geometry=None`) takes each region's box in `bounds` (minx, miny, maxx, maxy) and the
+    outlines of the candidates from the `outlines` source passed to `at`."""
+
+    def __init__(self, records: Iterable[RegionRecord],
+                 bounds: Mapping[str, tuple[float, float, float, float]] | None = None) -> None:
         self._by_code: dict[str, RegionRecord] = {}
         for record in records:
             if record.code in self._by_code:
@@ -148,9 +159,15 @@ class RegionIndex:
         # Counties first; the coarser levels catch points in slivers between county outlines.
         self._levels: list[_LevelIndex] = []
         for level in (RegionLevel.COUNTY, RegionLevel.CITY, RegionLevel.PROVINCE):
-            level_records = [r for r in self._by_code.values() if r.level is level]
-            if level_records:
-                self._levels.append(_LevelIndex(level_records))
+            codes = sorted(r.code for r in self._by_code.values() if r.level is level)
+            if not codes:
+                continue
+            if bounds is None:
+                boxes = shapely.bounds(np.array([self._by_code[c].geometry for c in codes],
+                                                dtype=object))
+            else:
+                boxes = np.array([bounds[c] for c in codes], dtype=float).reshape(-1, 4)
+            self._levels.append(_LevelIndex(codes, boxes))
 
     def _chain(self, code: str) -> tuple[RegionRecord, ...]:
         chain: list[RegionRecord] = []
@@ -165,22 +182,33 @@ class RegionIndex:
             current = record.parent_code
         return tuple(chain)
 
-    def at(self, lat: float, lon: float) -> list[RegionRecord]:
+    def _own_outlines(self, codes: Sequence[str]) -> Mapping[str, BaseGeometry]:
+        return {code: self._by_code[code].geometry for code in codes}
+
+    def at(self, lat: float, lon: float,
+           outlines: OutlineSource | None = None) -> list[RegionRecord]:
         """The regions containing the point, most specific first; [] outside every region."""
+        outlines = outlines or self._own_outlines
         point = shapely.Point(lon, lat)
         for level in self._levels:
-            codes = level.containing(point, lat, lon)
+            candidates = level.candidates(point)
+            if not candidates:
+                continue
+            shapes = outlines(candidates)
+            codes = [code for code in candidates
+                     if shapely.intersects_xy(shapes[code], lon, lat)]
             if codes:
-                return list(self._chains[self._pick(codes, lat, lon)])
+                return list(self._chains[self._pick(codes, lat, lon, outlines)])
         return []
 
-    def _pick(self, codes: list[str], lat: float, lon: float) -> str:
+    def _pick(self, codes: list[str], lat: float, lon: float, outlines: OutlineSource) -> str:
         """One of several overlapping regions (separately simplified outlines overlap along
         borders): the first whose parent outline holds the point too, else the smallest code."""
         if len(codes) > 1:
             for code in codes:
                 parent = self._by_code.get(self._by_code[code].parent_code or "")
-                if parent is not None and shapely.intersects_xy(parent.geometry, lon, lat):
+                if parent is not None and shapely.intersects_xy(
+                        outlines([parent.code])[parent.code], lon, lat):
                     return code
         return codes[0]
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer
 
 from backend.core.errors import InvalidInput
 from backend.places.city_clusters import ClusterPack, clusters_of_city, clusters_of_province
 from backend.places.models import Region
-from geodata.regions import RegionIndex, RegionLevel, RegionRecord
+from geodata.regions import OutlineSource, RegionIndex, RegionLevel, RegionRecord
 
 _index_lock = threading.Lock()
 # Regions are reference data loaded by `seed`; the index is derived from the table, per engine.
@@ -96,15 +98,99 @@ def _engine_key(engine) -> str:
 
 
 def region_index(session: Session) -> RegionIndex:
+    """Every region's name, parent and box; the outlines stay in the database (`at` takes
+    them from `region_outlines`). All of China's outlines in memory were ~35 MB per server
+    process; the boxes and the outlines recently asked for are ~2 MB (bench/RESULTS.md,
+    "Server memory, issue 18")."""
     key = _engine_key(session.get_bind())
     index = _indexes.get(key)
     if index is None:
         with _index_lock:
             index = _indexes.get(key)
             if index is None:
-                index = RegionIndex(_records(session))
+                index = _boxed_index(session)
                 _indexes[key] = index
     return index
+
+
+def _boxed_index(session: Session) -> RegionIndex:
+    records, bounds = [], {}
+    statement = select(Region.code, Region.name, Region.level, Region.parent_code,
+                       Region.boundary_wkb)
+    # Streamed: one outline at a time is parsed for its box and dropped.
+    for code, name, level, parent_code, wkb in session.execute(
+            statement.execution_options(yield_per=200)):
+        records.append(RegionRecord(code, name, RegionLevel(level), parent_code))
+        bounds[code] = tuple(shapely.bounds(shapely.from_wkb(wkb)).tolist())
+    return RegionIndex(records, bounds)
+
+
+class _Outlines:
+    """The outlines last asked for, parsed, per engine: a resident's lookups stay in a few
+    counties, an import's in one city."""
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, BaseGeometry] = OrderedDict()
+
+    def get(self, session: Session, codes: Sequence[str]) -> dict[str, BaseGeometry]:
+        found, missing = {}, []
+        with self._lock:
+            for code in codes:
+                outline = self._cache.get(code)
+                if outline is None:
+                    missing.append(code)
+                else:
+                    self._cache.move_to_end(code)
+                    found[code] = outline
+        if missing:
+            statement = select(Region.code, Region.boundary_wkb).where(Region.code.in_(missing))
+            read = {code: shapely.from_wkb(wkb) for code, wkb in session.execute(statement)}
+            found.update(read)
+            with self._lock:
+                self._cache.update(read)
+                while len(self._cache) > self.SIZE:
+                    self._cache.popitem(last=False)
+        return found
+
+
+_outlines: dict[str, _Outlines] = {}
+
+
+def region_outlines(session: Session) -> OutlineSource:
+    """The outline source of `region_index(session).at(lat, lon, ...)`."""
+    key = _engine_key(session.get_bind())
+    cache = _outlines.get(key)
+    if cache is None:
+        cache = _outlines.setdefault(key, _Outlines())
+    return lambda codes: cache.get(session, codes)
+
+
+def regions_at(session: Session, lat: float, lon: float) -> list[RegionRecord]:
+    """The regions containing a WGS-84 point, most specific first (records without outline)."""
+    return region_index(session).at(lat, lon, region_outlines(session))
+
+
+# Each region's centre (geocoding's entries), per engine, read once: the outlines are not kept.
+_centres: dict[str, dict[str, tuple[float, float]]] = {}
+
+
+def region_centres(session: Session) -> dict[str, tuple[float, float]]:
+    """(lat, lon) of each region's centroid, or of a point surely inside when the centroid is
+    not."""
+    key = _engine_key(session.get_bind())
+    centres = _centres.get(key)
+    if centres is None:
+        centres = {}
+        for record in region_records(session):
+            point = record.geometry.centroid
+            if not shapely.contains(record.geometry, point):
+                point = record.geometry.representative_point()
+            centres[record.code] = (point.y, point.x)
+        _centres[key] = centres
+    return centres
 
 
 def warm_region_index(session: Session) -> int:
@@ -121,9 +207,12 @@ def forget_region_index(engine: Engine) -> None:
     """Drop what was derived from the region table after it changed (seeding)."""
     _indexes.pop(_engine_key(engine), None)
     _rows.pop(_engine_key(engine), None)
+    _outlines.pop(_engine_key(engine), None)
+    _centres.pop(_engine_key(engine), None)
 
 
-def _records(session: Session) -> list[RegionRecord]:
+def region_records(session: Session) -> list[RegionRecord]:
+    """Every region with its outline, all read now (not kept)."""
     return [
         RegionRecord(
             code=region.code,
@@ -138,7 +227,7 @@ def _records(session: Session) -> list[RegionRecord]:
 
 def region_chain_at(session: Session, lat: float, lon: float) -> list[RegionRow]:
     """County, city, province containing a WGS-84 point, most specific first."""
-    codes = [record.code for record in region_index(session).at(lat, lon)]
+    codes = [record.code for record in regions_at(session, lat, lon)]
     found = regions_by_code(session, codes)
     return [found[code] for code in codes if code in found]
 
@@ -146,7 +235,7 @@ def region_chain_at(session: Session, lat: float, lon: float) -> list[RegionRow]
 def region_codes_at(session: Session, lat: float, lon: float) -> dict[str, str | None]:
     """The county/city/province columns a place at this point gets."""
     columns = {"county_code": None, "city_code": None, "province_code": None}
-    for record in region_index(session).at(lat, lon):
+    for record in regions_at(session, lat, lon):
         columns[f"{record.level.value.lower()}_code"] = record.code
     return columns
 
