@@ -116,13 +116,18 @@ def region_index(session: Session) -> RegionIndex:
 def _boxed_index(session: Session) -> RegionIndex:
     records, bounds = [], {}
     statement = select(Region.code, Region.name, Region.level, Region.parent_code,
-                       Region.boundary_wkb)
-    # Streamed: one outline at a time is parsed for its box and dropped.
-    for code, name, level, parent_code, wkb in session.execute(
-            statement.execution_options(yield_per=200)):
-        records.append(RegionRecord(code, name, RegionLevel(level), parent_code))
-        bounds[code] = tuple(shapely.bounds(shapely.from_wkb(wkb)).tolist())
-    return RegionIndex(records, bounds)
+                       Region.boundary_wkb).order_by(Region.code).limit(200)
+    # A page of outlines at a time, each parsed for its box and dropped (keyset pages, not a
+    # server-side cursor: the read session of PostgreSQL runs in autocommit).
+    last = ""
+    while True:
+        rows = session.execute(statement.where(Region.code > last)).all()
+        for code, name, level, parent_code, wkb in rows:
+            records.append(RegionRecord(code, name, RegionLevel(level), parent_code))
+            bounds[code] = tuple(shapely.bounds(shapely.from_wkb(wkb)).tolist())
+        if len(rows) < 200:
+            return RegionIndex(records, bounds)
+        last = rows[-1].code
 
 
 class _Outlines:
