@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-
-import numpy as np
-import shapely
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
+from typing import TYPE_CHECKING
 
 from geodata.crs import gcj02_to_wgs84
 
+# numpy and shapely are imported by the functions that read or test outlines: the serving
+# process of PostgreSQL tests them in SQL and never loads either (issue 18, memory).
+if TYPE_CHECKING:
+    import numpy as np
+    from shapely.geometry.base import BaseGeometry
+
 __all__ = [
-    "DATA_DIR", "OutlineSource", "RegionIndex", "RegionLevel", "RegionRecord", "load_yrd_regions",
+    "DATA_DIR", "Holding", "RegionIndex", "RegionLevel", "RegionRecord", "load_yrd_regions",
+    "outline_bounds",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -51,11 +55,17 @@ def _read_features(path: Path) -> list[dict]:
 
 
 def _gcj_coords_to_wgs(coords: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     lat, lon = gcj02_to_wgs84(coords[:, 1], coords[:, 0])
     return np.column_stack([lon, lat])
 
 
 def _to_wgs84_polygons(features: list[dict]) -> list[BaseGeometry]:
+    import numpy as np
+    import shapely
+    from shapely.geometry import shape
+
     geoms = np.array([shape(f["geometry"]) for f in features], dtype=object)
     # One vectorized call over the vertices of all geometries.
     geoms = shapely.transform(geoms, _gcj_coords_to_wgs)
@@ -75,6 +85,8 @@ def load_yrd_regions(data_dir: Path = DATA_DIR) -> list[RegionRecord]:
 
     Sorted by level (province, city, county), then code.
     """
+    import shapely
+
     city_features = _read_features(data_dir / CITIES_FILE)
     county_features = _read_features(data_dir / COUNTIES_FILE)
     city_geoms = _to_wgs84_polygons(city_features)
@@ -116,29 +128,50 @@ def load_yrd_regions(data_dir: Path = DATA_DIR) -> list[RegionRecord]:
     return by_code(province_records) + by_code(cities) + by_code(counties)
 
 
-# Outlines of some regions by code: how an index that holds no outlines gets the candidates'.
-OutlineSource = Callable[[Sequence[str]], Mapping[str, BaseGeometry]]
+# Which of the regions named (codes) have an outline holding the point (lat, lon), boundary
+# included: how an index that holds no outlines tests its candidates.
+Holding = Callable[[Sequence[str], float, float], Collection[str]]
 
 
-class _LevelIndex:
-    """An STRtree over the bounding boxes of one level's regions, ordered by code.
+class _BoxGrid:
+    """The bounding boxes of one level's regions, filed by the 1° cells they touch.
 
-    Boxes, not outlines: the tree only ever answered which envelopes hold the point, and the
-    outlines are tested afterwards, so an index may keep them elsewhere (the serving process
-    reads them from the database on demand; bench/RESULTS.md, "Server memory, issue 18").
-    The outlines are not prepared: the tree leaves one to three candidates, and a plain
-    point-in-polygon test on them is as fast as a prepared one (16–24 µs against 18 µs per
-    lookup over China's counties), while GEOS's point locators inside prepared polygons took
-    ~40 MB for all of China (bench/RESULTS.md, "City clusters")."""
+    Boxes, not outlines: they only say which outlines to test, and the outlines may be kept
+    elsewhere (the serving process reads or tests them in the database; bench/RESULTS.md,
+    "Server memory, issue 18"). Plain Python: the serving process of PostgreSQL loads no numpy
+    or shapely. The outlines are not prepared: the boxes leave one to three candidates, and a
+    plain point-in-polygon test on them is as fast as a prepared one, while GEOS's point
+    locators inside prepared polygons took ~40 MB for all of China (bench/RESULTS.md, "City
+    clusters")."""
 
-    def __init__(self, codes: list[str], bounds: np.ndarray) -> None:
-        self.codes = codes
-        self.tree = shapely.STRtree(shapely.box(bounds[:, 0], bounds[:, 1], bounds[:, 2],
-                                                bounds[:, 3]))
+    def __init__(self, codes: list[str], bounds: list[tuple[float, float, float, float]]) -> None:
+        self._codes = codes
+        self._bounds = bounds
+        self._cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, (minx, miny, maxx, maxy) in enumerate(bounds):
+            if not all(map(math.isfinite, (minx, miny, maxx, maxy))):
+                continue  # an empty outline holds nothing
+            for x in range(math.floor(minx), math.floor(maxx) + 1):
+                for y in range(math.floor(miny), math.floor(maxy) + 1):
+                    self._cells[x, y].append(i)
 
-    def candidates(self, point: shapely.Point) -> list[str]:
-        """Codes of the regions whose box holds the point, in code order."""
-        return [self.codes[i] for i in np.sort(self.tree.query(point))]
+    def candidates(self, lat: float, lon: float) -> list[str]:
+        """Codes of the regions whose box holds the point (edges included), in code order."""
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            return []
+        found = []
+        for i in self._cells.get((math.floor(lon), math.floor(lat)), ()):
+            minx, miny, maxx, maxy = self._bounds[i]
+            if minx <= lon <= maxx and miny <= lat <= maxy:
+                found.append(self._codes[i])
+        return found
+
+
+def outline_bounds(geometry: BaseGeometry) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) of an outline: its box in an index."""
+    import shapely
+
+    return tuple(shapely.bounds(geometry).tolist())
 
 
 class RegionIndex:
@@ -146,7 +179,7 @@ class RegionIndex:
 
     Records with outlines answer from them. An index of records without outlines
     (`geometry=None`) takes each region's box in `bounds` (minx, miny, maxx, maxy) and the
-    outlines of the candidates from the `outlines` source passed to `at`."""
+    test of its candidates' outlines from the `holding` function passed to `at`."""
 
     def __init__(self, records: Iterable[RegionRecord],
                  bounds: Mapping[str, tuple[float, float, float, float]] | None = None) -> None:
@@ -157,17 +190,13 @@ class RegionIndex:
             self._by_code[record.code] = record
         self._chains = {code: self._chain(code) for code in self._by_code}
         # Counties first; the coarser levels catch points in slivers between county outlines.
-        self._levels: list[_LevelIndex] = []
+        self._levels: list[_BoxGrid] = []
         for level in (RegionLevel.COUNTY, RegionLevel.CITY, RegionLevel.PROVINCE):
             codes = sorted(r.code for r in self._by_code.values() if r.level is level)
-            if not codes:
-                continue
-            if bounds is None:
-                boxes = shapely.bounds(np.array([self._by_code[c].geometry for c in codes],
-                                                dtype=object))
-            else:
-                boxes = np.array([bounds[c] for c in codes], dtype=float).reshape(-1, 4)
-            self._levels.append(_LevelIndex(codes, boxes))
+            if codes:
+                self._levels.append(_BoxGrid(codes, [
+                    bounds[code] if bounds is not None
+                    else outline_bounds(self._by_code[code].geometry) for code in codes]))
 
     def _chain(self, code: str) -> tuple[RegionRecord, ...]:
         chain: list[RegionRecord] = []
@@ -182,33 +211,33 @@ class RegionIndex:
             current = record.parent_code
         return tuple(chain)
 
-    def _own_outlines(self, codes: Sequence[str]) -> Mapping[str, BaseGeometry]:
-        return {code: self._by_code[code].geometry for code in codes}
+    def _own_holding(self, codes: Sequence[str], lat: float, lon: float) -> list[str]:
+        import shapely
 
-    def at(self, lat: float, lon: float,
-           outlines: OutlineSource | None = None) -> list[RegionRecord]:
+        return [code for code in codes
+                if shapely.intersects_xy(self._by_code[code].geometry, lon, lat)]
+
+    def at(self, lat: float, lon: float, holding: Holding | None = None) -> list[RegionRecord]:
         """The regions containing the point, most specific first; [] outside every region."""
-        outlines = outlines or self._own_outlines
-        point = shapely.Point(lon, lat)
+        holding = holding or self._own_holding
         for level in self._levels:
-            candidates = level.candidates(point)
+            candidates = level.candidates(lat, lon)
             if not candidates:
                 continue
-            shapes = outlines(candidates)
-            codes = [code for code in candidates
-                     if shapely.intersects_xy(shapes[code], lon, lat)]
+            held = set(holding(candidates, lat, lon))
+            codes = [code for code in candidates if code in held]
             if codes:
-                return list(self._chains[self._pick(codes, lat, lon, outlines)])
+                return list(self._chains[self._pick(codes, lat, lon, holding)])
         return []
 
-    def _pick(self, codes: list[str], lat: float, lon: float, outlines: OutlineSource) -> str:
+    def _pick(self, codes: list[str], lat: float, lon: float, holding: Holding) -> str:
         """One of several overlapping regions (separately simplified outlines overlap along
         borders): the first whose parent outline holds the point too, else the smallest code."""
         if len(codes) > 1:
             for code in codes:
-                parent = self._by_code.get(self._by_code[code].parent_code or "")
-                if parent is not None and shapely.intersects_xy(
-                        outlines([parent.code])[parent.code], lon, lat):
+                parent = self._by_code[code].parent_code
+                if parent is not None and parent in self._by_code and \
+                        parent in holding([parent], lat, lon):
                     return code
         return codes[0]
 
