@@ -23,8 +23,8 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 
 def when_ready(server):
-    # The region index of all of China built once, here, and shared by the forked workers
-    # instead of one copy each. Measured: bench/RESULTS.md, "City clusters".
+    # The region index of all of China (each region's box; the outlines stay in the database)
+    # built once, here, and shared by the forked workers instead of one copy each.
     from backend.places.regions import warm_region_index
 
     app = server.app.wsgi()
@@ -42,8 +42,8 @@ def when_ready(server):
 
 
 def _return_free_memory():
-    # Building the index read ~11 MB of outlines from the database and freed them; glibc keeps
-    # such memory in the heap, and the workers would inherit it. Not glibc: nothing to do.
+    # On SQLite building the index parsed ~11 MB of outlines page by page and freed them; glibc
+    # keeps such memory in the heap, and the workers would inherit it. Not glibc: nothing to do.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 

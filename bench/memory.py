@@ -5,7 +5,10 @@ Run `make bench-quick` first (it seeds bench/.data/bench_10000.sqlite3 and the P
 bench_10000, writes the request bodies and installs wrk), then:
 
   .venv/bin/python bench/memory.py [--stores sqlite,postgis] [--variants conf] [--port 8131]
-                                   [--database-url URL]
+                                   [--scale 10000] [--database-url URL]
+
+--scale reads bench/.data/bench_<scale>.sqlite3 and the PostgreSQL database bench_<scale> (seeded
+by `bench/run.py --scales <scale>`); the server only reads them.
 
 Each server first answers the resident app's common queries once per body (NearbyPlaces, its
 places' PlaceDetail, WhereAmI at the same centres: lazy imports and caches of both workers
@@ -40,10 +43,10 @@ VARIANTS = {
 }
 
 
-def database_url(store: str) -> str:
+def database_url(store: str, scale: int) -> str:
     if store == "sqlite":
-        return f"sqlite:///{DATA / 'bench_10000.sqlite3'}"
-    return "postgresql+psycopg://postgres@127.0.0.1:5432/bench_10000"
+        return f"sqlite:///{DATA / f'bench_{scale}.sqlite3'}"
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/bench_{scale}"
 
 
 def post(port: int, body: dict) -> dict:
@@ -105,10 +108,11 @@ def main() -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS),
                         help=f"comma-separated, of: {', '.join(VARIANTS)}")
     parser.add_argument("--port", type=int, default=PORT)
-    parser.add_argument("--database-url", help="PostgreSQL database (default: bench_10000)")
+    parser.add_argument("--scale", type=int, default=10_000, help="places (default: 10000)")
+    parser.add_argument("--database-url", help="PostgreSQL database (default: bench_<scale>)")
     args = parser.parse_args()
     stores = args.stores.split(",")
-    needed = [DATA / "bench_10000.sqlite3"] if "sqlite" in stores else []
+    needed = [DATA / f"bench_{args.scale}.sqlite3"] if "sqlite" in stores else []
     needed += [DATA / f"bodies-{name.format(store=store)}.jsonl"
                for store in stores for name in LOADS]
     missing = [path for path in needed if not path.exists()]
@@ -119,7 +123,7 @@ def main() -> int:
           "|---|---|---|---|---|")
     for store in stores:
         url = args.database_url if store == "postgis" and args.database_url else \
-            database_url(store)
+            database_url(store, args.scale)
         for key in args.variants.split(","):
             label, gunicorn_args = VARIANTS[key]
             result = measure(gunicorn_args, store, args.port, url)

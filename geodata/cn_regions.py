@@ -20,13 +20,14 @@ import json
 from collections.abc import Collection
 from importlib import metadata, resources
 from pathlib import Path
-
-import numpy as np
-import shapely
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
+from typing import TYPE_CHECKING
 
 from geodata.regions import RegionLevel, RegionRecord
+
+# numpy and shapely are imported where the outlines are read: the serving process names the
+# packs' regions (city clusters) without reading an outline.
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 __all__ = ["PACKAGE", "load_china_regions", "package_version"]
 
@@ -63,6 +64,10 @@ def _features(level: RegionLevel) -> list[tuple[str, str, dict]]:
 
 
 def _geometries(raw: list[dict]) -> list[BaseGeometry]:
+    import numpy as np
+    import shapely
+    from shapely.geometry import shape
+
     geoms = np.array([shape(g) for g in raw], dtype=object)
     # Containment tests need valid polygons; repair the few that are not.
     invalid = ~shapely.is_valid(geoms)

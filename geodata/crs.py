@@ -6,10 +6,14 @@ arrays); the array path is vectorized. Points outside the rough China box are ne
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
+# numpy is imported by the functions that use it: the serving process of PostgreSQL names a
+# CRS (search arguments) but converts only when a client sends a GCJ-02 or BD-09 box.
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "CRS",
@@ -31,12 +35,12 @@ class CRS(StrEnum):
     BD09 = "BD09"
 
 
-Coord = TypeVar("Coord", float, np.ndarray)
+Coord = TypeVar("Coord", float, "np.ndarray")
 
 # Parameters of the published GCJ-02 algorithm (Krasovsky 1940 ellipsoid).
 _A = 6378245.0
 _EE = 0.00669342162296594323
-_X_PI = np.pi * 3000.0 / 180.0
+_X_PI = math.pi * 3000.0 / 180.0
 
 # Inverses are iterated until the forward image is this close to the input (1e-11 deg ~ 1 um);
 # the contract is < 1e-9 deg, the margin absorbs float noise.
@@ -45,6 +49,8 @@ _MAX_ITERATIONS = 30
 
 
 def _as_arrays(lat: Coord, lon: Coord) -> tuple[np.ndarray, np.ndarray, bool]:
+    import numpy as np
+
     lat_a, lon_a = np.broadcast_arrays(np.asarray(lat, dtype=float), np.asarray(lon, dtype=float))
     return lat_a, lon_a, lat_a.ndim == 0
 
@@ -68,6 +74,8 @@ def out_of_china(lat: Coord, lon: Coord) -> bool | np.ndarray:
 
 def _gcj_delta(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The GCJ-02 offset (dlat, dlon) in degrees at a WGS-84 point, ignoring the China box."""
+    import numpy as np
+
     x = lon - 105.0
     y = lat - 35.0
     common = (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
@@ -95,12 +103,16 @@ def _wgs_to_gcj(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _gcj_to_bd(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     z = np.sqrt(lon * lon + lat * lat) + 0.00002 * np.sin(lat * _X_PI)
     theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _X_PI)
     return z * np.sin(theta) + 0.006, z * np.cos(theta) + 0.0065
 
 
 def _bd_to_gcj_one_step(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     x = lon - 0.0065
     y = lat - 0.006
     z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
@@ -110,6 +122,8 @@ def _bd_to_gcj_one_step(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, n
 
 def _iterate_inverse(forward, lat, lon, guess_lat, guess_lon) -> tuple[np.ndarray, np.ndarray]:
     """Fixed-point refinement of an inverse; converges fast as the shifts vary slowly."""
+    import numpy as np
+
     for _ in range(_MAX_ITERATIONS):
         f_lat, f_lon = forward(guess_lat, guess_lon)
         err_lat = f_lat - lat
@@ -125,6 +139,8 @@ def _iterate_inverse(forward, lat, lon, guess_lat, guess_lon) -> tuple[np.ndarra
 
 
 def wgs84_to_gcj02(lat: Coord, lon: Coord) -> tuple[Coord, Coord]:
+    import numpy as np
+
     lat_a, lon_a, scalar = _as_arrays(lat, lon)
     g_lat, g_lon = _wgs_to_gcj(lat_a, lon_a)
     outside = _out_of_china(lat_a, lon_a)
@@ -133,6 +149,8 @@ def wgs84_to_gcj02(lat: Coord, lon: Coord) -> tuple[Coord, Coord]:
 
 def gcj02_to_wgs84(lat: Coord, lon: Coord) -> tuple[Coord, Coord]:
     """Iterated inverse: the one-step approximation is off by up to ~5 m."""
+    import numpy as np
+
     lat_a, lon_a, scalar = _as_arrays(lat, lon)
     dlat, dlon = _gcj_delta(lat_a, lon_a)
     w_lat, w_lon = _iterate_inverse(_wgs_to_gcj, lat_a, lon_a, lat_a - dlat, lon_a - dlon)
@@ -141,6 +159,8 @@ def gcj02_to_wgs84(lat: Coord, lon: Coord) -> tuple[Coord, Coord]:
 
 
 def gcj02_to_bd09(lat: Coord, lon: Coord) -> tuple[Coord, Coord]:
+    import numpy as np
+
     lat_a, lon_a, scalar = _as_arrays(lat, lon)
     b_lat, b_lon = _gcj_to_bd(lat_a, lon_a)
     outside = _out_of_china(lat_a, lon_a)
@@ -149,6 +169,8 @@ def gcj02_to_bd09(lat: Coord, lon: Coord) -> tuple[Coord, Coord]:
 
 def bd09_to_gcj02(lat: Coord, lon: Coord) -> tuple[Coord, Coord]:
     """The published one-step formula, refined by iteration: alone it is off by up to ~0.2 m."""
+    import numpy as np
+
     lat_a, lon_a, scalar = _as_arrays(lat, lon)
     guess_lat, guess_lon = _bd_to_gcj_one_step(lat_a, lon_a)
     g_lat, g_lon = _iterate_inverse(_gcj_to_bd, lat_a, lon_a, guess_lat, guess_lon)
@@ -171,6 +193,8 @@ def to_wgs84(lat: Coord, lon: Coord, crs: CRS | str) -> tuple[Coord, Coord]:
         return gcj02_to_wgs84(lat, lon)
     if crs is CRS.BD09:
         return bd09_to_wgs84(lat, lon)
+    if isinstance(lat, int | float) and isinstance(lon, int | float):
+        return float(lat), float(lon)  # as below, without numpy (every WGS-84 search point)
     lat_a, lon_a, scalar = _as_arrays(lat, lon)
     return _result(lat_a.copy(), lon_a.copy(), scalar)
 
@@ -182,5 +206,7 @@ def from_wgs84(lat: Coord, lon: Coord, crs: CRS | str) -> tuple[Coord, Coord]:
         return wgs84_to_gcj02(lat, lon)
     if crs is CRS.BD09:
         return wgs84_to_bd09(lat, lon)
+    if isinstance(lat, int | float) and isinstance(lon, int | float):
+        return float(lat), float(lon)
     lat_a, lon_a, scalar = _as_arrays(lat, lon)
     return _result(lat_a.copy(), lon_a.copy(), scalar)

@@ -7,10 +7,10 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 from geographiclib.geodesic import Geodesic
 
 if TYPE_CHECKING:
+    import numpy as np
     from pyproj import Geod
 
 __all__ = ["BBox", "bbox_around", "distance_m", "distances_m", "wgs84_geod"]
@@ -67,6 +67,8 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def distances_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
     """Geodesic distances in metres from one point to many, vectorized."""
+    import numpy as np  # loaded with SqliteStore; PostGIS measures in SQL
+
     lats_a, lons_a = np.broadcast_arrays(
         np.asarray(lats, dtype=float), np.asarray(lons, dtype=float)
     )

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-
-import numpy as np
-import shapely
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
+from typing import TYPE_CHECKING
 
 from geodata.crs import gcj02_to_wgs84
 
-__all__ = ["DATA_DIR", "RegionIndex", "RegionLevel", "RegionRecord", "load_yrd_regions"]
+# numpy and shapely are imported by the functions that read or test outlines: the serving
+# process of PostgreSQL tests them in SQL and never loads either (issue 18, memory).
+if TYPE_CHECKING:
+    import numpy as np
+    from shapely.geometry.base import BaseGeometry
+
+__all__ = [
+    "DATA_DIR", "Holding", "RegionIndex", "RegionLevel", "RegionRecord", "load_yrd_regions",
+    "outline_bounds",
+]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -32,14 +38,15 @@ class RegionLevel(StrEnum):
 
 @dataclass(frozen=True)
 class RegionRecord:
-    """One region; `geometry` is a WGS-84 (Multi)Polygon in lon/lat axis order."""
+    """One region; `geometry` is a WGS-84 (Multi)Polygon in lon/lat axis order (None in an
+    index that reads outlines on demand)."""
 
     code: str  # 6-digit adcode
     name: str
     level: RegionLevel
     parent_code: str | None
     # Regions are identified by code; comparing or printing outlines would only cost time.
-    geometry: BaseGeometry = field(compare=False, repr=False)
+    geometry: BaseGeometry | None = field(default=None, compare=False, repr=False)
 
 
 def _read_features(path: Path) -> list[dict]:
@@ -48,11 +55,17 @@ def _read_features(path: Path) -> list[dict]:
 
 
 def _gcj_coords_to_wgs(coords: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     lat, lon = gcj02_to_wgs84(coords[:, 1], coords[:, 0])
     return np.column_stack([lon, lat])
 
 
 def _to_wgs84_polygons(features: list[dict]) -> list[BaseGeometry]:
+    import numpy as np
+    import shapely
+    from shapely.geometry import shape
+
     geoms = np.array([shape(f["geometry"]) for f in features], dtype=object)
     # One vectorized call over the vertices of all geometries.
     geoms = shapely.transform(geoms, _gcj_coords_to_wgs)
@@ -72,6 +85,8 @@ def load_yrd_regions(data_dir: Path = DATA_DIR) -> list[RegionRecord]:
 
     Sorted by level (province, city, county), then code.
     """
+    import shapely
+
     city_features = _read_features(data_dir / CITIES_FILE)
     county_features = _read_features(data_dir / COUNTIES_FILE)
     city_geoms = _to_wgs84_polygons(city_features)
@@ -113,32 +128,61 @@ def load_yrd_regions(data_dir: Path = DATA_DIR) -> list[RegionRecord]:
     return by_code(province_records) + by_code(cities) + by_code(counties)
 
 
-class _LevelIndex:
-    """An STRtree over one level's polygons, ordered by code.
+# Which of the regions named (codes) have an outline holding the point (lat, lon), boundary
+# included: how an index that holds no outlines tests its candidates.
+Holding = Callable[[Sequence[str], float, float], Collection[str]]
 
-    The polygons are not prepared: the tree leaves one to three candidates, and a plain
-    point-in-polygon test on them is as fast as a prepared one (16–24 µs against 18 µs per
-    lookup over China's counties), while GEOS's point locators inside prepared polygons took
-    ~40 MB for all of China (bench/RESULTS.md, "City clusters")."""
 
-    def __init__(self, records: list[RegionRecord]) -> None:
-        self.records = sorted(records, key=lambda r: r.code)
-        self.geoms = np.array([r.geometry for r in self.records], dtype=object)
-        self.tree = shapely.STRtree(self.geoms)
+class _BoxGrid:
+    """The bounding boxes of one level's regions, filed by the 1° cells they touch.
 
-    def containing(self, point: shapely.Point, lat: float, lon: float) -> list[str]:
-        """Codes of the regions containing the point, smallest first."""
-        candidates = self.tree.query(point)
-        if candidates.size == 0:
+    Boxes, not outlines: they only say which outlines to test, and the outlines may be kept
+    elsewhere (the serving process reads or tests them in the database; bench/RESULTS.md,
+    "Server memory, issue 18"). Plain Python: the serving process of PostgreSQL loads no numpy
+    or shapely. The outlines are not prepared: the boxes leave one to three candidates, and a
+    plain point-in-polygon test on them is as fast as a prepared one, while GEOS's point
+    locators inside prepared polygons took ~40 MB for all of China (bench/RESULTS.md, "City
+    clusters")."""
+
+    def __init__(self, codes: list[str], bounds: list[tuple[float, float, float, float]]) -> None:
+        self._codes = codes
+        self._bounds = bounds
+        self._cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, (minx, miny, maxx, maxy) in enumerate(bounds):
+            if not all(map(math.isfinite, (minx, miny, maxx, maxy))):
+                continue  # an empty outline holds nothing
+            for x in range(math.floor(minx), math.floor(maxx) + 1):
+                for y in range(math.floor(miny), math.floor(maxy) + 1):
+                    self._cells[x, y].append(i)
+
+    def candidates(self, lat: float, lon: float) -> list[str]:
+        """Codes of the regions whose box holds the point (edges included), in code order."""
+        if not (math.isfinite(lat) and math.isfinite(lon)):
             return []
-        hits = candidates[shapely.intersects_xy(self.geoms[candidates], lon, lat)]
-        return [self.records[i].code for i in np.sort(hits)]
+        found = []
+        for i in self._cells.get((math.floor(lon), math.floor(lat)), ()):
+            minx, miny, maxx, maxy = self._bounds[i]
+            if minx <= lon <= maxx and miny <= lat <= maxy:
+                found.append(self._codes[i])
+        return found
+
+
+def outline_bounds(geometry: BaseGeometry) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) of an outline: its box in an index."""
+    import shapely
+
+    return tuple(shapely.bounds(geometry).tolist())
 
 
 class RegionIndex:
-    """Point → region chain lookup over a set of region records."""
+    """Point → region chain lookup over a set of region records.
 
-    def __init__(self, records: Iterable[RegionRecord]) -> None:
+    Records with outlines answer from them. An index of records without outlines
+    (`geometry=None`) takes each region's box in `bounds` (minx, miny, maxx, maxy) and the
+    test of its candidates' outlines from the `holding` function passed to `at`."""
+
+    def __init__(self, records: Iterable[RegionRecord],
+                 bounds: Mapping[str, tuple[float, float, float, float]] | None = None) -> None:
         self._by_code: dict[str, RegionRecord] = {}
         for record in records:
             if record.code in self._by_code:
@@ -146,11 +190,13 @@ class RegionIndex:
             self._by_code[record.code] = record
         self._chains = {code: self._chain(code) for code in self._by_code}
         # Counties first; the coarser levels catch points in slivers between county outlines.
-        self._levels: list[_LevelIndex] = []
+        self._levels: list[_BoxGrid] = []
         for level in (RegionLevel.COUNTY, RegionLevel.CITY, RegionLevel.PROVINCE):
-            level_records = [r for r in self._by_code.values() if r.level is level]
-            if level_records:
-                self._levels.append(_LevelIndex(level_records))
+            codes = sorted(r.code for r in self._by_code.values() if r.level is level)
+            if codes:
+                self._levels.append(_BoxGrid(codes, [
+                    bounds[code] if bounds is not None
+                    else outline_bounds(self._by_code[code].geometry) for code in codes]))
 
     def _chain(self, code: str) -> tuple[RegionRecord, ...]:
         chain: list[RegionRecord] = []
@@ -165,22 +211,33 @@ class RegionIndex:
             current = record.parent_code
         return tuple(chain)
 
-    def at(self, lat: float, lon: float) -> list[RegionRecord]:
+    def _own_holding(self, codes: Sequence[str], lat: float, lon: float) -> list[str]:
+        import shapely
+
+        return [code for code in codes
+                if shapely.intersects_xy(self._by_code[code].geometry, lon, lat)]
+
+    def at(self, lat: float, lon: float, holding: Holding | None = None) -> list[RegionRecord]:
         """The regions containing the point, most specific first; [] outside every region."""
-        point = shapely.Point(lon, lat)
+        holding = holding or self._own_holding
         for level in self._levels:
-            codes = level.containing(point, lat, lon)
+            candidates = level.candidates(lat, lon)
+            if not candidates:
+                continue
+            held = set(holding(candidates, lat, lon))
+            codes = [code for code in candidates if code in held]
             if codes:
-                return list(self._chains[self._pick(codes, lat, lon)])
+                return list(self._chains[self._pick(codes, lat, lon, holding)])
         return []
 
-    def _pick(self, codes: list[str], lat: float, lon: float) -> str:
+    def _pick(self, codes: list[str], lat: float, lon: float, holding: Holding) -> str:
         """One of several overlapping regions (separately simplified outlines overlap along
         borders): the first whose parent outline holds the point too, else the smallest code."""
         if len(codes) > 1:
             for code in codes:
-                parent = self._by_code.get(self._by_code[code].parent_code or "")
-                if parent is not None and shapely.intersects_xy(parent.geometry, lon, lat):
+                parent = self._by_code[code].parent_code
+                if parent is not None and parent in self._by_code and \
+                        parent in holding([parent], lat, lon):
                     return code
         return codes[0]
 

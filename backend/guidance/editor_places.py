@@ -16,7 +16,7 @@ from backend.core.errors import InvalidInput
 from backend.core.paging import decode_cursor, encode_cursor, validate_page_size
 from backend.guidance.models import PlaceServiceItem
 from backend.places.models import Place
-from backend.places.regions import get_region, region_index
+from backend.places.regions import get_region, regions_at
 from backend.places.search import PlaceHit, PlacePage
 from backend.places.warnings import duplicate_warning
 
@@ -91,7 +91,7 @@ def _sql_filters(wanted: EditorFilter) -> list:
 
 def outside_declared_county(session: Session, place: Place) -> bool:
     """The place's point is not in the county it is filed under (or it names none)."""
-    counties = [record.code for record in region_index(session).at(place.lat, place.lon)
+    counties = [record.code for record in regions_at(session, place.lat, place.lon)
                 if record.level.value == "COUNTY"]
     return place.county_code is None or place.county_code not in counties
 

@@ -9,8 +9,6 @@ import json
 import random
 from pathlib import Path
 
-import numpy as np
-
 from backend.places.records import PlaceKind, PlaceRecord
 from geodata.crs import gcj02_to_wgs84
 
@@ -70,6 +68,8 @@ def amap_service_halls(features: list[dict]) -> list[PlaceRecord]:
     halls = [f for f in features if is_amap_service_hall(f["properties"])]
     if not halls:
         return []
+    import numpy as np  # imports and seeding only: the API server need not load it
+
     lon_gcj, lat_gcj = np.array([f["geometry"]["coordinates"][:2] for f in halls], float).T
     lat, lon = gcj02_to_wgs84(lat_gcj, lon_gcj)
     records = []

@@ -30,7 +30,6 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from sqlalchemy import (
     ARRAY,
     Integer,
@@ -247,8 +246,8 @@ def _aggregate_datum_box(
         select(ix, iy, Place.id, Place.lat, Place.lon).where(*conditions)
     ).all()
     if rows:
-        inside = datum_box.contains(np.array([r[3] for r in rows]), np.array([r[4] for r in rows]))
-        for (x, y, place_id, lat, lon), keep in zip(rows, inside.tolist(), strict=True):
+        inside = datum_box.holds([r[3] for r in rows], [r[4] for r in rows])
+        for (x, y, place_id, lat, lon), keep in zip(rows, inside, strict=True):
             if keep:
                 part = _Cell(1, lat, lon, lat, lon, lat, lon, int(place_id))
                 key = (int(x), int(y))
@@ -412,8 +411,7 @@ def _aggregate_from_grid(
 
         def keep(rows: list) -> list[bool]:
             # As `_aggregate_datum_box`: places outside the shrunk box are tested exactly.
-            return datum_box.contains(np.array([r[4] for r in rows]),
-                                      np.array([r[5] for r in rows])).tolist()
+            return datum_box.holds([r[4] for r in rows], [r[5] for r in rows])
 
     snapped = Snapped.inside(core, n_sub) if core is not None else None
     dialect = session.get_bind().dialect.name

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-import shapely
 from sqlalchemy import delete, literal, or_, select
 from sqlalchemy.orm import Session
 
@@ -20,7 +19,12 @@ from backend.core.unit_of_work import UnitOfWork
 from backend.db import insert_ignoring_conflicts
 from backend.places.models import GeocodeCache, Place
 from backend.places.permissions import require_some_editor
-from backend.places.regions import region_codes_at, region_index, regions_by_code
+from backend.places.regions import (
+    region_centres,
+    region_codes_at,
+    region_index,
+    regions_by_code,
+)
 from geodata.gazetteer import Entry, plain
 
 if TYPE_CHECKING:
@@ -96,22 +100,6 @@ def _limited(config: GeocoderConfig, lookup) -> RateLimiter:  # noqa: ANN001
         return _limiters[config]
 
 
-# A region's centre, per outline object (kept alive beside it: the index is reference data).
-_centres: dict[int, tuple[object, tuple[float, float]]] = {}
-
-
-def _centroid(record) -> tuple[float, float]:  # noqa: ANN001
-    """The centroid of a region, or a point surely inside when the centroid is not."""
-    known = _centres.get(id(record))
-    if known is not None and known[0] is record:
-        return known[1]
-    point = record.geometry.centroid
-    if not shapely.contains(record.geometry, point):
-        point = record.geometry.representative_point()
-    _centres[id(record)] = (record, (point.y, point.x))
-    return point.y, point.x
-
-
 def offline_lookup(session: Session):  # noqa: ANN201
     """What our offline geocoder may match a text against: the live places whose name the
     text holds (or that hold it), those whose address it holds, and every county and city."""
@@ -129,6 +117,7 @@ def offline_lookup(session: Session):  # noqa: ANN201
                    for name, address, lat, lon, county, city
                    in session.execute(statement.order_by(Place.id).limit(MAX_PLACES))]
         index = region_index(session)
+        centres = region_centres(session)
         for record in index.records():
             level = record.level.value
             if level == "PROVINCE":
@@ -137,7 +126,7 @@ def offline_lookup(session: Session):  # noqa: ANN201
                 continue
             county = level == "COUNTY"
             parent = index.get(record.parent_code) if county and record.parent_code else None
-            entries.append(Entry(record.name, *_centroid(record),
+            entries.append(Entry(record.name, *centres[record.code],
                                  "DISTRICT" if county else "CITY", record.code,
                                  # shown as 杭州市西湖区: there are several 西湖区
                                  address=f"{parent.name}{record.name}" if parent else None,

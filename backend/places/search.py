@@ -6,8 +6,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.elements import ColumnElement
@@ -34,6 +34,9 @@ from backend.places.store import (
 from backend.places.text import parse_text_query, text_condition
 from geodata.crs import CRS, from_wgs84, to_wgs84
 from geodata.geodesic import BBox
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_RADIUS_M = 50_000.0
 MAX_BEDS = 100_000
@@ -99,9 +102,16 @@ class DatumBox:
         lat, lon = from_wgs84(lats, lons, self.crs)
         return (lat >= self.south) & (lat <= self.north) & (lon >= self.west) & (lon <= self.east)
 
+    def holds(self, lats: list[float], lons: list[float]) -> list[bool]:
+        """`contains` for lists of points."""
+        # numpy is imported here: only a box in GCJ-02 or BD-09 needs it, and the serving
+        # process of PostgreSQL need not load it for the rest (issue 18, memory).
+        import numpy as np
+
+        return self.contains(np.array(lats), np.array(lons)).tolist()
+
     def check(self, rows: list[Candidate]) -> list[bool]:
-        lats, lons = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
-        return self.contains(lats, lons).tolist()
+        return self.holds([r[2] for r in rows], [r[3] for r in rows])
 
 
 # The WGS-84 prefilter of a DatumBox is padded by ~2 km: more than the datum offset varies along

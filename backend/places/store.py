@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
 
-import numpy as np
 from sqlalchemy import (
     CTE,
     Connection,
@@ -190,8 +189,11 @@ class SqliteStore:
     name = "sqlite"
 
     def __init__(self) -> None:
-        # The distances' library, loaded with the application (gunicorn's master, before the
-        # fork: shared by the workers) rather than by each worker's first search.
+        # The distances' libraries, loaded with the application (gunicorn's master, before
+        # the fork: shared by the workers) rather than by each worker's first search; not
+        # loaded at all by a PostGIS server, which measures in SQL.
+        import numpy  # noqa: F401
+
         wgs84_geod()
 
     def nearest_search(self, session, lat, lon, filters, rows=None):
@@ -248,6 +250,8 @@ class SqliteNearest:
         rows = self._connection.execute(self._statements.candidates(len(parts)), params).all()
         if not rows:
             return []
+        import numpy as np
+
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         lats = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
         lons = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))

@@ -14,8 +14,6 @@ from __future__ import annotations
 import functools
 import json
 
-import numpy as np
-import shapely
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from backend.accounts.dev_token import emulator_token
@@ -101,6 +99,11 @@ def dev_token() -> Response:
 def region_outlines(level: RegionLevel, crs: crs_module.CRS) -> bytes:
     """A GeoJSON FeatureCollection of the level's regions in the city clusters, simplified, in
     `crs` (lon/lat)."""
+    # Imported here: the outlines are built once per level and CRS (cached), and a PostGIS
+    # server need not load numpy and shapely for anything else (issue 18, memory).
+    import numpy as np
+    import shapely
+
     records = member_regions(level)
     geometries = shapely.simplify(
         [record.geometry for record in records], OUTLINE_TOLERANCE[level],

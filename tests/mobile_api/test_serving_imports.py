@@ -63,6 +63,9 @@ def test_serving_process__does_not_import_what_only_other_paths_need(
     assert "backend.places.search" in modules  # the queries did run here
     loaded = [name for name in NOT_SERVING if name in modules]
     assert loaded == []
-    # pyproj serves the SQLite store's distances: loaded with the app (before gunicorn forks
-    # its workers), and never by PostGIS, which measures in SQL.
-    assert ("pyproj" in modules) is (store_name == "sqlite")
+    # numpy and pyproj serve the SQLite store's distances and shapely its region outlines:
+    # loaded with the app (before gunicorn forks its workers). PostGIS measures distances and
+    # tests outlines in SQL, and converts no datum for WGS-84 points: none of the three is
+    # loaded (they were ~25 MB of each of gunicorn's three processes, bench/RESULTS.md).
+    geo = [name for name in ("numpy", "shapely", "pyproj") if name in modules]
+    assert geo == (["numpy", "shapely", "pyproj"] if store_name == "sqlite" else [])
