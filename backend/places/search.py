@@ -32,7 +32,7 @@ from backend.places.store import (
     ids_in_order,
 )
 from backend.places.text import parse_text_query, text_condition
-from backend.places.text_near import TextNearest
+from backend.places.text_near import TextNearest, space_first_store
 from geodata.crs import CRS, from_wgs84, to_wgs84
 from geodata.geodesic import BBox
 
@@ -243,9 +243,10 @@ def prepare_search(
     previous = after is not None
 
     if text_query is not None and center is not None:
+        circles = space_first_store(store, text_query)
         search = TextNearest(
             session, center, radius_m, filters, text_query, checks,
-            lambda key, n: _nearest(session, store, center, radius_m, filters, checks, key, n),
+            lambda key, n: _nearest(session, circles, center, radius_m, filters, checks, key, n),
         )
         return PlaceQuery("d", search.fetch, _float_key(after, "d"), previous)
     if center is not None:

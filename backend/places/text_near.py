@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import (
     Float,
     Integer,
+    Select,
     and_,
     bindparam,
     func,
@@ -46,6 +47,9 @@ from backend.places.store import (
     Candidate,
     DistanceKey,
     PlaceFilters,
+    SpatialStore,
+    SqliteNearest,
+    SqliteStatements,
 )
 from backend.places.text import TextQuery
 from geodata.geodesic import bbox_around, distances_m
@@ -195,6 +199,56 @@ def _sqlite_ranked(session: Session, center: tuple[float, float], radius_m: floa
                 for i in range(start, min(start + n, len(ids)))]
 
     return Ranked(after)
+
+
+# -- SQLite, space first: the circles over both indexes ---------------------------------------
+
+class SqliteTextStatements(SqliteStatements):
+    """SqliteStatements for a text: a circle's candidates are the ids both in the R*Tree box
+    and among the FTS5 matches (INTERSECT, inside the indexes), so only places that match are
+    read from the table; with the text as a filter of its own, every place in the box was read
+    first (10-50x slower per circle at 100k for a text 2 % of places match)."""
+
+    def __init__(self, filters: PlaceFilters, query: TextQuery) -> None:
+        super().__init__(filters.without_text())
+        self._match = query.fts5()
+        self._both: dict[int, Select] = {}
+
+    def candidates(self, parts: int) -> Select:
+        if parts not in self._both:
+            ranges = " OR ".join(
+                f"(min_lat <= :n{i} AND max_lat >= :s{i} AND min_lon <= :e{i} AND max_lon >= :w{i})"
+                for i in range(parts)
+            )
+            both = sql_text(
+                f"place.id IN (SELECT id FROM place_rtree WHERE {ranges}"
+                " INTERSECT SELECT rowid FROM place_fts WHERE place_fts MATCH :text_query)"
+            ).bindparams(
+                *(bindparam(f"{side}{i}", type_=Float) for i in range(parts) for side in "nsew"),
+                bindparam("text_query", self._match),
+            )
+            self._both[parts] = select(Place.id, Place.lat, Place.lon).where(
+                both, *self._conditions)
+        return self._both[parts]
+
+
+class SqliteTextStore:
+    """The SQLite store of a text + geo search's circles (`search._nearest`)."""
+
+    name = "sqlite"
+
+    def __init__(self, query: TextQuery) -> None:
+        self._query = query
+
+    def nearest_search(self, session: Session, lat: float, lon: float,
+                       filters: PlaceFilters) -> SqliteNearest:
+        return SqliteNearest(session.connection(), lat, lon,
+                             SqliteTextStatements(filters, self._query))
+
+
+def space_first_store(store: SpatialStore, query: TextQuery) -> SpatialStore:
+    """The store whose circles a text + geo search widens (its own on SQLite)."""
+    return SqliteTextStore(query) if store.name == "sqlite" else store
 
 
 # -- PostgreSQL: the matches ranked by the store's exact distance ---------------------------
