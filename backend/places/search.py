@@ -247,6 +247,7 @@ def prepare_search(
         search = TextNearest(
             session, center, radius_m, filters, text_query, checks,
             lambda key, n: _nearest(session, circles, center, radius_m, filters, checks, key, n),
+            _filtered,
         )
         return PlaceQuery("d", search.fetch, _float_key(after, "d"), previous)
     if center is not None:

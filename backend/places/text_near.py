@@ -65,6 +65,8 @@ PG_STATS_SECONDS = 300.0
 
 RowCheck = Callable[[list[Candidate]], list[bool]]
 SpaceFirst = Callable[[DistanceKey | None, int], list[Candidate]]
+# search._filtered: `limit` candidates of a fetch that pass every check, in its order.
+Filtered = Callable[[SpaceFirst, DistanceKey | None, int, Sequence[RowCheck]], list[Candidate]]
 
 
 def text_first_wins(matches: float, limit: int, places: float) -> bool:
@@ -73,12 +75,13 @@ def text_first_wins(matches: float, limit: int, places: float) -> bool:
 
 class TextNearest:
     """One request's text + geo search; `fetch(after, n)` is a PlaceQuery's fetch: the next
-    `n` candidates after `after` that pass every filter and check. The strategy is chosen on
+    `n` candidates after `after` that pass every filter and check (`filtered` applies the
+    checks to the ranked matches; the circles apply them themselves). The strategy is chosen on
     the first fetch and kept for the request's later fetches (the same order either way)."""
 
     def __init__(self, session: Session, center: tuple[float, float], radius_m: float | None,
                  filters: PlaceFilters, query: TextQuery, checks: Sequence[RowCheck],
-                 space_first: SpaceFirst) -> None:
+                 space_first: SpaceFirst, filtered: Filtered) -> None:
         self._session = session
         self._center = center
         self._radius = radius_m
@@ -86,6 +89,7 @@ class TextNearest:
         self._query = query
         self._checks = checks
         self._space_first = space_first
+        self._filtered = filtered
         self._sqlite = session.get_bind().dialect.name == "sqlite"
         # None: not decided yet; False: space first; a Ranked: the text matches, ranked.
         self._ranked: Ranked | bool | None = None
@@ -97,7 +101,7 @@ class TextNearest:
             self.strategy = "space" if self._ranked is False else "text"
         if self._ranked is False:
             return self._space_first(after, limit)
-        return _passing(self._ranked.after, after, limit, self._checks)
+        return self._filtered(self._ranked.after, after, limit, self._checks)
 
     def _decide(self, limit: int) -> Ranked | bool:
         if self._sqlite:
@@ -114,26 +118,6 @@ class Ranked:
 
     def __init__(self, after: Callable[[DistanceKey | None, int], list[Candidate]]) -> None:
         self.after = after
-
-
-def _passing(fetch: Callable[[DistanceKey | None, int], list[Candidate]],
-             after: DistanceKey | None, limit: int,
-             checks: Sequence[RowCheck]) -> list[Candidate]:
-    """`limit` candidates from `fetch(after, n)` that pass every check, in fetch order."""
-    if not checks:
-        return fetch(after, limit)
-    kept: list[Candidate] = []
-    chunk = max(4 * limit, 200)
-    while True:
-        rows = fetch(after, chunk)
-        verdicts = [True] * len(rows)
-        for check in checks:
-            if rows:
-                verdicts = [a and b for a, b in zip(verdicts, check(rows), strict=True)]
-        kept += [row for row, ok in zip(rows, verdicts, strict=True) if ok]
-        if len(kept) >= limit or len(rows) < chunk:
-            return kept[:limit]
-        after = (rows[-1][0], rows[-1][1])
 
 
 # -- SQLite: the FTS5 count and the matches in one statement ---------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from geographiclib.geodesic import Geodesic
 from sqlalchemy import select, text
 
 from backend.db import session_scope
@@ -21,8 +20,8 @@ from geodata.cn_regions import load_china_regions
 from geodata.crs import CRS, from_wgs84, to_wgs84
 from geodata.regions import RegionIndex
 from tests.helpers import gql_data, operation, uow_of
+from tests.places.test_nearby_oracle import brute_force
 
-GEODESIC = Geodesic.WGS84
 CLUSTERS = [(31.23, 121.47), (30.27, 120.15), (32.06, 118.79)]
 KINDS = [kind.value for kind in PlaceKind]
 # Name parts: "医保" in about one place of twenty (selective), "服务" in nearly all (common).
@@ -90,15 +89,6 @@ def matches(tokens: list[str], query: str) -> bool:
                for term, prefix in parse_text_query(query).terms)
 
 
-def oracle(places: list[dict], lat: float, lon: float, radius: float | None) -> list[tuple]:
-    found = []
-    for place in places:
-        distance = GEODESIC.Inverse(lat, lon, place["lat"], place["lon"])["s12"]
-        if radius is None or distance <= radius:
-            found.append((distance, place["id"]))
-    return sorted(found)
-
-
 def walk(client, variables: dict, max_pages: int | None = None) -> list[dict]:
     edges, after, pages = [], None, 0
     while True:
@@ -150,7 +140,7 @@ def test_text_near__random_queries__equal_brute_force(scratch_app, monkeypatch, 
                 return box["south"] <= lat <= box["north"] and box["west"] <= lon <= box["east"]
 
             candidates = [p for p in candidates if inside(p)]
-        expected = oracle(candidates, *to_wgs84(in_lat, in_lon, crs), radius)
+        expected = brute_force(candidates, *to_wgs84(in_lat, in_lon, crs), radius)
         edges = walk(client, variables, max_pages=None if radius is not None else 3)
 
         # then: the same places in the same order at the same distances, each once
