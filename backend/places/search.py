@@ -32,6 +32,7 @@ from backend.places.store import (
     ids_in_order,
 )
 from backend.places.text import parse_text_query, text_condition
+from backend.places.text_near import TextNearest, space_first_store
 from geodata.crs import CRS, from_wgs84, to_wgs84
 from geodata.geodesic import BBox
 
@@ -254,6 +255,14 @@ def prepare_search(
         filters = replace(filters, text=text_condition(dialect, "place", text_query))
     previous = after is not None
 
+    if text_query is not None and center is not None:
+        circles = space_first_store(store, text_query)
+        search = TextNearest(
+            session, center, radius_m, filters, text_query, checks,
+            lambda key, n: _nearest(session, circles, center, radius_m, filters, checks, key, n),
+            _filtered,
+        )
+        return PlaceQuery("d", search.fetch, _float_key(after, "d"), previous)
     if center is not None:
         rows: dict[int, Place] = {}
         return PlaceQuery("d", lambda key, n: _nearest(session, store, center, radius_m, filters,
