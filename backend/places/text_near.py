@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-import numpy as np
 from sqlalchemy import (
     Float,
     Integer,
@@ -149,6 +148,8 @@ def _sqlite_statement(filters: PlaceFilters, box_parts: int):
 
 def _sqlite_ranked(session: Session, center: tuple[float, float], radius_m: float | None,
                    filters: PlaceFilters, query: TextQuery, limit: int) -> Ranked | bool:
+    import numpy as np  # SQLite only: a PostGIS server runs without numpy (memory, issue 18)
+
     lat, lon = center
     params: dict = {"text_query": query.fts5(), "count_cap": SQLITE_COUNT_CAP,
                     "factor": TEXT_FIRST_FACTOR * limit}
