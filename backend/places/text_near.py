@@ -226,7 +226,8 @@ class SqliteTextStore:
         self._query = query
 
     def nearest_search(self, session: Session, lat: float, lon: float,
-                       filters: PlaceFilters) -> SqliteNearest:
+                       filters: PlaceFilters, rows: dict | None = None) -> SqliteNearest:
+        # As SqliteStore: the page's rows are read by id after ranking (`rows` stays empty).
         return SqliteNearest(session.connection(), lat, lon,
                              SqliteTextStatements(filters, self._query))
 
