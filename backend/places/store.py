@@ -30,7 +30,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.orm import Session, defer
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from backend.db import execute_read
 from backend.places.models import Place
@@ -203,6 +203,17 @@ class SqliteStore:
                                                                             filters))
 
 
+def rtree_box_ids(parts: int) -> tuple[str, list[BindParameter]]:
+    """The ids of the R*Tree entries that meet a box of `parts` parts (SQL), and its
+    parameters: the bounds n0 s0 e0 w0, n1 …"""
+    ranges = " OR ".join(
+        f"(min_lat <= :n{i} AND max_lat >= :s{i} AND min_lon <= :e{i} AND max_lon >= :w{i})"
+        for i in range(parts)
+    )
+    return (f"SELECT id FROM place_rtree WHERE {ranges}",
+            [bindparam(f"{side}{i}", type_=Float) for i in range(parts) for side in "nsew"])
+
+
 class SqliteStatements:
     """The candidate statement of one set of filters, by the number of parts of the box (a
     circle near the antimeridian gives two); the box's bounds are its parameters."""
@@ -213,17 +224,14 @@ class SqliteStatements:
 
     def candidates(self, parts: int) -> Select:
         if parts not in self._by_parts:
-            ranges = " OR ".join(
-                f"(min_lat <= :n{i} AND max_lat >= :s{i} AND min_lon <= :e{i} AND max_lon >= :w{i})"
-                for i in range(parts)
-            )
-            rtree = text(f"place.id IN (SELECT id FROM place_rtree WHERE {ranges})").bindparams(
-                *(bindparam(f"{side}{i}", type_=Float) for i in range(parts) for side in "nsew")
-            )
             self._by_parts[parts] = select(Place.id, Place.lat, Place.lon).where(
-                rtree, *self._conditions
+                self._in_box(parts), *self._conditions
             )
         return self._by_parts[parts]
+
+    def _in_box(self, parts: int) -> ColumnElement[bool]:
+        ids, parameters = rtree_box_ids(parts)
+        return text(f"place.id IN ({ids})").bindparams(*parameters)
 
 
 class SqliteNearest:

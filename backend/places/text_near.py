@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import (
     Float,
     Integer,
-    Select,
     and_,
     bindparam,
     func,
@@ -37,6 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from backend.db import execute_read
 from backend.places.models import Place
@@ -49,6 +49,7 @@ from backend.places.store import (
     SpatialStore,
     SqliteNearest,
     SqliteStatements,
+    rtree_box_ids,
 )
 from backend.places.text import TextQuery
 from geodata.geodesic import bbox_around, distances_m
@@ -197,24 +198,13 @@ class SqliteTextStatements(SqliteStatements):
     def __init__(self, filters: PlaceFilters, query: TextQuery) -> None:
         super().__init__(filters.without_text())
         self._match = query.fts5()
-        self._both: dict[int, Select] = {}
 
-    def candidates(self, parts: int) -> Select:
-        if parts not in self._both:
-            ranges = " OR ".join(
-                f"(min_lat <= :n{i} AND max_lat >= :s{i} AND min_lon <= :e{i} AND max_lon >= :w{i})"
-                for i in range(parts)
-            )
-            both = sql_text(
-                f"place.id IN (SELECT id FROM place_rtree WHERE {ranges}"
-                " INTERSECT SELECT rowid FROM place_fts WHERE place_fts MATCH :text_query)"
-            ).bindparams(
-                *(bindparam(f"{side}{i}", type_=Float) for i in range(parts) for side in "nsew"),
-                bindparam("text_query", self._match),
-            )
-            self._both[parts] = select(Place.id, Place.lat, Place.lon).where(
-                both, *self._conditions)
-        return self._both[parts]
+    def _in_box(self, parts: int) -> ColumnElement[bool]:
+        ids, parameters = rtree_box_ids(parts)
+        return sql_text(
+            f"place.id IN ({ids}"
+            " INTERSECT SELECT rowid FROM place_fts WHERE place_fts MATCH :text_query)"
+        ).bindparams(*parameters, bindparam("text_query", self._match))
 
 
 class SqliteTextStore:
