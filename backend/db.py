@@ -299,6 +299,50 @@ def execute_read(session: Session, statement, parameters: dict) -> CursorResult:
     return session.connection().execute(statement, parameters)
 
 
+class DriverSelect:
+    """A SELECT that a PostgreSQL read session sends through the driver itself: compiled once
+    (its constants and IN lists bound then), each run binds the caller's values and returns
+    the driver's tuples. On the hottest read, SQLAlchemy's per-execution work (context, result,
+    ORM loading) cost three times the driver's (issue 18). Only for columns that need no
+    result processing on psycopg (text, numbers, booleans, JSON, timestamps): a test compares
+    the rows with SQLAlchemy's. Any other session, any error, and any engine with a listener
+    of its statements (tracing, the tests' statement counts) take SQLAlchemy's path."""
+
+    def __init__(self, statement) -> None:  # noqa: ANN001 - a Core Select
+        self.statement = statement
+        self._compiled: tuple[str, dict] | None = None
+
+    def _compile(self, session: Session) -> tuple[str, dict]:
+        if self._compiled is None:
+            from sqlalchemy.sql import visitors
+            from sqlalchemy.sql.elements import BindParameter
+
+            compiled = self.statement.compile(dialect=session.get_bind().dialect)
+            # Expanding the IN lists needs a value for every parameter; the caller's are
+            # placeholders here and stay parameters in the SQL.
+            caller = {bind.key: None for bind in visitors.iterate(self.statement)
+                      if isinstance(bind, BindParameter) and bind.required}
+            expanded = compiled.construct_expanded_state(caller)
+            self._compiled = (expanded.statement, dict(expanded.parameters))
+        return self._compiled
+
+    def rows(self, session: Session, parameters: dict) -> list[tuple]:
+        if not session.info.get(RETRIED_READS):
+            return list(execute_read(session, self.statement, parameters))
+        connection = session.connection()
+        if connection.dispatch.before_cursor_execute:
+            return list(execute_read(session, self.statement, parameters))
+        sql, constants = self._compile(session)
+        driver = connection.connection.driver_connection
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(sql, {**constants, **parameters})
+                return cursor.fetchall()
+        except Exception:  # noqa: BLE001 - SQLAlchemy's path reports it, or retries a drop
+            log.info("driver read failed; running it through SQLAlchemy", exc_info=True)
+        return list(execute_read(session, self.statement, parameters))
+
+
 @contextmanager
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""

@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from backend.core.errors import InvalidInput
 from backend.core.ids import api_id
 from backend.core.paging import decode_cursor, encode_cursor, validate_page_size
+from backend.db import execute_read
 from backend.places.city_clusters import get_cluster
 from backend.places.hours import OpenAt
 from backend.places.models import Place
@@ -22,6 +23,7 @@ from backend.places.records import PlaceKind
 from backend.places.regions import get_region
 from backend.places.store import (
     MAX_EARTH_DISTANCE_M,
+    PAGE_COLUMNS,
     Candidate,
     ClinicFilter,
     DistanceKey,
@@ -30,6 +32,7 @@ from backend.places.store import (
     SpatialStore,
     by_relevance,
     ids_in_order,
+    place_of_row,
 )
 from backend.places.text import parse_text_query, text_condition
 from backend.places.text_near import TextNearest, space_first_store
@@ -381,16 +384,18 @@ def _nearest(
         search_radius *= SEARCH_RADIUS_GROWTH
 
 
-# The search tokens run to hundreds per hall and no answer shows them. Built once: building
-# the statement was a fifth of loading the page.
-_PAGE_PLACES = (select(Place).options(defer(Place.search_text))
-                .where(Place.id.in_(bindparam("ids", expanding=True))))
+# Built once: building the statement was a fifth of loading the page.
+_PAGE_PLACES = select(*PAGE_COLUMNS).where(Place.id.in_(bindparam("ids", expanding=True)))
 
 
 def load_places(session: Session, ids: Sequence[int]) -> dict[int, Place]:
+    """The places of a page, read-only and in no session (`place_of_row`): through Core, not
+    the ORM's loading, whose per-row work was most of reading a page."""
     if not ids:
         return {}
-    return {place.id: place for place in session.scalars(_PAGE_PLACES, {"ids": ids})}
+    places = (place_of_row(tuple(row)) for row in execute_read(session, _PAGE_PLACES,
+                                                               {"ids": list(ids)}))
+    return {place.id: place for place in places}
 
 
 def get_place(session: Session, place_id: str) -> Place | None:

@@ -29,10 +29,10 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
-from backend.db import execute_read
+from backend.db import DriverSelect
 from backend.places.models import Place
 from backend.places.records import PlaceKind
 from backend.places.text import TextQuery, ranked_matches
@@ -302,7 +302,7 @@ class PostgisStatements:
                                        bindparam("lon", type_=Float))
         self._built: dict[tuple, Select] = {}
 
-    def _memo(self, key: tuple, build) -> Select:
+    def _memo(self, key: tuple, build):  # noqa: ANN001, ANN202 - a Select or DriverSelect
         if key not in self._built:
             self._built[key] = build()
         return self._built[key]
@@ -372,17 +372,37 @@ class PostgisStatements:
 
         return self._memo(("first", after), build)
 
-    def first_with_rows(self, after: bool) -> Select:
-        """`first` with each candidate's place (an ORM entity) ahead of its columns: a page
-        found within the first circle then comes with its rows, in one round trip."""
-        def build() -> Select:
+    def sent(self, name: str, *key: bool) -> DriverSelect:
+        """Statement `name` (`within`, `first`, `guess`) as the driver sends it."""
+        return self._memo(("sent", name, *key),
+                          lambda: DriverSelect(getattr(self, name)(*key)))
+
+    def first_with_rows(self, after: bool) -> DriverSelect:
+        """`first` with each candidate's place columns ahead of its own: a page found within
+        the first circle then comes with its rows, in one round trip (sent by the driver)."""
+        def build() -> DriverSelect:
             ranked = self.first(after).subquery("ranked")
-            return (select(Place, ranked.c.distance_m, ranked.c.search_radius)
-                    .options(defer(Place.search_text))
-                    .join(ranked, ranked.c.id == Place.id)
-                    .order_by(ranked.c.distance_m, ranked.c.id))
+            return DriverSelect(
+                select(*PAGE_COLUMNS, ranked.c.distance_m, ranked.c.search_radius)
+                .join(ranked, ranked.c.id == Place.id)
+                .order_by(ranked.c.distance_m, ranked.c.id))
 
         return self._memo(("first_with_rows", after), build)
+
+
+# A page's place columns (the search tokens run to hundreds per hall and no answer shows them).
+PAGE_COLUMNS = tuple(column for column in Place.__table__.columns if column.key != "search_text")
+_PAGE_ATTRIBUTES = tuple(Place.__mapper__.get_property_by_column(column).key
+                         for column in PAGE_COLUMNS)
+
+
+def place_of_row(values: tuple) -> Place:
+    """A read-only Place of a page's row (`PAGE_COLUMNS`), in no session: what the answer
+    reads of it are these columns. Built without the ORM's loading (a sizeable part of a
+    nearby search's Python time)."""
+    place = Place.__mapper__.class_manager.new_instance()
+    place.__dict__.update(zip(_PAGE_ATTRIBUTES, values, strict=False))
+    return place
 
 
 class PostgisNearest:
@@ -407,20 +427,19 @@ class PostgisNearest:
         params = self._params(after, cap=max_radius_m, offset=limit - 1, limit=limit)
         if self._rows is not None:
             rows = []
-            # Through the ORM (entities); a read session retries a dropped SELECT itself.
-            for place, distance_m, search_radius in self._session.execute(
-                    self._statements.first_with_rows(after is not None), params):
+            columns = len(PAGE_COLUMNS)
+            for row in self._statements.first_with_rows(after is not None).rows(
+                    self._session, params):
+                place = place_of_row(row[:columns])
                 self._rows[place.id] = place
-                rows.append((distance_m, place.id, place.lat, place.lon, search_radius))
+                rows.append((row[columns], place.id, place.lat, place.lon, row[columns + 1]))
         else:
-            rows = execute_read(self._session, self._statements.first(after is not None),
-                                params).all()
+            rows = self._statements.sent("first", after is not None).rows(self._session, params)
         if not rows:
             # Nothing within the circle, so its radius did not come back: ask for it alone.
-            sphere = execute_read(
-                self._session, self._statements.guess(after is not None),
-                self._params(after, offset=limit - 1),
-            ).scalar()
+            guessed = self._statements.sent("guess", after is not None).rows(
+                self._session, self._params(after, offset=limit - 1))
+            sphere = guessed[0][0] if guessed else None
             if sphere is None:
                 return max_radius_m
             return min(sphere * PREFILTER_FACTOR + 1.0, max_radius_m)
@@ -433,10 +452,8 @@ class PostgisNearest:
         if self._first is not None and self._first[0] == (radius_m, after, limit):
             return self._first[1]
         prefilter = radius_m * PREFILTER_FACTOR + 1.0 < MAX_EARTH_DISTANCE_M
-        rows = execute_read(
-            self._session, self._statements.within(after is not None, prefilter),
-            self._params(after, radius=radius_m, limit=limit),
-        )
+        rows = self._statements.sent("within", after is not None, prefilter).rows(
+            self._session, self._params(after, radius=radius_m, limit=limit))
         return [(float(d), int(i), lat, lon) for d, i, lat, lon in rows]
 
 
