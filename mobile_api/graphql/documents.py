@@ -47,6 +47,8 @@ class Prepared:
     errors: list[GraphQLError]
     # Execution plans of a trusted document's queries, by operation name (plans.py).
     plans: dict[str | None, Plan] = field(default_factory=dict)
+    # The limit checks it passed (limits.check_remembered).
+    limit_checks: dict = field(default_factory=dict)
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:

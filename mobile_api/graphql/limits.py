@@ -138,6 +138,7 @@ class Analysis:
         self._introspected: set[tuple[str, frozenset[str]]] = set()
         self.repeated_introspection: str | None = None
         self._defaults: dict[str, Any] = {}
+        self.read_variables: set[str] = set()  # the variables the cost depends on
 
     def operation(self, operation: OperationDefinitionNode) -> tuple[Cost, int]:
         """The operation's cost and its number of root fields."""
@@ -249,6 +250,7 @@ class Analysis:
             value = int(argument.value.value)
         elif isinstance(argument.value, VariableNode):
             name = argument.value.name.value
+            self.read_variables.add(name)
             value = self.variables.get(name, self._defaults.get(name))
             if isinstance(value, str) and value.isdigit():
                 value = int(value)  # an IntValueNode default
@@ -257,17 +259,54 @@ class Analysis:
         return min(value, MAX_PAGE_SIZE)
 
 
+# Per document: how many allowed variable values `check_remembered` keeps.
+REMEMBERED_CHECKS = 64
+
+
+def check_remembered(remembered: dict, schema: GraphQLSchema, document: DocumentNode,
+                     operation_name: str | None, variables: dict[str, Any] | None,
+                     limits: Limits) -> list[GraphQLError]:
+    """`check`, remembered in `remembered` (one dict per document) when it allows the
+    operation: the analysis depends only on the values of the variables it reads (the page
+    sizes), and an app sends the same few. Refusals are worked out each time."""
+    values = variables if isinstance(variables, dict) else {}
+
+    def key(names: tuple[str, ...]) -> tuple:
+        return (operation_name, *(repr(values.get(name)) for name in names))
+
+    names = remembered.get(operation_name)
+    if names is not None and key(names) in remembered:
+        return []
+    refusals, read = _check(schema, document, operation_name, variables, limits)
+    names = remembered.setdefault(operation_name, tuple(sorted(read)))
+    if not refusals and len(remembered) < REMEMBERED_CHECKS:
+        remembered[key(names)] = True
+    return refusals
+
+
 def check(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
           variables: dict[str, Any] | None, limits: Limits) -> list[GraphQLError]:
     """The refusals of this document's operation, empty when it may run."""
+    return _check(schema, document, operation_name, variables, limits)[0]
+
+
+def _check(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
+           variables: dict[str, Any] | None, limits: Limits
+           ) -> tuple[list[GraphQLError], set[str]]:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [o for o in operations
               if operation_name is None or (o.name and o.name.value == operation_name)]
     if len(chosen) != 1:
-        return []  # graphql-core's executor reports the missing or ambiguous operation
+        return [], set()  # graphql-core's executor reports the missing or ambiguous operation
     operation = chosen[0]
     analysis = Analysis(schema, document, variables)
     cost, root_fields = analysis.operation(operation)
+    refusals = _refusals(analysis, cost, root_fields, operation, limits)
+    return refusals, analysis.read_variables
+
+
+def _refusals(analysis: Analysis, cost: Cost, root_fields: int,
+              operation: OperationDefinitionNode, limits: Limits) -> list[GraphQLError]:
     if analysis.repeated_introspection is not None:
         return [too("QUERY_TOO_DEEP",
                     f"内省查询中 {analysis.repeated_introspection} 嵌套了自身", operation)]

@@ -197,8 +197,9 @@ class ServiceMapGraphQLView(GraphQLView):
              document_id=document_id)
         if prepared.errors:
             raise GraphQLValidationError(prepared.errors)
-        refusals = limits.check(self.schema, document, request_data.operation_name,
-                                request_data.variables, self.limits)
+        refusals = limits.check_remembered(prepared.limit_checks, self.schema, document,
+                                           request_data.operation_name, request_data.variables,
+                                           self.limits)
         if refusals:
             raise GraphQLValidationError(refusals)
         operation_type = _get_operation_type(document, request_data.operation_name)

@@ -20,6 +20,7 @@ from tests.helpers import OPERATIONS_DIR, counting_statements, error_codes, gql,
 
 SCHEMA = service_schema.graphql_schema
 DEFAULTS = Settings(database_url="sqlite://")
+DEFAULTS_LIMITS = limits.Limits()
 # The 120-byte document: searches inside the items of searches (19,307 of them).
 NESTED_SEARCHES = ("{place(id:1){serviceItems{places(first:20){edges{node{serviceItems{places("
                    "first:20){edges{node{id}}}}}}}}}}")
@@ -153,6 +154,40 @@ def test_limits__page_size_from_variables(demo_client) -> None:
     data = gql_data(demo_client, document, {"n": 1})
     assert len(data["places"]["edges"]) == 1
     refused(demo_client, document, "QUERY_TOO_COMPLEX", {"n": 100})
+
+
+def test_limits__remembered_checks__each_value_of_the_page_size_decided_again(demo_client
+                                                                              ) -> None:
+    # Allowed values are remembered per document; a refused value is refused every time,
+    # before and after an allowed one, and an allowed one stays allowed.
+    document = ("query($n: Int) { places(first: $n) { edges { node { serviceItems {"
+                " places(first: 3) { edges { node { id } } } } } } } }")
+    for _ in range(2):
+        assert len(gql_data(demo_client, document, {"n": 1})["places"]["edges"]) == 1
+        refused(demo_client, document, "QUERY_TOO_COMPLEX", {"n": 100})
+        refused(demo_client, document, "QUERY_TOO_COMPLEX", {})  # no value: the largest page
+
+
+def test_limits__check_remembered__only_what_it_allowed_and_a_bounded_number() -> None:
+    document = parse_document("query($n: Int, $s: String) { places(first: $n, text: $s) {"
+                              " edges { node { serviceItems { places(first: 3) {"
+                              " edges { node { id } } } } } } } }")
+    remembered: dict = {}
+    outcomes = set()
+    for n in range(1, 101):
+        allowed = not limits.check_remembered(remembered, SCHEMA, document, None, {"n": n},
+                                              DEFAULTS_LIMITS)
+        assert allowed == (not limits.check(SCHEMA, document, None, {"n": n}, DEFAULTS_LIMITS))
+        outcomes.add(allowed)
+    assert outcomes == {True, False}
+    assert remembered[None] == ("n",)  # the text does not change the cost
+    assert all(value is True for key, value in remembered.items() if key is not None)
+    assert len(remembered) <= limits.REMEMBERED_CHECKS
+    # A remembered value answers from memory whatever the other variables say.
+    assert limits.check_remembered(remembered, SCHEMA, document, None, {"n": 1, "s": "x"},
+                                   DEFAULTS_LIMITS) == []
+    assert limits.check_remembered(remembered, SCHEMA, document, None, {"n": 100},
+                                   DEFAULTS_LIMITS)
 
 
 def test_limits__graphiql_introspection_runs_in_development(demo_client) -> None:
