@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from mobile_api.graphql.documents import document_id
-from mobile_api.request_log import BackgroundLineWriter, user_hash
+from mobile_api.request_log import REQUEST_ID, BackgroundLineWriter, new_request_id, user_hash
 from tests.booking.conftest import RESIDENT, STAFF, World
 from tests.helpers import operation
 
@@ -170,3 +170,23 @@ def test_background_writer__lines_in_order_once_each__flushed_and_written_by_a_f
     finally:
         logger.removeHandler(writer)
         writer.close()
+
+
+def test_new_request_id__forked_workers__each_its_own_ids():
+    # A preloaded app's workers are forked from one master: each must draw other ids.
+    read_end, write_end = os.pipe()
+    children = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            os.write(write_end, (new_request_id() + "\n").encode())
+            os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    os.close(write_end)
+    with os.fdopen(read_end) as lines:
+        ids = lines.read().split()
+    ids += [new_request_id(), new_request_id()]
+    assert len(ids) == 4 and len(set(ids)) == 4
+    assert all(REQUEST_ID.fullmatch(request_id) and len(request_id) == 32 for request_id in ids)
