@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 from backend.core.errors import InvalidInput
 from backend.core.ids import MAX_API_ID
 
@@ -26,8 +28,9 @@ def validate_page_size(first: int | None) -> int:
 
 
 def encode_cursor(key: dict) -> str:
-    raw = json.dumps(key, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    # orjson: a page encodes a cursor per row, and json.dumps was most of a page's own time.
+    # (Its small floats read 5e-5 where json's read 5e-05: decode_cursor reads both.)
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, order: str) -> dict:
