@@ -6,11 +6,11 @@ import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from backend.core.clock import utcnow
-from backend.db import insert_construct, insert_ignoring_conflicts
+from backend.db import insert_construct
 from backend.notify.models import Notification
 
 # Kinds of messages, stable: apps may switch on them.
@@ -44,45 +44,21 @@ class OutgoingMessage:
     data: dict = field(default_factory=dict)
 
 
-_COLUMNS = ("uid", "kind", "dedupe_key", "title", "body", "data", "appointment_id",
-            "is_urgent", "due_at", "next_attempt_at", "status", "attempts", "created_at")
-# Up to this many messages go as one prepared multi-row INSERT (a booking queues 1–3 and its
-# window's staff); more go through the generic batched insert.
-PREPARED_ROWS = 8
-
-
-@functools.lru_cache(maxsize=2 * PREPARED_ROWS)
-def _insert_rows(store: str, count: int):  # noqa: ANN202
-    """INSERT of `count` messages … ON CONFLICT (dedupe_key) DO NOTHING, built once per store
-    and count with bound parameters `<column>_<row>`: building and rendering the batched
-    insert per booking cost more than sending it (the booking rush's profile)."""
-    table = Notification.__table__
-    rows = [{column: bindparam(f"{column}_{row}", type_=table.c[column].type)
-             for column in _COLUMNS} for row in range(count)]
-    return (insert_construct(store)(table).values(rows)
+@functools.cache
+def _insert_ignoring_key(store: str):  # noqa: ANN202
+    """INSERT of a message … ON CONFLICT (dedupe_key) DO NOTHING, built once per store, sent
+    with the messages as executemany parameters: without RETURNING neither store renders a
+    batched statement per call (building and rendering one per booking cost more than
+    sending it, in the booking rush's profile)."""
+    return (insert_construct(store)(Notification.__table__)
             .on_conflict_do_nothing(index_elements=["dedupe_key"]))
 
 
-def enqueue(session: Session, messages: list[OutgoingMessage]) -> int:
-    """Queue messages; one whose dedupe key is already queued is not queued again. Returns
-    how many were queued."""
+def enqueue(session: Session, messages: list[OutgoingMessage]) -> None:
+    """Queue messages; one whose dedupe key is already queued is not queued again."""
+    if not messages:
+        return
     now = utcnow()
-    if 0 < len(messages) <= PREPARED_ROWS:
-        parameters = {}
-        for row, message in enumerate(messages):
-            parameters.update({
-                f"uid_{row}": message.uid, f"kind_{row}": message.kind,
-                f"dedupe_key_{row}": message.dedupe_key, f"title_{row}": message.title,
-                f"body_{row}": message.body,
-                f"data_{row}": {"kind": message.kind, **message.data},
-                f"appointment_id_{row}": message.appointment_id,
-                f"is_urgent_{row}": message.is_urgent, f"due_at_{row}": message.due_at,
-                f"next_attempt_at_{row}": message.due_at, f"status_{row}": "pending",
-                f"attempts_{row}": 0, f"created_at_{row}": now,
-            })
-        # One statement: its rowcount is the rows written on both stores.
-        statement = _insert_rows(session.get_bind().dialect.name, len(messages))
-        return session.execute(statement, parameters).rowcount
     rows = [
         {
             "uid": message.uid, "kind": message.kind, "dedupe_key": message.dedupe_key,
@@ -94,7 +70,7 @@ def enqueue(session: Session, messages: list[OutgoingMessage]) -> int:
         }
         for message in messages
     ]
-    return insert_ignoring_conflicts(session, Notification, rows, ["dedupe_key"])
+    session.execute(_insert_ignoring_key(session.get_bind().dialect.name), rows)
 
 
 def drop_pending_reminders(session: Session, appointment_id: int) -> int:
