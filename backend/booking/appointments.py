@@ -14,8 +14,9 @@ data-modifying CTE of it (on SQLite the lock is a statement of its own, after th
 resident's active appointments and the key's, in one read (idempotency and limits
 decided from it); the place and the appointment in one statement (a CTE: the conditional
 UPDATE … RETURNING feeds the INSERT); the outbox rows (notify's handler) — and six on SQLite,
-where the lock, the UPDATE and the INSERT are statements of their own. The writes go around the ORM (Core), and
-the rows read are handed back with the appointment, so the API's answer needs no more reads.
+where the lock, the UPDATE and the INSERT are statements of their own. The writes and the read
+go around the ORM (Core), and the rows read are handed back with the appointment, so the
+API's answer needs no more reads.
 A check-in code already held by an active appointment is drawn again by ON CONFLICT DO NOTHING
 on the partial unique index (no SELECT per code; a PostgreSQL transaction is not aborted)."""
 
@@ -380,8 +381,9 @@ def book_described(uow: UnitOfWork, principal: Principal, rules: BookingRules, *
     read them again); None for a retry answered with an earlier appointment.
 
     Statements of a new booking: the read of item, slot, window and hall, with the resident's
-    lock on PostgreSQL (one); the lock on SQLite (one); the resident's active appointments and the key's (one); the place
-    and the appointment (one on PostgreSQL, two on SQLite); the outbox rows (one)."""
+    lock on PostgreSQL (one); the lock on SQLite (one); the resident's active appointments and
+    the key's (one); the place and the appointment (one on PostgreSQL, two on SQLite); the
+    outbox rows (one)."""
     uid = require_resident(principal)
     key = _check_key(idempotency_key)
     now = now or utcnow()

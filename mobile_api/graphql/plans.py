@@ -208,8 +208,8 @@ class _Compiler:
 
 
 def build_plans(schema: GraphQLSchema, document: DocumentNode) -> dict[str | None, Plan]:
-    """A plan for each query (and planned mutation) of a validated document (by operation name; None as well when
-    there is one operation); none for what plans do not cover."""
+    """A plan for each query (and planned mutation) of a validated document (by operation
+    name; None as well when there is one operation); none for what plans do not cover."""
     operations = [definition for definition in document.definitions
                   if isinstance(definition, OperationDefinitionNode)]
     plans: dict[str | None, Plan] = {}

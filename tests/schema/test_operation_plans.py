@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import random
 
-import pytest
-
 import orjson
+import pytest
 
 from backend.booking import appointments
 from backend.schema.schema import schema
