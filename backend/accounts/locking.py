@@ -23,6 +23,12 @@ def _lock_statement(store: str):  # noqa: ANN202
         index_elements=["uid"], set_={"last_seen_at": statement.excluded.last_seen_at})
 
 
+def lock_statement(store: str):  # noqa: ANN201
+    """The lock as a statement with parameters `p_uid` and `p_now`: on PostgreSQL a use case
+    may send it as a data-modifying CTE of its first read (one round trip for both)."""
+    return _lock_statement(store)
+
+
 def lock_account(session: Session, uid: str, now: datetime) -> None:
     """Take the user's lock: must be the first write of the transaction. One statement: the
     upsert locks the row on PostgreSQL (also when it was just inserted by a racing

@@ -8,13 +8,15 @@ transaction is to the resident's `account` row, which serializes one resident's 
 PostgreSQL (row lock) and all writers on SQLite (its single write lock). Lock order
 everywhere: resident, slot(s), appointment.
 
-`book` is the hot path of a slot release (the booking rush): a new booking is five statements
-on PostgreSQL — the item, slot, window and hall in one read (before the lock); the resident's
-lock; the resident's active appointments and the key's, in one read (idempotency and limits
+`book` is the hot path of a slot release (the booking rush): a new booking is four statements
+on PostgreSQL — the item, slot, window and hall in one read, with the resident's lock as a
+data-modifying CTE of it (on SQLite the lock is a statement of its own, after the read); the
+resident's active appointments and the key's, in one read (idempotency and limits
 decided from it); the place and the appointment in one statement (a CTE: the conditional
 UPDATE … RETURNING feeds the INSERT); the outbox rows (notify's handler) — and six on SQLite,
-where the UPDATE and the INSERT are two statements. The writes go around the ORM (Core), and
-the rows read are handed back with the appointment, so the API's answer needs no more reads.
+where the lock, the UPDATE and the INSERT are statements of their own. The writes and the read
+go around the ORM (Core), and the rows read are handed back with the appointment, so the
+API's answer needs no more reads.
 A check-in code already held by an active appointment is drawn again by ON CONFLICT DO NOTHING
 on the partial unique index (no SELECT per code; a PostgreSQL transaction is not aborted)."""
 
@@ -24,11 +26,12 @@ import functools
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, text, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, exists, func, inspect, or_, select, text, true, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from backend.accounts.locking import lock_account
+from backend.accounts.locking import lock_account, lock_statement
+from backend.accounts.models import Account
 from backend.accounts.principal import Principal
 from backend.booking.errors import BookingError
 from backend.booking.events import (
@@ -194,6 +197,33 @@ def _insert_ignoring_code(store: str, select_from=None):  # noqa: ANN001, ANN202
     ).returning(_APPOINTMENT.c.id)
 
 
+# The rows a booking reads (item, slot, window, hall; then whether the window handles the
+# item), as plain columns: loading four ORM entities cost more than the statement (the rush's
+# profile); the objects are made from the row as the ORM would load them, detached.
+_READ_MODELS = (ServiceItem, Slot, ServiceWindow, Place, WindowServiceItem)
+
+
+@functools.cache
+def _attributes(model) -> tuple:  # noqa: ANN001
+    """(attribute name, table column) of every column attribute of a mapped class, its
+    primary key (one column: `id`) first."""
+    attributes = [(prop.key, prop.columns[0]) for prop in inspect(model).column_attrs]
+    return tuple(sorted(attributes, key=lambda attribute: not attribute[1].primary_key))
+
+
+def _detached(model, values: tuple):  # noqa: ANN001, ANN202
+    """A detached instance of `model` with every column attribute loaded from `values` (in
+    `_attributes` order), as if read by a session that was closed: None for a row the outer
+    join did not find."""
+    keys = _attributes(model)
+    if values[0] is None:  # the primary key (first): no such row
+        return None
+    instance = inspect(model).class_manager.new_instance()
+    instance.__dict__.update(zip((key for key, _column in keys), values, strict=True))
+    make_transient_to_detached(instance)
+    return instance
+
+
 @functools.cache
 def _booking_statements(store: str) -> dict:
     """The statements of `book_described` on `store` ("sqlite" or "postgresql")."""
@@ -208,15 +238,23 @@ def _booking_statements(store: str) -> dict:
         made = _insert_ignoring_code(store, select_from=taken).cte("made")
         statements["take_place_and_insert"] = select(taken.c.booked, made.c.id).select_from(
             taken.outerjoin(made, true()))
-    handles = exists().where(WindowServiceItem.window_id == Slot.window_id,
-                             WindowServiceItem.service_item_id == bindparam("item_id"))
+    item, slot, window, place, handled = (model.__table__ for model in _READ_MODELS)
+    handles = exists().where(handled.c.window_id == slot.c.window_id,
+                             handled.c.service_item_id == bindparam("item_id"))
     statements["read"] = (
-        select(ServiceItem, Slot, ServiceWindow, Place, handles)
-        .select_from(ServiceItem)
-        .outerjoin(Slot, Slot.id == bindparam("slot_id"))
-        .outerjoin(ServiceWindow, ServiceWindow.id == Slot.window_id)
-        .outerjoin(Place, Place.id == ServiceWindow.place_id)
-        .where(ServiceItem.id == bindparam("item_id")))
+        select(*(column for model in _READ_MODELS[:4] for _key, column in _attributes(model)),
+               handles)
+        .select_from(item)
+        .outerjoin(slot, slot.c.id == bindparam("slot_id"))
+        .outerjoin(window, window.c.id == slot.c.window_id)
+        .outerjoin(place, place.c.id == window.c.place_id)
+        .where(item.c.id == bindparam("item_id")))
+    if store == "postgresql":
+        # The resident's lock sent with the read, as a data-modifying CTE (one round trip
+        # fewer): PostgreSQL runs it whether or not the read finds a row, and the read's
+        # snapshot is the statement's start, as a read sent before the lock would see.
+        lock = lock_statement(store).returning(Account.__table__.c.uid).cte("resident_lock")
+        statements["read_and_lock"] = statements["read"].add_cte(lock)
     statements["mine"] = (
         select(_APPOINTMENT.c.id, _APPOINTMENT.c.idempotency_key, _APPOINTMENT.c.status,
                _APPOINTMENT.c.service_item_id, _APPOINTMENT.c.day, _APPOINTMENT.c.slot_id)
@@ -260,17 +298,27 @@ def _take_place_and_insert(session: Session, values: dict) -> tuple[dict, int]:
     raise RuntimeError(f"could not draw a free check-in code in {CODE_ATTEMPTS + 1} attempts")
 
 
-def _read_for_booking(session: Session, slot_id: int, service_item_id: int
-                      ) -> tuple[ServiceItem | None, Slot | None, ServiceWindow | None,
-                                 Place | None, bool]:
-    """The item, the slot, its window and hall, and whether the window handles the item: one
-    statement (a second only when the item does not exist, for the slot's NOT_FOUND)."""
-    row = session.execute(_booking_statements(_store_of(session))["read"],
-                          {"slot_id": slot_id, "item_id": service_item_id}).first()
+def _read_for_booking(session: Session, slot_id: int, service_item_id: int, uid: str,
+                      now: datetime) -> tuple[ServiceItem | None, Slot | None,
+                                              ServiceWindow | None, Place | None, bool, bool]:
+    """The item, the slot, its window and hall, whether the window handles the item, and
+    whether the resident's lock was taken with them: one statement (a second only when the
+    item does not exist, for the slot's NOT_FOUND). On PostgreSQL the lock goes with the read;
+    on SQLite (no data-modifying CTEs) the caller takes it next."""
+    statements = _booking_statements(_store_of(session))
+    together = "read_and_lock" in statements
+    row = session.execute(statements["read_and_lock" if together else "read"],
+                          {"slot_id": slot_id, "item_id": service_item_id,
+                           "p_uid": uid, "p_now": now}).first()
     if row is None:
-        return None, session.get(Slot, slot_id), None, None, False
-    item, slot, window, place, handled = row
-    return item, slot, window, place, bool(handled)
+        return None, session.get(Slot, slot_id), None, None, False, together
+    read, start = [], 0
+    for model in _READ_MODELS[:4]:
+        end = start + len(_attributes(model))
+        read.append(_detached(model, row[start:end]))
+        start = end
+    item, slot, window, place = read
+    return item, slot, window, place, bool(row[start]), together
 
 
 def describe(session: Session, appointment: Appointment) -> AppointmentDetails:
@@ -332,20 +380,24 @@ def book_described(uow: UnitOfWork, principal: Principal, rules: BookingRules, *
     """`book`, and where the new appointment is (the rows its answer shows, so the API need not
     read them again); None for a retry answered with an earlier appointment.
 
-    Statements of a new booking: the read of item, slot, window and hall (one); the
-    resident's lock (one); the resident's active appointments and the key's (one); the place
-    and the appointment (one on PostgreSQL, two on SQLite); the outbox rows (one)."""
+    Statements of a new booking: the read of item, slot, window and hall, with the resident's
+    lock on PostgreSQL (one); the lock on SQLite (one); the resident's active appointments and
+    the key's (one); the place and the appointment (one on PostgreSQL, two on SQLite); the
+    outbox rows (one)."""
     uid = require_resident(principal)
     key = _check_key(idempotency_key)
     now = now or utcnow()
     with uow:
         session = uow.session
         # What the decisions read but no booking changes (the slot's times and window, the
-        # item, the hall for the messages) is read before the lock, so the lock is held only
-        # for the decisions; the slot's status and places are decided by the conditional update.
-        item, slot, window, place, handled = _read_for_booking(session, slot_id, service_item_id)
+        # item, the hall for the messages) is read before (SQLite) or with (PostgreSQL) the
+        # lock, so the lock is held only for the decisions; the slot's status and places are
+        # decided by the conditional update.
+        item, slot, window, place, handled, locked = _read_for_booking(
+            session, slot_id, service_item_id, uid, now)
         given = _check_answers(item, answers)
-        lock_resident(session, uid, now)
+        if not locked:
+            lock_resident(session, uid, now)
         # The resident's active appointments (the limits) and the one of this key, if any.
         mine = session.execute(_booking_statements(_store_of(session))["mine"],
                                {"uid": uid, "key": key}).all()

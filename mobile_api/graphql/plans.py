@@ -13,11 +13,19 @@ refuse, a resolver that raises, null where the schema says non-null, a value a s
 stops the plan (`PlanAbandoned`) and the view runs the same request through graphql-core,
 which answers it exactly as always: queries only read, so running one again changes nothing.
 Documents with directives, abstract types or introspection get no plan at all. The answers of
-both executors are the same bytes (tests/mobile_api/graphql/test_plans.py compares them)."""
+both executors are the same bytes (tests/mobile_api/graphql/test_plans.py compares them).
+
+Mutations (those of PLANNED_MUTATIONS, one root field per document) have plans too, but a
+mutation must never run twice: anything that stops the plan before the root field's resolver
+ran is left to graphql-core as above; once it ran, its result (or its exception) is kept for
+the request, and when graphql-core then runs the document the root field's resolver answers
+with what the first run gave instead of running the mutation again (`_replaying`), so
+graphql-core completes the very same value: its answer, errors included, as always."""
 
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +88,48 @@ class ObjectPlan:
 class Plan:
     operation: OperationDefinitionNode
     root: ObjectPlan
+    mutation: bool = False
+
+
+# Mutation root fields whose documents get plans: their answers are compared with
+# graphql-core's (tests/schema/test_operation_plans.py). The booking rush's hot path.
+PLANNED_MUTATIONS = frozenset({"bookAppointment"})
+
+# A mutation's root result (ok, value or exception) by request context, kept when its plan
+# stopped after the resolver ran: graphql-core's run of the same request takes it from here.
+_REPLAYS: weakref.WeakKeyDictionary[Any, tuple[str, bool, Any]] = weakref.WeakKeyDictionary()
+
+
+def _replaying(resolve):  # noqa: ANN001, ANN202
+    """A mutation root field's resolver that answers a request's second execution (graphql-core
+    after a stopped plan) with the first one's result instead of running the mutation again."""
+
+    def resolve_once(root, info, **arguments):  # noqa: ANN001, ANN003, ANN202
+        kept = _REPLAYS.get(info.context)
+        if kept is not None and kept[0] == info.field_name:
+            del _REPLAYS[info.context]
+            _name, ok, value = kept
+            if not ok:
+                raise value
+            return value
+        return resolve(root, info, **arguments)
+
+    resolve_once.replaying = True
+    return resolve_once
+
+
+def _mutation_root(schema: GraphQLSchema, document: DocumentNode,
+                   operation: OperationDefinitionNode) -> ObjectPlan:
+    root = _Compiler(schema, document).object_plan(schema.mutation_type,
+                                                   [operation.selection_set])
+    if len(root.fields) != 1 or root.fields[0].name not in PLANNED_MUTATIONS:
+        raise Unplannable("not one planned mutation")
+    definition = root.fields[0].definition
+    if definition.resolve is None:
+        raise Unplannable("a mutation without its own resolver")
+    if not getattr(definition.resolve, "replaying", False):
+        definition.resolve = _replaying(definition.resolve)
+    return root
 
 
 def _named_object(return_type: GraphQLOutputType) -> GraphQLObjectType | None:
@@ -158,20 +208,23 @@ class _Compiler:
 
 
 def build_plans(schema: GraphQLSchema, document: DocumentNode) -> dict[str | None, Plan]:
-    """A plan for each query of a validated document (by operation name; None as well when
-    there is one operation); none for what plans do not cover."""
+    """A plan for each query (and planned mutation) of a validated document (by operation
+    name; None as well when there is one operation); none for what plans do not cover."""
     operations = [definition for definition in document.definitions
                   if isinstance(definition, OperationDefinitionNode)]
     plans: dict[str | None, Plan] = {}
     for operation in operations:
-        if operation.operation != OperationType.QUERY or operation.directives:
+        if operation.directives or operation.operation not in (OperationType.QUERY,
+                                                               OperationType.MUTATION):
             continue
+        mutation = operation.operation == OperationType.MUTATION
         try:
-            root = _Compiler(schema, document).object_plan(schema.query_type,
-                                                           [operation.selection_set])
+            root = (_mutation_root(schema, document, operation) if mutation else
+                    _Compiler(schema, document).object_plan(schema.query_type,
+                                                            [operation.selection_set]))
         except Unplannable:
             continue
-        plan = Plan(operation, root)
+        plan = Plan(operation, root, mutation)
         if operation.name is not None:
             plans[operation.name.value] = plan
         if len(operations) == 1:
@@ -269,6 +322,33 @@ class _Run:
 
     def run(self) -> dict[str, Any]:
         data = self.object(self.plan.root, None)
+        self.finish()
+        return data
+
+    def run_mutation(self) -> dict[str, Any]:
+        """The one root field: its arguments (may stop the plan: nothing ran), its resolver,
+        then its value completed; a stop after the resolver keeps its result for graphql-core."""
+        (field_plan,) = self.plan.root.fields
+        arguments = self.argument_values(field_plan)
+        try:
+            value = field_plan.definition.resolve(None, self.info(field_plan), **arguments)
+        except Exception as error:
+            _REPLAYS[self.context] = (field_plan.name, False, error)
+            raise PlanAbandoned from error
+        try:
+            data: dict[str, Any] = {}
+            data[field_plan.key] = self.complete(data, field_plan.key, field_plan,
+                                                 field_plan.return_type, value)
+            self.finish()
+        except Exception as error:
+            _REPLAYS[self.context] = (field_plan.name, True, value)
+            if isinstance(error, PlanAbandoned):
+                raise
+            raise PlanAbandoned from error
+        return data
+
+    def finish(self) -> None:
+        """Complete the lazy values, batch by batch."""
         while self.waiting:
             if self.deadline is not None and time.monotonic() > self.deadline:
                 raise DeadlinePassed
@@ -280,15 +360,16 @@ class _Run:
                 except Exception as error:
                     raise PlanAbandoned from error
                 container[key] = self.complete(container, key, plan, return_type, value)
-        return data
 
 
 def run_plan(schema: GraphQLSchema, plan: Plan, context: Any,
              raw_variables: dict[str, Any] | None) -> dict[str, Any]:
-    """The data of a query run by its plan; PlanAbandoned when graphql-core must run it."""
+    """The data of a query (or planned mutation) run by its plan; PlanAbandoned when
+    graphql-core must run it (a mutation that ran is then not run again: see the module)."""
     operation = plan.operation
     variables = get_variable_values(schema, operation.variable_definitions or (),
                                     raw_variables or {})
     if isinstance(variables, list):  # coercion errors: graphql-core reports them
         raise PlanAbandoned
-    return _Run(schema, plan, context, variables).run()
+    run = _Run(schema, plan, context, variables)
+    return run.run_mutation() if plan.mutation else run.run()

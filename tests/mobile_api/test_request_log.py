@@ -73,7 +73,7 @@ def test_log_line__signed_in_trusted_document__its_fields(world: World, captured
     assert isinstance(duration, float) and 0 <= duration < 60_000
     assert line == {"request_id": "req-1234-abcd", "method": "POST", "path": "/graphql",
                     "status": 200, "operation": "BookAppointment", "document_id": document_id(BOOK),
-                    "executor": "graphql-core",  # a mutation: never by a plan
+                    "executor": "plan",  # bookAppointment: a planned mutation
                     "user": user_hash(RESIDENT, world.services.settings.log_user_salt)}
 
 

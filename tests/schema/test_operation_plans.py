@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import random
 
+import orjson
 import pytest
 
+from backend.booking import appointments
 from backend.schema.schema import schema
 from graphql import OperationDefinitionNode, OperationType, execute, parse
-from mobile_api.graphql import request_context, view
+from mobile_api.graphql import plans, request_context, view
 from mobile_api.graphql.execution import LeanExecutionContext
 from mobile_api.graphql.plans import PlanAbandoned, build_plans, run_plan
+from tests.booking.conftest import RESIDENT
 from tests.helpers import OPERATIONS_DIR, operation, post_graphql
 from tests.schema.test_operation_contract import CASES, demo  # noqa: F401
 
@@ -92,8 +95,13 @@ def test_plans__every_query_document__has_a_plan():
         assert name in plans and None in plans, f"{name}: no execution plan"
 
 
-def test_plans__not_for_mutations_directives_or_introspection():
-    for document in (operation("BookAppointment"),
+def test_plans__not_for_other_mutations_directives_or_introspection():
+    for document in (operation("CancelAppointment"),
+                     # a planned mutation with a second root field: no plan either
+                     "mutation($s: ID!, $i: ID!) { a: bookAppointment(slotId: $s, "
+                     "serviceItemId: $i, idempotencyKey: \"a\") { errors { code } } "
+                     "b: bookAppointment(slotId: $s, serviceItemId: $i, "
+                     "idempotencyKey: \"b\") { errors { code } } }",
                      "query($x: Boolean!) { clusters @include(if: $x) { code } }",
                      "{ __typename clusters { code } }",
                      "{ __schema { queryType { name } } }"):
@@ -163,3 +171,172 @@ def test_plans__fragments_aliases_merged_fields__same_data_as_graphql_core(demo,
     assert core.errors is None
     assert json.dumps(planned, ensure_ascii=False) == json.dumps(core.data, ensure_ascii=False)
     assert any(value for value in planned.values())
+
+
+# --- the planned mutation (bookAppointment): a mutation runs once, whichever executor answers
+
+BOOK = operation("BookAppointment")
+SPOUSE = [{"questionId": "spouse", "answer": True}, {"questionId": "parent", "answer": False}]
+
+
+def _booking_requests(world) -> list[tuple[str | None, dict]]:  # noqa: ANN001
+    """(uid, variables): a new booking, its retry, with guide answers, and the refusals."""
+    full = world.add_slot(world.window_a1, world.day, "15:00", capacity=1)
+    world.gql(BOOK, {"slotId": str(full), "serviceItemId": str(world.item),
+                     "idempotencyKey": "fill"}, uid="resident-fill")
+    slot = str(world.add_slot(world.window_a1, world.day, "15:30", capacity=5))
+    item = str(world.item)
+    new = {"slotId": slot, "serviceItemId": item, "idempotencyKey": "plan-1"}
+    return [
+        (RESIDENT, new),
+        (RESIDENT, new),  # the retry: the earlier appointment, read again
+        (RESIDENT, {**new, "idempotencyKey": "plan-1", "serviceItemId": str(world.other_item)}),
+        ("resident-guided", {**new, "idempotencyKey": "plan-2", "answers": SPOUSE}),
+        ("resident-guided", {**new, "idempotencyKey": "plan-3",
+                             "answers": [{"questionId": "no-such-question", "answer": True}]}),
+        ("resident-full", {**new, "slotId": str(full)}),
+        ("resident-other", {**new, "slotId": "999999"}),
+        ("resident-other", {**new, "serviceItemId": "999999"}),
+        ("resident-other", {**new, "serviceItemId": str(world.unhandled_item)}),
+        ("resident-other", {**new, "slotId": "not-an-id"}),
+        ("resident-other", {**new, "idempotencyKey": " "}),
+        ("resident-other", {**new, "idempotencyKey": "x" * 65}),
+    ]
+
+
+def test_plans__book_appointment__has_a_plan():
+    plan = build_plans(schema.graphql_schema, parse(BOOK))
+    assert plan["BookAppointment"].mutation and plan[None] is plan["BookAppointment"]
+
+
+def test_plans__book_appointment__same_bytes_as_graphql_core_for_the_same_booking(world,
+                                                                                  monkeypatch):
+    """Each booking runs once, by its plan; graphql-core then completes the very same root
+    value (what the resolver returned) on the same context: the same bytes."""
+    world.gql(BOOK, {"slotId": "1", "serviceItemId": "1", "idempotencyKey": "warm"},
+              uid="resident-warm")  # the document prepared: its plan built
+    field = schema.graphql_schema.mutation_type.fields["bookAppointment"]
+    resolve = field.resolve
+    ran: list[tuple[object, bool, object]] = []
+
+    def spy(root, info, **arguments):  # noqa: ANN001, ANN003, ANN202
+        try:
+            value = resolve(root, info, **arguments)
+        except Exception as error:
+            ran.append((info.context, False, error))
+            raise
+        ran.append((info.context, True, value))
+        return value
+
+    monkeypatch.setattr(field, "resolve", spy)
+    outcomes: list[str] = []
+
+    def plan_spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            data = run_plan(*args, **kwargs)
+        except PlanAbandoned:
+            outcomes.append("abandoned")
+            raise
+        outcomes.append("ran")
+        return data
+
+    monkeypatch.setattr(view, "run_plan", plan_spy)
+    codes = []
+    for uid, variables in _booking_requests(world):
+        ran.clear()
+        outcomes.clear()
+        response = post_graphql(world.app.test_client(), BOOK, variables, world.headers(uid))
+        assert response.status_code == 200 and outcomes == ["ran"] and len(ran) == 1, (
+            variables, outcomes, response.get_data(as_text=True))
+        context, ok, value = ran[0]
+        assert ok
+        plans._REPLAYS[context] = ("bookAppointment", True, value)
+        try:
+            core = execute(schema.graphql_schema, parse(BOOK), context_value=context,
+                           variable_values=variables,
+                           execution_context_class=LeanExecutionContext)
+        finally:
+            context.close()
+        assert core.errors is None
+        assert response.get_data() == orjson.dumps({"data": core.data}), variables
+        codes.append([e["code"] for e in core.data["bookAppointment"]["errors"]])
+    assert codes == [[], [], ["IDEMPOTENCY_KEY_REUSED"], [], ["INVALID_INPUT"], ["SLOT_FULL"],
+                     ["NOT_FOUND"], ["NOT_FOUND"], ["ITEM_NOT_HANDLED"], ["NOT_FOUND"],
+                     ["INVALID_INPUT"], ["INVALID_INPUT"]]
+    assert len(world.appointments(uid=RESIDENT)) == 1
+    assert len(world.appointments(uid="resident-guided")) == 1
+
+
+@pytest.mark.parametrize("variables", [
+    {"slotId": [], "serviceItemId": "1", "idempotencyKey": "k"},
+    {"slotId": "1", "idempotencyKey": "k"},
+    {"slotId": "1", "serviceItemId": "1", "idempotencyKey": "k", "answers": [{"answer": 1}]},
+])
+@pytest.mark.parametrize("uid", [None, RESIDENT])
+def test_plans__book_appointment__refused_before_booking__graphql_core_answers(
+        world, monkeypatch, variables, uid):
+    """Variables graphql-core refuses, or no sign-in: no booking, the same bytes either way."""
+    planned, core, outcomes = _answers(world, BOOK, uid, variables, monkeypatch)
+    assert outcomes == ["abandoned"] and planned == core and b'"errors"' in planned
+    assert world.appointments() == []
+
+
+def test_plans__book_appointment__anonymous__the_resolver_runs_once(world, monkeypatch):
+    calls = []
+    original = appointments.book_described
+    monkeypatch.setattr(appointments, "book_described",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    body = world.gql(BOOK, {"slotId": str(world.slots["a1-0900"]),
+                            "serviceItemId": str(world.item), "idempotencyKey": "k"})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+    assert body["data"] is None and calls == [] and world.appointments() == []
+
+
+def test_plans__book_appointment__plan_stops_after_booking__booked_once_same_answer(
+        world, monkeypatch):
+    """A plan that stops once the booking ran: graphql-core answers with the booking made, and
+    the mutation does not run again (one appointment, one set of outbox rows)."""
+    calls = []
+    original = appointments.book_described
+
+    def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(appointments, "book_described", counted)
+    variables = {"slotId": str(world.slots["a1-0900"]), "serviceItemId": str(world.item),
+                 "idempotencyKey": "once"}
+    world.gql(BOOK, {**variables, "idempotencyKey": "warm"}, uid="resident-warm")
+    calls.clear()
+
+    def stop(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise PlanAbandoned
+
+    monkeypatch.setattr(plans._Run, "complete", stop)
+    body = world.gql(BOOK, variables, uid=RESIDENT)
+    payload = body["data"]["bookAppointment"]
+    assert "errors" not in body and payload["errors"] == []
+    (appointment,) = world.appointments(uid=RESIDENT)
+    assert payload["appointment"]["id"] == str(appointment.id)
+    assert payload["appointment"]["code"] == appointment.code
+    assert calls == [1]
+    assert len(world.notifications(appointment_id=appointment.id)) == len(
+        world.notifications(appointment_id=world.appointments(uid="resident-warm")[0].id))
+
+
+def test_plans__book_appointment__resolver_fails_after_booking_started__runs_once(
+        world, monkeypatch):
+    """An unexpected error in the mutation: graphql-core answers it (INTERNAL_SERVER_ERROR)
+    from the first run's exception, without running the mutation again."""
+    calls = []
+
+    def failing(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(appointments, "book_described", failing)
+    body = world.gql(BOOK, {"slotId": str(world.slots["a1-0900"]),
+                            "serviceItemId": str(world.item), "idempotencyKey": "k"},
+                     uid=RESIDENT)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["INTERNAL_SERVER_ERROR"]
+    assert body["data"] is None and calls == [1]
