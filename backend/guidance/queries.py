@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Date, Select, bindparam, select, tuple_
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -14,6 +19,7 @@ from backend.core.errors import InvalidInput
 from backend.core.paging import decode_cursor, encode_cursor, validate_page_size
 from backend.guidance.catalog import Guide, Material, Question
 from backend.guidance.models import PlaceServiceItem, ServiceItem
+from backend.places.calendar import day_kind_column
 from backend.places.models import Place
 from backend.places.search import (
     PlacePage,
@@ -73,6 +79,77 @@ def items_handled_at(session: Session, place_ids: Iterable[int]) -> dict[int, li
     for handled in result.values():
         handled.sort(key=lambda item: item.code)
     return result
+
+
+class ItemView(NamedTuple):
+    """What a list of items shows of one (no guide): the row of an item read with its place."""
+
+    id: int
+    code: str
+    name: str
+    category: str
+    aliases: list[str]
+
+
+# A place as `place(id)` shows it: its row's columns but the search text, as plain values (a
+# detail sheet only reads them: no ORM instance to build), and `handled_items`, the items it
+# handles when they were read along (else None).
+_PLACE_COLUMNS = tuple(attribute.columns[0] for attribute in sa_inspect(Place).column_attrs
+                       if attribute.key != "search_text")
+PlaceView = namedtuple(  # noqa: PYI024 - its fields follow the model's columns
+    "PlaceView",
+    [*(attribute.key for attribute in sa_inspect(Place).column_attrs
+       if attribute.key != "search_text"), "handled_items"])
+_ITEM_COLUMNS = tuple(ServiceItem.__table__.c[name] for name in ItemView._fields)
+
+
+@dataclass(frozen=True)
+class PlaceRead:
+    place: PlaceView
+    day_kind: str | None  # the stored kind of the asked calendar day (None: no row, not asked)
+
+
+@functools.cache
+def _place_read_statement(items: bool, light_items: bool, day: bool) -> Select:
+    # Built once per variant: every detail request sends the same shape.
+    place, link, item = Place.__table__, PlaceServiceItem.__table__, ServiceItem.__table__
+    columns: list = list(_PLACE_COLUMNS)
+    if items:
+        columns += ([column.label(f"item_{column.key}") for column in _ITEM_COLUMNS]
+                    if light_items else [ServiceItem])
+    if day:
+        columns.append(day_kind_column(bindparam("day", type_=Date)).label("day_kind"))
+    statement = select(*columns).where(place.c.id == bindparam("place_id"))
+    if items:
+        statement = statement.select_from(
+            place.outerjoin(link, link.c.place_id == place.c.id)
+            .outerjoin(item, item.c.id == link.c.service_item_id))
+    return statement
+
+
+def read_place(session: Session, place_id: int, *, items: bool = False,
+               light_items: bool = False, day: date | None = None) -> PlaceRead | None:
+    """One place by id in one statement; with the items it handles when asked (in
+    `items_handled_at`'s order; as ItemViews when `light_items`, else as ServiceItems), and
+    the stored kind of a calendar day (`calendar.day_kind_column`) when asked. None when no
+    place has this id."""
+    statement = _place_read_statement(items, light_items, day is not None)
+    parameters = {"place_id": place_id} if day is None else {"place_id": place_id, "day": day}
+    rows = session.execute(statement, parameters).all()
+    if not rows:
+        return None
+    width = len(_PLACE_COLUMNS)
+    handled = None
+    if items and light_items:
+        end = width + len(_ITEM_COLUMNS)
+        handled = [ItemView._make(row[width:end]) for row in rows if row[width] is not None]
+    elif items:
+        handled = [row[width] for row in rows if row[width] is not None]
+    if handled is not None:
+        handled.sort(key=lambda handled_item: handled_item.code)
+    first = rows[0]
+    return PlaceRead(PlaceView._make((*first[:width], handled)),
+                     first[-1] if day is not None else None)
 
 
 @dataclass(frozen=True)

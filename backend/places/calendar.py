@@ -14,6 +14,8 @@ from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from backend.accounts.permissions import require_admin
 from backend.accounts.principal import Principal
@@ -209,7 +211,18 @@ def list_days(session: Session, year: int) -> list[HolidayDay]:
 
 def day_kind(session: Session, day: date) -> str | None:
     """"holiday", "workday", or None for an ordinary day."""
-    kind = session.scalar(select(HolidayDay.kind).where(HolidayDay.day == day))
+    return listed_kind(session.scalar(select(HolidayDay.kind).where(HolidayDay.day == day)))
+
+
+def day_kind_column(day: date | ColumnElement) -> ScalarSelect:
+    """The stored kind of one day as a column of another statement (None when no row):
+    `listed_kind` reads it as `day_kind` answers."""
+    table = HolidayDay.__table__  # the table's columns: no ORM entity in the statement
+    return select(table.c.kind).where(table.c.day == day).scalar_subquery()
+
+
+def listed_kind(kind: str | None) -> str | None:
+    """"holiday", "workday", or None for an ordinary day, from a stored kind (or no row)."""
     return None if kind == ORDINARY else kind
 
 

@@ -190,6 +190,7 @@ class OpenAt:
         self.at = to_business_time(at)
         self._session = session
         self._days: dict[date, tuple[str, str]] | None = None
+        self._day_kind: tuple[str | None] | None = None  # read with other rows (`prime_day_kind`)
 
     @property
     def days(self) -> dict[date, tuple[str, str]]:
@@ -199,7 +200,14 @@ class OpenAt:
 
     @property
     def day_kind(self) -> str | None:
+        if self._days is None and self._day_kind is not None:
+            return self._day_kind[0]
         return self.days.get(self.at.date(), (None, None))[0]
+
+    def prime_day_kind(self, stored_kind: str | None) -> None:
+        """The stored kind of this moment's day (`calendar.day_kind_column`), read by a
+        statement the request sent anyway: `is_open` then needs no statement of its own."""
+        self._day_kind = (holiday_calendar.listed_kind(stored_kind),)
 
     def is_open(self, expression: str | None) -> bool:
         if not expression:

@@ -10,7 +10,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from flask import Flask
 
-import backend.places.search
+import backend.schema.places.loaders
 from backend.app import create_app
 from backend.config import Settings
 from mobile_api.graphql import MAX_REQUEST_BYTES
@@ -178,10 +178,10 @@ def test_graphql__unexpected_exception_in_resolver__masked_internal_error(
     demo_client, monkeypatch
 ):
     # given: a bug deep inside the domain code
-    def broken_get_place(session, place_id):
+    def broken_read_place(session, place_id, **asked):
         raise RuntimeError("secret detail: password=hunter2 at /srv/app/backend/places/search.py")
 
-    monkeypatch.setattr(backend.places.search, "get_place", broken_get_place)
+    monkeypatch.setattr(backend.schema.places.loaders, "read_place", broken_read_place)
 
     # when
     response = demo_client.post(
@@ -202,8 +202,8 @@ def test_graphql__unexpected_exception_in_resolver__masked_internal_error(
 
 def test_graphql__internal_error__other_requests_unaffected(demo_client, monkeypatch):
     # given: one failing request
-    monkeypatch.setattr(backend.places.search, "get_place",
-                        lambda session, place_id: 1 / 0)
+    monkeypatch.setattr(backend.schema.places.loaders, "read_place",
+                        lambda session, place_id, **asked: 1 / 0)
     failed = gql(demo_client, operation("PlaceDetail"), {"id": "1"})
     assert error_codes(failed) == ["INTERNAL_SERVER_ERROR"]
     monkeypatch.undo()

@@ -74,7 +74,7 @@ COUNTS: dict[str, tuple[int, int]] = {
     "CloseSlot": (13, 13),
     "CompleteAppointment": (4, 4),
     "CreatePlace": (13, 14),  # region outlines tested in SQL on PostGIS (issue 18): was 13
-    "EditPlace": (4, 4),
+    "EditPlace": (3, 3),  # items read with the place (issue 18): was (4, 4)
     "EditorHallWindows": (5, 5),
     "EditorPlaces": (2, 2),
     "DeleteScheduleTemplate": (9, 9),
@@ -89,9 +89,10 @@ COUNTS: dict[str, tuple[int, int]] = {
     "MyAppointments": (6, 6),
     "MyNotifications": (8, 8),
     "NearbyPlaces": (3, 1),  # PostGIS: the page's rows come with the ranking (issue 18)
-    "PlaceDetail": (4, 4),
+    "PlaceDetail": (1, 1),  # items and the day's calendar kind read with the place
+    # (issue 18): was (4, 4)
     "PlaceNavigation": (1, 1),
-    "PlaceSheet": (6, 6),
+    "PlaceSheet": (4, 4),  # items read with the place (issue 18): was (6, 6)
     "PlaceWindows": (3, 3),
     "Regions": (2, 2),
     "Clusters": (0, 0),

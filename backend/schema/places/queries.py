@@ -12,6 +12,7 @@ from backend.places.city_clusters import cluster_packs
 from backend.places.regions import list_regions, region_chain_at
 from backend.schema.core.errors import domain_errors
 from backend.schema.core.scalars import DateTime
+from backend.schema.places.loaders import place_by_id
 from backend.schema.places.types import (
     BBoxInput,
     ClinicFilter,
@@ -121,7 +122,7 @@ class PlacesQuery(graphene.ObjectType):
 
     @staticmethod
     def resolve_place(root, info, id):
-        return search.get_place(info.context.session, id)
+        return place_by_id(info, id)
 
     @staticmethod
     @domain_errors

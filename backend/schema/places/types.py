@@ -274,6 +274,9 @@ class Place(graphene.ObjectType):
 
     @staticmethod
     def resolve_service_items(place, info):
+        handled = getattr(place, "handled_items", None)  # read with the place (`place(id)`)
+        if handled is not None:
+            return handled
         return loaders(info)[ItemsHandledAt].load(place.id)
 
 
