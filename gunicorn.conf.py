@@ -28,11 +28,15 @@ def when_ready(server):
     from backend.places.regions import warm_region_index
 
     app = server.app.wsgi()
+    services = app.extensions["servicemap"]
     try:
-        with app.extensions["servicemap"].read_session_factory() as session:
+        with services.read_session_factory() as session:
             server.log.info("region index: %d regions", warm_region_index(session))
     except Exception as error:  # an empty or unmigrated database: the workers build it later
         server.log.warning("region index not built before the fork: %s", error)
+    # The master serves no request: its pooled connection (on SQLite with a page cache full
+    # of the outlines just read, ~2 MB) would only be copied into each worker's memory.
+    services.engine.dispose()
     _return_free_memory()
     # Without this the workers' garbage collector writes to every object it tracks and so
     # copies the shared pages anyway. Measured (bench data 10k, SQLite, after the bench's
@@ -49,5 +53,9 @@ def _return_free_memory():
 
 
 def post_fork(server, worker):
+    from backend.db import bound_sqlite_cache
+
+    engine = server.app.wsgi().extensions["servicemap"].engine
     # A worker must never use a pooled connection the master may have opened before the fork.
-    server.app.wsgi().extensions["servicemap"].engine.dispose(close=False)
+    engine.dispose(close=False)
+    bound_sqlite_cache(engine)

@@ -94,6 +94,22 @@ def make_engine(database_url: str, *, sqlite_write_queue: bool = True) -> Engine
 
 NO_PARALLEL_QUERY = "-c max_parallel_workers_per_gather=0"
 
+# The page cache of each SQLite connection of a server worker, KiB (SQLite's default: 2000).
+# A worker pools a connection per thread (4): the default's 8 MB per worker held pages the
+# operating system's file cache holds anyway, and at 512 KiB no request of the bench measured
+# slower (bench/RESULTS.md, "Server memory"). Seeding and imports keep the default.
+SQLITE_SERVER_CACHE_KIB = 512
+
+
+def bound_sqlite_cache(engine: Engine) -> None:
+    """Give the engine's SQLite connections opened from now on the server's page cache."""
+    if not is_sqlite(engine):
+        return
+
+    @event.listens_for(engine, "connect")
+    def _cache_size(dbapi_connection, _record):
+        dbapi_connection.execute(f"PRAGMA cache_size=-{SQLITE_SERVER_CACHE_KIB}")
+
 
 class WriterQueue:
     """The writers of one SQLite file in this process, one at a time (SQLITE_WRITE_QUEUE).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     import numpy as np
     from pyproj import Geod
 
-__all__ = ["BBox", "bbox_around", "distance_m", "distances_m", "wgs84_geod"]
+__all__ = ["BBox", "bbox_around", "distance_m", "distances_m", "distances_m_list", "wgs84_geod"]
 
 _A = Geodesic.WGS84.a
 _E2 = Geodesic.WGS84.f * (2.0 - Geodesic.WGS84.f)
@@ -81,10 +82,21 @@ def distances_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> n
     return np.asarray(dist, dtype=float)
 
 
+def distances_m_list(lat: float, lon: float, lats: Sequence[float],
+                     lons: Sequence[float]) -> list[float]:
+    """`distances_m` of lists, without numpy: the same values (pyproj's same C function)."""
+    count = len(lats)
+    if not count:
+        return []
+    _, _, dist = wgs84_geod().inv([float(lon)] * count, [float(lat)] * count, lons, lats)
+    return dist
+
+
 @functools.cache
 def wgs84_geod() -> Geod:
     """pyproj's ellipsoid, imported on first use: pyproj and PROJ's library (~13 MB) serve only
-    the vectorized distances, which a caller that measures elsewhere (PostGIS) never needs."""
+    the distances of many points, which a caller that measures elsewhere (PostGIS) never
+    needs."""
     from pyproj import Geod
 
     return Geod(ellps="WGS84")

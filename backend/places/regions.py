@@ -6,7 +6,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, defer
@@ -15,10 +14,8 @@ from backend.core.errors import InvalidInput
 from backend.db import is_sqlite
 from backend.places.city_clusters import ClusterPack, clusters_of_city, clusters_of_province
 from backend.places.models import Region
-from geodata.regions import Holding, RegionIndex, RegionLevel, RegionRecord, outline_bounds
-
-if TYPE_CHECKING:
-    from shapely.geometry.base import BaseGeometry
+from geodata.outlines import Outline, wkb_bounds
+from geodata.regions import Holding, RegionIndex, RegionLevel, RegionRecord
 
 _index_lock = threading.Lock()
 # Regions are reference data loaded by `seed`; the index is derived from the table, per engine.
@@ -137,38 +134,29 @@ def _boxed_index(session: Session) -> RegionIndex:
         rows = session.execute(statement.where(Region.code > last)).all()
         for code, name, level, parent_code, *box in rows:
             records.append(RegionRecord(code, name, RegionLevel(level), parent_code))
-            bounds[code] = _wkb_bounds(box[0]) if sqlite else tuple(box)
+            bounds[code] = wkb_bounds(box[0]) if sqlite else tuple(box)
         if len(rows) < PAGE:
             return RegionIndex(records, bounds)
         last = rows[-1].code
 
 
-def _wkb_bounds(wkb: bytes) -> tuple[float, float, float, float]:
-    import shapely
-
-    return outline_bounds(shapely.from_wkb(wkb))
-
-
 class _Outlines:
     """SQLite: the outlines last tested, parsed, per engine (a resident's lookups stay in a
-    few counties, an import's in one city)."""
+    few counties, an import's in one city). Plain Python (geodata.outlines), not shapely: the
+    serving process of SQLite then loads neither shapely nor numpy (issue 18, memory)."""
 
     SIZE = 256
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, BaseGeometry] = OrderedDict()
+        self._cache: OrderedDict[str, Outline] = OrderedDict()
 
     def holding(self, session: Session, codes: Sequence[str], lat: float,
                 lon: float) -> list[str]:
-        import shapely  # loaded with SqliteStore (numpy), not by a PostGIS server
-
         outlines = self._get(session, codes)
-        return [code for code in codes if shapely.intersects_xy(outlines[code], lon, lat)]
+        return [code for code in codes if outlines[code].holds(lon, lat)]
 
-    def _get(self, session: Session, codes: Sequence[str]) -> dict[str, BaseGeometry]:
-        import shapely
-
+    def _get(self, session: Session, codes: Sequence[str]) -> dict[str, Outline]:
         found, missing = {}, []
         with self._lock:
             for code in codes:
@@ -180,7 +168,7 @@ class _Outlines:
                     found[code] = outline
         if missing:
             statement = select(Region.code, Region.boundary_wkb).where(Region.code.in_(missing))
-            read = {code: shapely.from_wkb(wkb) for code, wkb in session.execute(statement)}
+            read = {code: Outline(wkb) for code, wkb in session.execute(statement)}
             found.update(read)
             with self._lock:
                 self._cache.update(read)

@@ -7,6 +7,7 @@ Everything else (filters, paging by id) is plain SQL shared by both.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
@@ -36,7 +37,7 @@ from backend.db import DriverSelect
 from backend.places.models import Place
 from backend.places.records import PlaceKind
 from backend.places.text import TextQuery, ranked_matches
-from geodata.geodesic import BBox, bbox_around, distances_m, wgs84_geod
+from geodata.geodesic import BBox, bbox_around, distances_m_list, wgs84_geod
 
 # Half the equatorial circumference: no two points on Earth are farther apart than this.
 MAX_EARTH_DISTANCE_M = 20_040_000.0
@@ -184,16 +185,14 @@ def ids_in_order(
 
 
 class SqliteStore:
-    """R*Tree bounding-box prefilter, then exact geodesic refinement in numpy."""
+    """R*Tree bounding-box prefilter, then exact geodesic refinement in Python (pyproj)."""
 
     name = "sqlite"
 
     def __init__(self) -> None:
-        # The distances' libraries, loaded with the application (gunicorn's master, before
-        # the fork: shared by the workers) rather than by each worker's first search; not
-        # loaded at all by a PostGIS server, which measures in SQL.
-        import numpy  # noqa: F401
-
+        # The distances' library, loaded with the application (gunicorn's master, before the
+        # fork: shared by the workers) rather than by each worker's first search; not loaded
+        # at all by a PostGIS server, which measures in SQL.
         wgs84_geod()
 
     def nearest_search(self, session, lat, lon, filters, rows=None):
@@ -256,25 +255,23 @@ class SqliteNearest:
             params.update({f"n{i}": part.north, f"s{i}": part.south,
                            f"e{i}": part.east, f"w{i}": part.west})
         rows = self._connection.execute(self._statements.candidates(len(parts)), params).all()
-        if not rows:
-            return []
-        import numpy as np
+        return ranked_by_distance(lat, lon, rows, radius_m, after)[:limit]
 
-        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        lats = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
-        lons = np.fromiter((row[2] for row in rows), dtype=np.float64, count=len(rows))
-        distances = distances_m(lat, lon, lats, lons)
-        keep = distances <= radius_m
-        if after is not None:
-            after_distance, after_id = after
-            keep &= (distances > after_distance) | (
-                (distances == after_distance) & (ids > after_id)
-            )
-        ids, distances, lats, lons = ids[keep], distances[keep], lats[keep], lons[keep]
-        order = np.lexsort((ids, distances))[:limit]
-        return [
-            (float(distances[i]), int(ids[i]), float(lats[i]), float(lons[i])) for i in order
-        ]
+
+def ranked_by_distance(lat: float, lon: float, rows: Sequence[Sequence], radius_m: float,
+                       after: DistanceKey | None = None) -> list[Candidate]:
+    """The rows (id, lat, lon) within `radius_m` of the point, in (exact distance, id) order,
+    strictly after `after`. Plain lists, not numpy: the circles hand on tens to hundreds of
+    rows, where numpy's calls cost as much as they save, and a server that does not load numpy
+    is ~25 MB smaller per process (bench/RESULTS.md, "Server memory")."""
+    distances = distances_m_list(lat, lon, [row[1] for row in rows], [row[2] for row in rows])
+    found = [(distance, place_id, place_lat, place_lon)
+             for distance, (place_id, place_lat, place_lon) in zip(distances, rows, strict=True)
+             if distance <= radius_m]
+    if after is not None:
+        found = [candidate for candidate in found if candidate[:2] > after]
+    found.sort()
+    return found
 
 
 class PostgisStore:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import (
@@ -49,10 +50,11 @@ from backend.places.store import (
     SpatialStore,
     SqliteNearest,
     SqliteStatements,
+    ranked_by_distance,
     rtree_box_ids,
 )
 from backend.places.text import TextQuery
-from geodata.geodesic import bbox_around, distances_m
+from geodata.geodesic import bbox_around
 
 # Text first while matches² <= factor × page × places (module docstring). Tests set it to 0
 # (always space first) or to a huge value (always text first).
@@ -113,6 +115,10 @@ class TextNearest:
         return _pg_ranked(self._session, self._center, self._radius, self._filters)
 
 
+def _distance_key(candidate: Candidate) -> DistanceKey:
+    return candidate[0], candidate[1]
+
+
 class Ranked:
     """The matches in (distance, id) order: `after(key, n)`, the next n after a key."""
 
@@ -149,8 +155,6 @@ def _sqlite_statement(filters: PlaceFilters, box_parts: int):
 
 def _sqlite_ranked(session: Session, center: tuple[float, float], radius_m: float | None,
                    filters: PlaceFilters, query: TextQuery, limit: int) -> Ranked | bool:
-    import numpy as np  # SQLite only: a PostGIS server runs without numpy (memory, issue 18)
-
     lat, lon = center
     params: dict = {"text_query": query.fts5(), "count_cap": SQLITE_COUNT_CAP,
                     "factor": TEXT_FIRST_FACTOR * limit}
@@ -162,27 +166,14 @@ def _sqlite_ranked(session: Session, center: tuple[float, float], radius_m: floa
     head = next(row for row in rows if row[0] is None)
     if not head[4]:
         return False
-    found = [row for row in rows if row[0] is not None]
-    ids = np.fromiter((row[0] for row in found), dtype=np.int64, count=len(found))
-    lats = np.fromiter((row[1] for row in found), dtype=np.float64, count=len(found))
-    lons = np.fromiter((row[2] for row in found), dtype=np.float64, count=len(found))
-    distances = distances_m(lat, lon, lats, lons)
-    keep = distances <= (radius_m if radius_m is not None else MAX_EARTH_DISTANCE_M)
-    ids, distances, lats, lons = ids[keep], distances[keep], lats[keep], lons[keep]
-    order = np.lexsort((ids, distances))
-    ids, distances, lats, lons = ids[order], distances[order], lats[order], lons[order]
+    found = ranked_by_distance(
+        lat, lon, [row[:3] for row in rows if row[0] is not None],
+        radius_m if radius_m is not None else MAX_EARTH_DISTANCE_M)
 
     def after(key: DistanceKey | None, n: int) -> list[Candidate]:
-        start = 0
-        if key is not None:
-            # The first position strictly after (distance, id) in the sorted arrays.
-            after_d, after_id = key
-            start = int(np.searchsorted(distances, after_d, side="left"))
-            while start < len(ids) and (distances[start] < after_d or (
-                    distances[start] == after_d and ids[start] <= after_id)):
-                start += 1
-        return [(float(distances[i]), int(ids[i]), float(lats[i]), float(lons[i]))
-                for i in range(start, min(start + n, len(ids)))]
+        # The first position strictly after (distance, id) in the sorted matches.
+        start = 0 if key is None else bisect_right(found, key, key=_distance_key)
+        return found[start:start + n]
 
     return Ranked(after)
 

@@ -1,12 +1,13 @@
 """The PostgreSQL engine's connections: no parallel query (set in the startup packet, so no
-statement is sent for it), and a database URL's own `options` kept beside it."""
+statement is sent for it), and a database URL's own `options` kept beside it; the SQLite
+page cache of a server worker's connections."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
 
-from backend.db import make_engine
+from backend.db import SQLITE_SERVER_CACHE_KIB, bound_sqlite_cache, make_engine
 
 
 @pytest.mark.postgis
@@ -26,3 +27,20 @@ def test_engine__postgresql__no_parallel_workers_and_url_options_kept(database_f
         for engine in engines:
             engine.dispose()
 
+
+
+def test_engine__sqlite__server_workers_bound_the_page_cache(tmp_path):
+    # gunicorn.conf.py's post_fork bounds a worker's connections; seeding and imports (the
+    # same engine elsewhere) keep SQLite's default cache.
+    engine = make_engine(f"sqlite:///{tmp_path / 'cache.sqlite3'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA cache_size")).scalar() == -2000
+        engine.dispose()
+        bound_sqlite_cache(engine)
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA cache_size")).scalar() == \
+                -SQLITE_SERVER_CACHE_KIB
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    finally:
+        engine.dispose()

@@ -10,7 +10,7 @@ from geographiclib.geodesic import Geodesic
 from geopy.distance import geodesic
 from pyproj import Geod
 
-from geodata.geodesic import BBox, bbox_around, distance_m, distances_m
+from geodata.geodesic import BBox, bbox_around, distance_m, distances_m, distances_m_list
 
 AZIMUTHS = np.arange(720) * 0.5
 LATLON = Geodesic.LATITUDE | Geodesic.LONGITUDE
@@ -52,6 +52,16 @@ def test_distances_m__matches_geopy() -> None:
         for k, (plat, plon) in enumerate(pairs[:, :2]):
             expected = geodesic((lat, lon), (plat, plon)).meters
             assert got[k] == pytest.approx(expected, abs=1e-6, rel=0), (plat, plon)
+
+
+def test_distances_m_list__the_same_bits_as_distances_m() -> None:
+    # The SQLite store ranks with the lists: its distances and order must not change.
+    pairs = random_pairs(300, seed=3)
+    for lat, lon in [(31.2304, 121.4737), (-45.0, -170.0)]:
+        expected = distances_m(lat, lon, pairs[:, 0], pairs[:, 1]).tolist()
+        got = distances_m_list(lat, lon, pairs[:, 0].tolist(), pairs[:, 1].tolist())
+        assert type(got) is list and got == expected
+    assert distances_m_list(31.0, 121.0, [], []) == []
 
 
 def test_distances_m__keeps_shape_and_handles_empty() -> None:

@@ -42,6 +42,10 @@ def ask(name, variables):
 near = {"lat": lat, "lon": lon}
 found = ask("NearbyPlaces", {"near": near, "radiusMeters": 5000})
 ask("PlaceDetail", {"id": found["places"]["edges"][0]["node"]["id"]})
+import backend.places.text_near as text_near
+for factor in (1e12, 0.0):  # text + geo both ways: the matches ranked, then the circles
+    text_near.TEXT_FIRST_FACTOR = factor
+    ask("FindPlaces", {"near": near, "text": found["places"]["edges"][0]["node"]["name"]})
 ask("WhereAmI", {"point": near})
 ask("MapClusters", {"bbox": {"south": lat - 1, "north": lat + 1, "west": lon - 1,
                              "east": lon + 1}, "zoom": 8})
@@ -63,9 +67,10 @@ def test_serving_process__does_not_import_what_only_other_paths_need(
     assert "backend.places.search" in modules  # the queries did run here
     loaded = [name for name in NOT_SERVING if name in modules]
     assert loaded == []
-    # numpy and pyproj serve the SQLite store's distances and shapely its region outlines:
-    # loaded with the app (before gunicorn forks its workers). PostGIS measures distances and
-    # tests outlines in SQL, and converts no datum for WGS-84 points: none of the three is
-    # loaded (they were ~25 MB of each of gunicorn's three processes, bench/RESULTS.md).
+    # Neither store's serving process loads numpy or shapely (~20 MB of each of gunicorn's
+    # three processes, bench/RESULTS.md "Server memory"): SQLite ranks its candidates in plain
+    # Python and tests region outlines with geodata.outlines, PostGIS does both in SQL. pyproj
+    # measures SQLite's distances (loaded with the app, before gunicorn forks its workers);
+    # PostGIS converts no datum for WGS-84 points and loads none of the three.
     geo = [name for name in ("numpy", "shapely", "pyproj") if name in modules]
-    assert geo == (["numpy", "shapely", "pyproj"] if store_name == "sqlite" else [])
+    assert geo == (["pyproj"] if store_name == "sqlite" else [])
