@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
 from sqlalchemy import Date, Select, bindparam, select, tuple_
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -29,7 +27,7 @@ from backend.places.search import (
     prepare_search,
     search_places,
 )
-from backend.places.store import SpatialStore
+from backend.places.store import PAGE_COLUMNS, SpatialStore, place_of_row
 from backend.places.text import parse_text_query, ranked_matches
 
 ITEM_ID = re.compile(r"[1-9][0-9]{0,9}")
@@ -91,21 +89,14 @@ class ItemView(NamedTuple):
     aliases: list[str]
 
 
-# A place as `place(id)` shows it: its row's columns but the search text, as plain values (a
-# detail sheet only reads them: no ORM instance to build), and `handled_items`, the items it
-# handles when they were read along (else None).
-_PLACE_COLUMNS = tuple(attribute.columns[0] for attribute in sa_inspect(Place).column_attrs
-                       if attribute.key != "search_text")
-PlaceView = namedtuple(  # noqa: PYI024 - its fields follow the model's columns
-    "PlaceView",
-    [*(attribute.key for attribute in sa_inspect(Place).column_attrs
-       if attribute.key != "search_text"), "handled_items"])
 _ITEM_COLUMNS = tuple(ServiceItem.__table__.c[name] for name in ItemView._fields)
 
 
 @dataclass(frozen=True)
 class PlaceRead:
-    place: PlaceView
+    # Read-only, in no session (`store.place_of_row`); `handled_items`: the items it handles
+    # when they were read along (else None).
+    place: Place
     day_kind: str | None  # the stored kind of the asked calendar day (None: no row, not asked)
 
 
@@ -113,7 +104,7 @@ class PlaceRead:
 def _place_read_statement(items: bool, light_items: bool, day: bool) -> Select:
     # Built once per variant: every detail request sends the same shape.
     place, link, item = Place.__table__, PlaceServiceItem.__table__, ServiceItem.__table__
-    columns: list = list(_PLACE_COLUMNS)
+    columns: list = list(PAGE_COLUMNS)
     if items:
         columns += ([column.label(f"item_{column.key}") for column in _ITEM_COLUMNS]
                     if light_items else [ServiceItem])
@@ -138,7 +129,7 @@ def read_place(session: Session, place_id: int, *, items: bool = False,
     rows = session.execute(statement, parameters).all()
     if not rows:
         return None
-    width = len(_PLACE_COLUMNS)
+    width = len(PAGE_COLUMNS)
     handled = None
     if items and light_items:
         end = width + len(_ITEM_COLUMNS)
@@ -148,8 +139,9 @@ def read_place(session: Session, place_id: int, *, items: bool = False,
     if handled is not None:
         handled.sort(key=lambda handled_item: handled_item.code)
     first = rows[0]
-    return PlaceRead(PlaceView._make((*first[:width], handled)),
-                     first[-1] if day is not None else None)
+    place = place_of_row(tuple(first[:width]))
+    place.handled_items = handled
+    return PlaceRead(place, first[-1] if day is not None else None)
 
 
 @dataclass(frozen=True)

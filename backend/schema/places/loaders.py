@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from backend.booking.windows import every_window_at, windows_at
 from backend.core.ids import api_id
-from backend.guidance.queries import ItemView, PlaceView, items_handled_at, read_place
+from backend.guidance.queries import ItemView, items_handled_at, read_place
 from backend.places.models import Place
 from backend.places.regions import RegionRow, regions_by_code
 from backend.schema.core.dataloaders import DataLoader, RowById
@@ -81,7 +81,7 @@ def _selected(info, nodes: Iterable[FieldNode]) -> dict[str, list[FieldNode]]:  
     return found
 
 
-def place_by_id(info, place_id: str) -> PlaceView | None:  # noqa: ANN001
+def place_by_id(info, place_id: str) -> Place | None:  # noqa: ANN001
     """`place(id)`: the row, and in the same statement what its selection asks next — the
     items it handles (`handled_items`) and, for `isOpen`, the calendar kind of the request's
     day, handed to its opening-hours evaluator — so a detail sheet costs one statement."""
