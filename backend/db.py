@@ -25,7 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    ORMExecuteState,
+    Session,
+    make_transient_to_detached,
+    sessionmaker,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -313,6 +319,16 @@ def execute_read(session: Session, statement, parameters: dict) -> CursorResult:
             raise
     session.rollback()
     return session.connection().execute(statement, parameters)
+
+
+def detached_instance(model: type, attributes: tuple[str, ...], values: tuple):  # noqa: ANN201
+    """An instance of a mapped class with these column attributes loaded, in no session (as if
+    read by a session since closed), built without the ORM's per-row loading: for the hot
+    reads that fetch plain columns (Core or the driver). Its other attributes are not loaded."""
+    instance = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(zip(attributes, values, strict=True))
+    make_transient_to_detached(instance)
+    return instance
 
 
 class DriverSelect:

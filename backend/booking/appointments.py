@@ -27,7 +27,7 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, exists, func, inspect, or_, select, text, true, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.accounts.locking import lock_account, lock_statement
@@ -58,7 +58,7 @@ from backend.booking.windows import window_handles
 from backend.core.clock import as_utc, business_date, utcnow
 from backend.core.errors import InvalidInput
 from backend.core.unit_of_work import UnitOfWork
-from backend.db import insert_construct
+from backend.db import detached_instance, insert_construct
 from backend.guidance.models import ServiceItem
 from backend.guidance.queries import Checklist, checklist, guide_of
 from backend.places.models import Place
@@ -213,15 +213,10 @@ def _attributes(model) -> tuple:  # noqa: ANN001
 
 def _detached(model, values: tuple):  # noqa: ANN001, ANN202
     """A detached instance of `model` with every column attribute loaded from `values` (in
-    `_attributes` order), as if read by a session that was closed: None for a row the outer
-    join did not find."""
-    keys = _attributes(model)
+    `_attributes` order): None for a row the outer join did not find (no primary key)."""
     if values[0] is None:  # the primary key (first): no such row
         return None
-    instance = inspect(model).class_manager.new_instance()
-    instance.__dict__.update(zip((key for key, _column in keys), values, strict=True))
-    make_transient_to_detached(instance)
-    return instance
+    return detached_instance(model, tuple(key for key, _column in _attributes(model)), values)
 
 
 @functools.cache
