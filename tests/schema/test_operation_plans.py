@@ -61,10 +61,8 @@ def _vary(value, rng: random.Random):  # noqa: ANN001, ANN202
     return value
 
 
-def _answers(ctx, document: str, uid: str | None, variables: dict,  # noqa: ANN001
-             monkeypatch) -> tuple[bytes, bytes, list[str]]:
-    """The answer's bytes with plans on and off, and how the plan ended ("ran"/"abandoned")."""
-    graphql_view = ctx.app.extensions["graphql_view"]
+def _spy_on_plans(monkeypatch) -> list[str]:  # noqa: ANN001
+    """How each run of a plan ends from now on ("ran" / "abandoned"), in order."""
     outcomes: list[str] = []
 
     def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -77,6 +75,14 @@ def _answers(ctx, document: str, uid: str | None, variables: dict,  # noqa: ANN0
         return data
 
     monkeypatch.setattr(view, "run_plan", spy)
+    return outcomes
+
+
+def _answers(ctx, document: str, uid: str | None, variables: dict,  # noqa: ANN001
+             monkeypatch) -> tuple[bytes, bytes, list[str]]:
+    """The answer's bytes with plans on and off, and how the plan ended ("ran"/"abandoned")."""
+    graphql_view = ctx.app.extensions["graphql_view"]
+    outcomes = _spy_on_plans(monkeypatch)
     headers = ctx.headers(uid) if uid is not None else {}
     answers = []
     for enabled in (True, False):
@@ -229,18 +235,7 @@ def test_plans__book_appointment__same_bytes_as_graphql_core_for_the_same_bookin
         return value
 
     monkeypatch.setattr(field, "resolve", spy)
-    outcomes: list[str] = []
-
-    def plan_spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        try:
-            data = run_plan(*args, **kwargs)
-        except PlanAbandoned:
-            outcomes.append("abandoned")
-            raise
-        outcomes.append("ran")
-        return data
-
-    monkeypatch.setattr(view, "run_plan", plan_spy)
+    outcomes = _spy_on_plans(monkeypatch)
     codes = []
     for uid, variables in _booking_requests(world):
         ran.clear()
