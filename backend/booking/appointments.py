@@ -216,7 +216,12 @@ def _detached(model, values: tuple):  # noqa: ANN001, ANN202
     `_attributes` order): None for a row the outer join did not find (no primary key)."""
     if values[0] is None:  # the primary key (first): no such row
         return None
-    return detached_instance(model, tuple(key for key, _column in _attributes(model)), values)
+    return detached_instance(model, _attribute_keys(model), values)
+
+
+@functools.cache
+def _attribute_keys(model) -> tuple[str, ...]:  # noqa: ANN001
+    return tuple(key for key, _column in _attributes(model))
 
 
 @functools.cache
